@@ -1,0 +1,36 @@
+import { basename } from 'node:path';
+
+// The single executable: dispatches on the name it was called by (weft-bridge, weft-host-local, ...),
+// or on its first argument when called as `weft <command>`. Each command is imported only when chosen.
+
+type Main = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
+  'weft-bridge': () => import('../plugins/bridge/main.ts'),
+  'weft-host-local': () => import('../plugins/host-local/main.ts'),
+};
+
+function usage(): string {
+  return `usage: weft <command> [args]   (or call it through a link named after the command)\ncommands: ${Object.keys(COMMANDS).join(', ')}\n`;
+}
+
+async function start(): Promise<number> {
+  const invoked = basename(process.argv0);
+  if (COMMANDS[invoked]) return (await COMMANDS[invoked]()).main(process.argv.slice(2));
+  // Called as `weft` (or `node bin/weft.ts`): argv[2] names the command. In a single executable argv[1] repeats argv[0].
+  const args = process.argv.slice(2);
+  const command = args[0];
+  if (command && COMMANDS[command]) return (await COMMANDS[command]()).main(args.slice(1));
+  process.stderr.write(usage());
+  return command === '--help' || command === 'help' ? 0 : 2;
+}
+
+start().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`weft: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { defineConfig } from 'vitest/config';
+
+// One id per run, inherited by every worker, prefixes all namespace and device names.
+process.env.WEFT_TEST_RUN ??= randomBytes(3).toString('hex');
+
+// Unit tests are pure and run in parallel; namespace tests share the kernel and run one file at a time.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'netns',
+          include: ['test/netns/**/*.test.ts'],
+          fileParallelism: false,
+          globalSetup: ['test/support/global-teardown.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
