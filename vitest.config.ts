@@ -19,6 +19,20 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        // A real kube-apiserver and controller manager (scripts/install-k8s.ts builds them): start-up takes
+        // seconds, so files share nothing and run one at a time. forks: control-plane processes die with
+        // the worker process that started them (pdeathsig).
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          fileParallelism: false,
+          pool: 'forks',
+          globalSetup: ['test/support/global-teardown.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

@@ -8,6 +8,9 @@ type Main = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   'weft-bridge': () => import('../plugins/bridge/main.ts'),
   'weft-host-local': () => import('../plugins/host-local/main.ts'),
+  'weft-proxy': () => import('../proxy/main.ts'),
+  'weft-vxlan': () => import('../plugins/vxlan/main-cni.ts'),
+  weftd: () => import('../plugins/vxlan/main-weftd.ts'),
 };
 
 function usage(): string {

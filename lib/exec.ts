@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 // The one place that spawns programs. The CNI hot path uses node:child_process directly because
 // execa adds ~30 ms of module loading to every plugin start (measured; see README "Performance").
@@ -29,15 +29,14 @@ export class ExecError extends Error {
   }
 }
 
-/** Runs a program and resolves with its exit code and output; never rejects on a non-zero exit. */
-export function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+function launch(file: string, args: readonly string[], options: RunOptions): { child: ChildProcessWithoutNullStreams; done: Promise<RunResult> } {
   const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, {
-      env: options.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: options.timeoutMs,
-    });
+  const child = spawn(cmd, argv, {
+    env: options.env ?? process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    timeout: options.timeoutMs,
+  });
+  const done = new Promise<RunResult>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -50,9 +49,36 @@ export function run(file: string, args: readonly string[], options: RunOptions =
         stderr: Buffer.concat(err).toString() + (signal ? `killed by ${signal}` : ''),
       }),
     );
-    child.stdin.on('error', () => {}); // a child that exits before reading stdin is reported through its exit code
-    child.stdin.end(options.input ?? '');
   });
+  child.stdin.on('error', () => {}); // a child that exits before reading stdin is reported through its exit code
+  child.stdin.end(options.input ?? '');
+  return { child, done };
+}
+
+/** Runs a program and resolves with its exit code and output; never rejects on a non-zero exit. */
+export function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return launch(file, args, options).done;
+}
+
+export interface BackgroundProcess {
+  pid: number | undefined;
+  /** Settles when the program exits, with everything it wrote. */
+  exited: Promise<RunResult>;
+  /** Sends a signal (SIGTERM by default) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<RunResult>;
+}
+
+/** Starts a long-running program (a daemon, a foreground `ctr run`) without waiting for it. */
+export function runInBackground(file: string, args: readonly string[], options: RunOptions = {}): BackgroundProcess {
+  const { child, done } = launch(file, args, options);
+  return {
+    pid: child.pid,
+    exited: done,
+    stop: (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return done;
+    },
+  };
 }
 
 /** Like run, but rejects with an ExecError when the program exits non-zero. */

@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { run } from '../../lib/exec.ts';
+import { run, runInBackground, type BackgroundProcess } from '../../lib/exec.ts';
 
 // How tests call CNI plugins: as a runtime does, one process per call, inside the node's namespace,
 // with CNI_* in the environment and the config on stdin.
@@ -60,8 +60,8 @@ export interface CniOutcome {
   json: any;
 }
 
-export async function callCni(call: CniCall): Promise<CniOutcome> {
-  const env: NodeJS.ProcessEnv = {
+function cniEnv(call: CniCall): NodeJS.ProcessEnv {
+  return {
     PATH: process.env.PATH,
     CNI_COMMAND: call.command,
     CNI_PATH: call.cniPath ?? call.binDir,
@@ -71,8 +71,19 @@ export async function callCni(call: CniCall): Promise<CniOutcome> {
     ...(call.args !== undefined ? { CNI_ARGS: call.args } : {}),
     ...call.extraEnv,
   };
-  const input = typeof call.config === 'string' ? call.config : JSON.stringify(call.config);
-  const result = await run(join(call.binDir, call.plugin), [], { env, input, netns: call.nodeNetns });
+}
+
+function cniInput(call: CniCall): string {
+  return typeof call.config === 'string' ? call.config : JSON.stringify(call.config);
+}
+
+/** Starts a plugin call without waiting, so a test can kill it part-way (a runtime or node crashing). */
+export function startCni(call: CniCall): BackgroundProcess {
+  return runInBackground(join(call.binDir, call.plugin), [], { env: cniEnv(call), input: cniInput(call), netns: call.nodeNetns });
+}
+
+export async function callCni(call: CniCall): Promise<CniOutcome> {
+  const result = await run(join(call.binDir, call.plugin), [], { env: cniEnv(call), input: cniInput(call), netns: call.nodeNetns });
   let json: any;
   try {
     json = JSON.parse(result.stdout);

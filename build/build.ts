@@ -1,0 +1,43 @@
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { bundle } from './bundle.ts';
+import { linkCommands } from './links.ts';
+import { buildSea } from './sea.ts';
+
+// npm run build: bin/weft.ts -> dist/weft.cjs -> dist/bin/weft (single executable) + one hard link per command.
+// Copying dist/bin/* into /opt/cni/bin is a complete install.
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DIST = join(ROOT, 'dist');
+const BIN = join(DIST, 'bin');
+
+function progress(step: string, started: number, detail: string): void {
+  process.stdout.write(`${step.padEnd(7)} ${String(Math.round(performance.now() - started)).padStart(6)} ms  ${detail}\n`);
+}
+
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+
+async function main(): Promise<void> {
+  rmSync(BIN, { recursive: true, force: true });
+  mkdirSync(BIN, { recursive: true, mode: 0o700 });
+
+  let started = performance.now();
+  const bundled = join(DIST, 'weft.cjs');
+  const report = await bundle(join(ROOT, 'bin/weft.ts'), bundled);
+  progress('bundle', started, `${relative(ROOT, bundled)} ${(report.bytes / 1e3).toFixed(0)} kB`);
+  for (const path of report.missing) process.stdout.write(`        warning: ${relative(ROOT, path)} does not exist; its command reports "not built"\n`);
+
+  started = performance.now();
+  const binary = join(BIN, 'weft');
+  await buildSea(bundled, binary, { node: process.execPath, cacheDir: join(ROOT, '.cache'), workDir: DIST });
+  progress('sea', started, `${relative(ROOT, binary)} ${mb(statSync(binary).size)}`);
+
+  started = performance.now();
+  const links = linkCommands(binary);
+  progress('links', started, links.map((link) => relative(BIN, link)).join(' '));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`build: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,185 @@
+import { CniError, ErrorCode } from '../cni/errors.ts';
+import type { Attachment, IPConfig, Result, Route } from '../cni/types.ts';
+import { cidrContains, formatCidr, formatIp, networkAddress, offsetIp, parseCidr, parseIp, type Cidr, type Family } from '../../lib/ip.ts';
+import type { BridgeConfig } from './config.ts';
+import { attachmentTag, bridgeMac, hostVethMac, hostVethName, podMac } from './names.ts';
+
+// What one ADD does, decided without touching the system, and rendered as `ip -batch` lines:
+// one list for the node's namespace, one for the pod's.
+
+/** Index of the pod interface in the result's interfaces: [bridge, host veth, pod interface]. */
+const POD_INTERFACE = 2;
+
+export interface AttachmentPlan {
+  config: BridgeConfig;
+  attachment: Attachment;
+  netns: string;
+  hostVeth: string;
+  hostMac: string;
+  podMac: string;
+  /** The pod's addresses, gateways filled in as the reference plugin does. */
+  ips: IPConfig[];
+  /** The pod's routes: IPAM's, plus a default route per family when isDefaultGateway. */
+  routes: Route[];
+  /** Addresses the bridge carries when isGateway, "gateway/prefix". */
+  gateways: string[];
+}
+
+function cidrOf(ip: IPConfig): Cidr {
+  const cidr = parseCidr(ip.address);
+  if (!cidr) throw new CniError(ErrorCode.DecodeFailure, `cannot use IPAM address "${ip.address}": not an address/prefix`);
+  return cidr;
+}
+
+const DEFAULT_DST: Record<Family, string> = { 4: '0.0.0.0/0', 6: '::/0' };
+
+function routeFamily(route: Route): Family | undefined {
+  return parseCidr(route.dst)?.ip.family;
+}
+
+export function planAttachment(config: BridgeConfig, attachment: Attachment, options: { netns: string; ipam?: Result }): AttachmentPlan {
+  // `ip -batch` splits on whitespace and quotes; a namespace path holding them would change the command.
+  if (!/^\/[^\s"'\\]*$/.test(options.netns)) throw new CniError(ErrorCode.InvalidEnvironment, `cannot use CNI_NETNS "${options.netns}": not a plain absolute path`);
+  const ips: IPConfig[] = [];
+  const gateways = new Set<string>();
+  for (const ip of options.ipam?.ips ?? []) {
+    const cidr = cidrOf(ip);
+    // As the reference: without an IPAM gateway, a gateway bridge takes the subnet's first address.
+    const gateway = ip.gateway ?? (config.isGateway ? formatIp(offsetIp(networkAddress(cidr), 1n)) : undefined);
+    if (gateway !== undefined) {
+      const gw = parseIp(gateway);
+      if (!gw || !cidrContains(cidr, gw)) throw new CniError(ErrorCode.InvalidConfig, `cannot use gateway "${gateway}": not inside "${ip.address}"`);
+      if (config.isGateway) gateways.add(formatCidr({ ip: gw, prefix: cidr.prefix }));
+    }
+    ips.push({ address: ip.address, ...(gateway !== undefined ? { gateway } : {}), interface: POD_INTERFACE });
+  }
+  const routes = [...(options.ipam?.routes ?? [])];
+  if (config.isDefaultGateway) {
+    for (const family of [4, 6] as const) {
+      const gateway = ips.find((ip) => cidrOf(ip).ip.family === family && ip.gateway !== undefined)?.gateway;
+      const hasDefault = routes.some((r) => routeFamily(r) === family && parseCidr(r.dst)?.prefix === 0);
+      if (gateway !== undefined && !hasDefault) routes.push({ dst: DEFAULT_DST[family], gw: gateway });
+    }
+  }
+  return {
+    config,
+    attachment,
+    netns: options.netns,
+    hostVeth: hostVethName(attachment),
+    hostMac: hostVethMac(attachment),
+    podMac: config.mac ?? podMac(attachment),
+    ips,
+    routes,
+    gateways: [...gateways],
+  };
+}
+
+/** Creates the bridge with a fixed MAC; the caller tolerates "File exists" from a concurrent ADD. */
+export function renderBridgeCreate(config: BridgeConfig): string {
+  const mtu = config.mtu ? ` mtu ${config.mtu}` : '';
+  const vlan = config.vlan ? ' vlan_filtering 1' : '';
+  return `link add name ${config.bridge} address ${bridgeMac(config.bridge)}${mtu} type bridge${vlan}`;
+}
+
+const LINK_LOCAL_V6 = parseCidr('fe80::/10')!;
+
+export interface BridgeAddress {
+  family: Family;
+  local: string;
+  prefixlen: number;
+}
+
+/**
+ * Gateway addresses for the bridge, as the reference's forceAddress semantics: an IPv4 bridge holds one
+ * address, IPv6 ones may differ when their subnets don't overlap; a conflicting address is an error unless
+ * forceAddress, which replaces it. `addr replace` keeps concurrent ADDs from failing with "File exists".
+ */
+export function renderGatewayAddresses(plan: AttachmentPlan, existing: readonly BridgeAddress[]): string[] {
+  const { bridge, forceAddress } = plan.config;
+  const lines: string[] = [];
+  for (const gateway of plan.gateways) {
+    const wanted = parseCidr(gateway)!;
+    for (const have of existing) {
+      const current = parseCidr(`${have.local}/${have.prefixlen}`);
+      if (!current || current.ip.family !== wanted.ip.family || (current.ip.value === wanted.ip.value && current.prefix === wanted.prefix)) continue;
+      if (cidrContains(LINK_LOCAL_V6, current.ip)) continue; // the kernel's own address
+      const overlaps = cidrContains(current, networkAddress(wanted)) || cidrContains(wanted, networkAddress(current));
+      if (current.ip.family === 6 && !overlaps) continue;
+      if (!forceAddress) throw new CniError(ErrorCode.InvalidConfig, `cannot add gateway "${gateway}" to bridge "${bridge}": it has "${have.local}/${have.prefixlen}" (set forceAddress to replace it)`);
+      lines.push(`addr del ${have.local}/${have.prefixlen} dev ${bridge}`);
+    }
+    // Without DAD the gateway answers at once; a tentative one drops the pods' first IPv6 packets for ~2 s.
+    lines.push(`addr replace ${gateway} dev ${bridge}${wanted.ip.family === 6 ? ' nodad' : ''}`);
+  }
+  return lines;
+}
+
+/** Node side: bridge up, then the veth pair with its peer created directly in the pod's namespace, attached and up. */
+export function renderHostVeth(plan: AttachmentPlan): string[] {
+  const { config, hostVeth } = plan;
+  const mtu = config.mtu ? ` mtu ${config.mtu}` : '';
+  return [
+    `link add name ${hostVeth} address ${plan.hostMac}${mtu} type veth peer name ${plan.attachment.ifname} address ${plan.podMac}${mtu} netns ${plan.netns}`,
+    `link set dev ${hostVeth} alias "${attachmentTag(config.name, plan.attachment)}"`,
+    `link set dev ${hostVeth} master ${config.bridge}`,
+    ...(config.hairpinMode ? [`link set dev ${hostVeth} type bridge_slave hairpin on`] : []),
+    `link set dev ${hostVeth} up`,
+  ];
+}
+
+export function renderBridgeUp(config: BridgeConfig): string[] {
+  return [`link set dev ${config.bridge} up`, ...(config.promiscMode ? [`link set dev ${config.bridge} promisc on`] : [])];
+}
+
+function renderRoute(route: Route, plan: AttachmentPlan): string {
+  const family = routeFamily(route);
+  if (family === undefined) throw new CniError(ErrorCode.InvalidConfig, `cannot add route to "${route.dst}": not an address/prefix`);
+  // As the reference's ConfigureIface: a route without a gateway goes via the pod's gateway of its family.
+  const gw = route.gw ?? plan.ips.find((ip) => cidrOf(ip).ip.family === family)?.gateway;
+  const parts = [`route add ${route.dst}`, gw !== undefined ? `via ${gw}` : '', `dev ${plan.attachment.ifname}`];
+  if (route.priority !== undefined) parts.push(`metric ${route.priority}`);
+  if (route.table !== undefined) parts.push(`table ${route.table}`);
+  if (route.scope !== undefined) parts.push(`scope ${route.scope}`);
+  if (route.mtu !== undefined) parts.push(`mtu ${route.mtu}`);
+  if (route.advmss !== undefined) parts.push(`advmss ${route.advmss}`);
+  return parts.filter((p) => p !== '').join(' ');
+}
+
+/** Pod side: addresses (IPv6 without duplicate address detection, so it is usable at once), link up, routes. */
+export function renderPodSetup(plan: AttachmentPlan): string[] {
+  const ifname = plan.attachment.ifname;
+  return [
+    ...plan.ips.map((ip) => `addr add ${ip.address} dev ${ifname}${cidrOf(ip).ip.family === 6 ? ' nodad' : ''}`),
+    `link set dev ${ifname} up`,
+    ...plan.routes.map((route) => renderRoute(route, plan)),
+  ];
+}
+
+export function buildResult(plan: AttachmentPlan, options: { bridgeMac: string; ipam?: Result }): Result {
+  const dns = plan.config.dns && Object.keys(plan.config.dns).length > 0 ? plan.config.dns : options.ipam?.dns;
+  return {
+    cniVersion: options.ipam?.cniVersion ?? '1.1.0',
+    interfaces: [
+      { name: plan.config.bridge, mac: options.bridgeMac },
+      { name: plan.hostVeth, mac: plan.hostMac },
+      { name: plan.attachment.ifname, mac: plan.podMac, sandbox: plan.netns },
+    ],
+    ips: plan.ips,
+    ...(plan.routes.length ? { routes: plan.routes } : {}),
+    ...(dns ? { dns } : {}),
+  };
+}
+
+/**
+ * `bridge -batch` lines putting the pod's port in its VLAN, untagged, instead of the default VLAN 1;
+ * with isGateway the bridge itself joins the VLAN so the gateway address is reachable from it.
+ */
+export function renderVlan(plan: AttachmentPlan): string[] {
+  const { vlan, bridge, isGateway } = plan.config;
+  if (!vlan) return [];
+  return [
+    `vlan del dev ${plan.hostVeth} vid 1`,
+    `vlan add dev ${plan.hostVeth} vid ${vlan} pvid untagged`,
+    ...(isGateway ? [`vlan add dev ${bridge} vid ${vlan} pvid untagged self`] : []),
+  ];
+}

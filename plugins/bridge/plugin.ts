@@ -1,0 +1,148 @@
+import { applyIpBatch, IpBatchError } from '../../lib/ip-batch.ts';
+import { delegate, type PluginInvoker } from '../cni/delegate.ts';
+import { CniError, ErrorCode, toCniError } from '../cni/errors.ts';
+import { parseResult } from '../cni/result.ts';
+import type { Context, Plugin } from '../cni/skeleton.ts';
+import type { Attachment, Result, Verb } from '../cni/types.ts';
+import { parseCidr } from '../../lib/ip.ts';
+import { findMismatches } from './check.ts';
+import { parseBridgeConfig, type BridgeConfig } from './config.ts';
+import { applyBridgeBatch, deleteLink, enableForwarding, ensureBridge, listLinks, queryLink, queryRoutes } from './links.ts';
+import { renderMacspoofAdd } from './macspoof.ts';
+import { renderMasqRules } from './masq.ts';
+import { hostVethName, parseAttachmentTag } from './names.ts';
+import { applyMacspoof, applyMasq, removeMacspoof, removeMasq } from './packet-filter.ts';
+import { buildResult, planAttachment, renderBridgeUp, renderGatewayAddresses, renderHostVeth, renderPodSetup, renderVlan } from './plan.ts';
+import { UndoLog } from './undo.ts';
+
+// weft-bridge's verbs. The decisions live in plan.ts, masq.ts, macspoof.ts and check.ts; this file
+// orders the steps, records how to undo each, and delegates IPAM.
+
+export interface BridgePluginOptions {
+  /** How delegated IPAM plugins run; the single executable runs its own in-process. */
+  invoke?: PluginInvoker;
+}
+
+function attachmentOf(ctx: Context<BridgeConfig>): Attachment {
+  return { containerId: ctx.request.containerId, ifname: ctx.request.ifname };
+}
+
+function ipam(ctx: Context<BridgeConfig>, verb: Verb, options: BridgePluginOptions): Promise<Result | undefined> {
+  return delegate(ctx.config.ipamType!, verb, ctx.request, ctx.stdin, { invoke: options.invoke });
+}
+
+/** Runs every step even when one fails (DEL and GC must clean up as much as they can), then throws the first failure. */
+async function runAll(action: string, steps: (() => Promise<unknown>)[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length) {
+    const error = toCniError(failures[0], ErrorCode.NetlinkFailure, action);
+    throw failures.length > 1 ? new CniError(error.code, error.message, { details: failures.map((f) => (f instanceof Error ? f.message : String(f))).join('; ') }) : error;
+  }
+}
+
+async function add(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Promise<Result> {
+  const { config } = ctx;
+  const attachment = attachmentOf(ctx);
+  const undo = new UndoLog();
+  try {
+    const allocated = config.ipamType ? await ipam(ctx, 'ADD', options) : undefined;
+    if (allocated) undo.record('release the IPAM allocation', () => ipam(ctx, 'DEL', options));
+    const plan = planAttachment(config, attachment, { netns: ctx.request.netns!, ipam: allocated });
+    const bridge = await ensureBridge(config);
+    if (plan.gateways.length) enableForwarding(plan.gateways.map((g) => parseCidr(g)!.ip.family));
+    const head = [...renderGatewayAddresses(plan, bridge.addresses), ...renderBridgeUp(config)];
+    const deleteVeth = () => deleteLink(plan.hostVeth);
+    try {
+      await applyIpBatch([...head, ...renderHostVeth(plan)]);
+    } catch (error) {
+      // Only a failure after the veth line means the pair is ours; a name that already exists is another attachment's.
+      if (error instanceof IpBatchError && error.line > head.length + 1) undo.record('delete the host veth', deleteVeth);
+      throw error;
+    }
+    undo.record('delete the host veth', deleteVeth);
+    await applyBridgeBatch(renderVlan(plan));
+    await applyIpBatch(renderPodSetup(plan), { netns: plan.netns });
+    if (config.ipMasq) {
+      const rules = renderMasqRules(attachment, { network: config.name, ips: plan.ips });
+      undo.record('remove the masquerade rules', () => removeMasq((net, a) => net === config.name && sameAttachment(a, attachment)));
+      await applyMasq(rules);
+    }
+    if (config.macspoofchk) {
+      undo.record('remove the macspoofchk rule', () => removeMacspoof((name) => name === plan.hostVeth));
+      await applyMacspoof(renderMacspoofAdd(plan.hostVeth, plan.podMac));
+    }
+    return buildResult(plan, { bridgeMac: bridge.mac, ipam: allocated });
+  } catch (thrown) {
+    const error = toCniError(thrown, ErrorCode.NetlinkFailure, `add "${attachment.ifname}" of container "${attachment.containerId}"`);
+    const failures = await undo.unwind();
+    if (failures.length === 0) throw error;
+    throw new CniError(error.code, error.message, { details: [error.details, ...failures].filter(Boolean).join('; '), cause: thrown });
+  }
+}
+
+function sameAttachment(a: Attachment, b: Attachment): boolean {
+  return a.containerId === b.containerId && a.ifname === b.ifname;
+}
+
+async function del(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Promise<void> {
+  const { config } = ctx;
+  const attachment = attachmentOf(ctx);
+  const hostVeth = hostVethName(attachment);
+  // Deleting the host end removes the pod's end too, so DEL works the same with or without the namespace.
+  await runAll(`delete "${attachment.ifname}" of container "${attachment.containerId}"`, [
+    () => deleteLink(hostVeth),
+    ...(config.ipMasq ? [() => removeMasq((net, a) => net === config.name && sameAttachment(a, attachment))] : []),
+    ...(config.macspoofchk ? [() => removeMacspoof((name) => name === hostVeth)] : []),
+    ...(config.ipamType ? [() => ipam(ctx, 'DEL', options)] : []),
+  ]);
+}
+
+async function check(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Promise<void> {
+  const attachment = attachmentOf(ctx);
+  if (ctx.conf.prevResult === undefined) throw new CniError(ErrorCode.InvalidConfig, 'invalid config: "prevResult" is required for CHECK');
+  const prev = parseResult(ctx.conf.prevResult);
+  if (ctx.config.ipamType) await ipam(ctx, 'CHECK', options);
+  const netns = ctx.request.netns!;
+  const hostVeth = hostVethName(attachment);
+  const [pod, routes, host] = await Promise.all([queryLink(attachment.ifname, { netns }), queryRoutes(netns), queryLink(hostVeth)]);
+  const problems = findMismatches(prev, { pod, routes, host }, { attachment, bridge: ctx.config.bridge, hostVeth });
+  if (problems.length) throw new CniError(ErrorCode.CheckMismatch, `cannot confirm "${attachment.ifname}" of container "${attachment.containerId}": ${problems.join('; ')}`);
+}
+
+async function gc(ctx: Context<BridgeConfig>, valid: readonly Attachment[], options: BridgePluginOptions): Promise<void> {
+  const network = ctx.config.name;
+  const isValid = (a: Attachment) => valid.some((v) => sameAttachment(v, a));
+  const links = await listLinks();
+  const strays = links.filter((link) => {
+    const tag = link.ifalias ? parseAttachmentTag(link.ifalias) : undefined;
+    return tag !== undefined && tag.network === network && !isValid(tag.attachment);
+  });
+  const remaining = new Set(links.map((l) => l.ifname).filter((name) => !strays.some((s) => s.ifname === name)));
+  await runAll(`collect garbage of network "${network}"`, [
+    ...(ctx.config.ipamType ? [() => ipam(ctx, 'GC', options)] : []),
+    ...strays.map((link) => () => deleteLink(link.ifname)),
+    () => removeMasq((net, a) => net === network && !isValid(a)),
+    // An element whose veth is gone is stale whichever network made it.
+    () => removeMacspoof((name) => !remaining.has(name)),
+  ]);
+}
+
+export function createBridgePlugin(options: BridgePluginOptions = {}): Plugin<BridgeConfig> {
+  return {
+    parseConfig: parseBridgeConfig,
+    add: (ctx) => add(ctx, options),
+    del: (ctx) => del(ctx, options),
+    check: (ctx) => check(ctx, options),
+    status: async (ctx) => {
+      if (ctx.config.ipamType) await ipam(ctx, 'STATUS', options);
+    },
+    gc: (ctx, valid) => gc(ctx, valid, options),
+  };
+}

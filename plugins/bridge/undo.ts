@@ -1,0 +1,23 @@
+// The undo log of one ADD: each step that changed the system records how to take it back, and a
+// failure unwinds exactly those steps, newest first, continuing past steps that fail themselves.
+
+export class UndoLog {
+  readonly #steps: { action: string; undo: () => Promise<unknown> }[] = [];
+
+  record(action: string, undo: () => Promise<unknown>): void {
+    this.#steps.push({ action, undo });
+  }
+
+  /** Runs every recorded step in reverse; returns "cannot <action>: <why>" for each that failed. */
+  async unwind(): Promise<string[]> {
+    const failures: string[] = [];
+    for (const step of this.#steps.splice(0).reverse()) {
+      try {
+        await step.undo();
+      } catch (error) {
+        failures.push(`cannot ${step.action}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return failures;
+  }
+}

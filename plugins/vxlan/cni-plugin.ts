@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { CniError, ErrorCode, toCniError } from '../cni/errors.ts';
+import { delegate, type PluginInvoker } from '../cni/delegate.ts';
+import type { Context, Plugin } from '../cni/skeleton.ts';
+import type { Attachment, Result } from '../cni/types.ts';
+import { buildDelegateConf, parseVxlanCniConfig, type VxlanCniConfig } from './cni-config.ts';
+import { listDelegates, loadDelegate, removeDelegate, saveDelegate } from './delegate-store.ts';
+import { readSubnetFile, type SubnetEnv } from './subnet-file.ts';
+
+// weft-vxlan: turns weftd's subnet file into a bridge + host-local delegate config, remembers it per
+// attachment, and forwards every verb to the delegate.
+
+function readSubnet(config: VxlanCniConfig): SubnetEnv {
+  try {
+    return readSubnetFile(config.subnetFile);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new CniError(ErrorCode.TryAgainLater, `cannot read subnet file: "${config.subnetFile}" does not exist (is weftd running?)`);
+    }
+    throw toCniError(error, ErrorCode.IOFailure, `read subnet file "${config.subnetFile}"`);
+  }
+}
+
+function delegateType(conf: Record<string, unknown>): string {
+  return String(conf.type);
+}
+
+export function createVxlanPlugin(options: { invoke?: PluginInvoker } = {}): Plugin<VxlanCniConfig> {
+  const run = (ctx: Context<VxlanCniConfig>, verb: 'ADD' | 'DEL' | 'CHECK' | 'GC', conf: Record<string, unknown>) =>
+    delegate(delegateType(conf), verb, ctx.request, JSON.stringify(conf), { invoke: options.invoke });
+
+  return {
+    parseConfig: (conf) => parseVxlanCniConfig(conf),
+
+    async add(ctx): Promise<Result> {
+      const { containerId, ifname } = ctx.request;
+      const conf = buildDelegateConf(ctx.conf, ctx.config, readSubnet(ctx.config));
+      // Saved before the delegate runs: a crash between the two still leaves DEL what it needs.
+      saveDelegate(ctx.config.dataDir, { containerId, ifname, conf });
+      try {
+        return (await run(ctx, 'ADD', conf))!;
+      } catch (error) {
+        await run(ctx, 'DEL', conf).catch(() => {});
+        removeDelegate(ctx.config.dataDir, containerId, ifname);
+        throw error;
+      }
+    },
+
+    async del(ctx): Promise<void> {
+      const { containerId, ifname } = ctx.request;
+      const stored = loadDelegate(ctx.config.dataDir, containerId, ifname);
+      // Nothing stored: ADD never got as far as the delegate, or DEL already ran.
+      if (!stored) return;
+      await run(ctx, 'DEL', stored.conf);
+      removeDelegate(ctx.config.dataDir, containerId, ifname);
+    },
+
+    async check(ctx): Promise<void> {
+      const { containerId, ifname } = ctx.request;
+      const stored = loadDelegate(ctx.config.dataDir, containerId, ifname);
+      if (!stored) throw new CniError(ErrorCode.UnknownContainer, `cannot check container "${containerId}": no stored delegate config for interface "${ifname}"`);
+      await run(ctx, 'CHECK', { ...stored.conf, prevResult: ctx.conf.prevResult });
+    },
+
+    async status(ctx): Promise<void> {
+      if (!existsSync(ctx.config.subnetFile)) {
+        throw new CniError(ErrorCode.NotAvailable, `cannot serve pods yet: subnet file "${ctx.config.subnetFile}" does not exist (is weftd running?)`);
+      }
+      readSubnet(ctx.config);
+    },
+
+    async gc(ctx, valid: readonly Attachment[]): Promise<void> {
+      const keep = new Set(valid.map((a) => `${a.containerId}\n${a.ifname}`));
+      const stored = listDelegates(ctx.config.dataDir);
+      for (const entry of stored) {
+        if (!keep.has(`${entry.containerId}\n${entry.ifname}`)) removeDelegate(ctx.config.dataDir, entry.containerId, entry.ifname);
+      }
+      // The delegate (and its IPAM) releases what the invalid attachments held.
+      const conf = existsSync(ctx.config.subnetFile) ? buildDelegateConf(ctx.conf, ctx.config, readSubnet(ctx.config)) : stored[0]?.conf;
+      if (!conf) return;
+      const attachments = valid.map((a) => ({ containerID: a.containerId, ifname: a.ifname }));
+      await run(ctx, 'GC', { ...conf, 'cni.dev/valid-attachments': attachments });
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { cidrContains, cidrSize, formatCidr, parseCidr, parseIPv4, type Cidr } from './ipv4.ts';
+
+// The cluster-wide network config stored at <prefix>/config, in flannel's format so an existing
+// flannel etcd keeps working. Defaults follow flannel: SubnetLen 24, the first subnet left unused.
+
+export interface BackendConfig {
+  type: 'vxlan';
+  vni: number;
+  port: number;
+  /** 0: derive from the uplink (uplink MTU - 50). */
+  mtu: number;
+  directRouting: boolean;
+}
+
+export interface NetworkConfig {
+  network: Cidr;
+  subnetLen: number;
+  /** Network address of the lowest and highest subnet a node may lease. */
+  subnetMin: number;
+  subnetMax: number;
+  backend: BackendConfig;
+}
+
+export class NetworkConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NetworkConfigError';
+  }
+}
+
+function fail(field: string, problem: string): never {
+  throw new NetworkConfigError(`invalid network config: "${field}" ${problem}`);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function integerIn(raw: Record<string, unknown>, field: string, fallback: number, [min, max]: [number, number]): number {
+  const value = raw[field] ?? fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function subnetBound(raw: Record<string, unknown>, field: string, fallback: number, network: Cidr, subnetLen: number): number {
+  const value = raw[field];
+  if (value === undefined) return fallback;
+  const address = typeof value === 'string' ? parseIPv4(value.split('/')[0]!) : undefined;
+  if (address === undefined) fail(field, `must be an IPv4 address, got ${JSON.stringify(value)}`);
+  if (!cidrContains(network, address)) fail(field, `"${value}" is outside the network "${formatCidr(network)}"`);
+  if (address % cidrSize(subnetLen) !== 0) fail(field, `"${value}" is not the start of a /${subnetLen} subnet`);
+  return address;
+}
+
+function parseBackend(raw: unknown): BackendConfig {
+  if (raw === undefined) return { type: 'vxlan', vni: 1, port: 8472, mtu: 0, directRouting: false };
+  if (!isObject(raw)) fail('Backend', 'must be an object');
+  if (typeof raw.Type !== 'string' || raw.Type.toLowerCase() !== 'vxlan') fail('Backend.Type', `must be "vxlan", got ${JSON.stringify(raw.Type)}`);
+  const directRouting = raw.DirectRouting ?? false;
+  if (typeof directRouting !== 'boolean') fail('Backend.DirectRouting', 'must be true or false');
+  return {
+    type: 'vxlan',
+    vni: integerIn(raw, 'VNI', 1, [1, 16_777_215]),
+    port: integerIn(raw, 'Port', 8472, [1, 65_535]),
+    mtu: raw.MTU === undefined || raw.MTU === 0 ? 0 : integerIn(raw, 'MTU', 0, [576, 65_535]),
+    directRouting,
+  };
+}
+
+/** Parses the JSON text of <prefix>/config; throws NetworkConfigError naming the field. */
+export function parseNetworkConfig(text: string): NetworkConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new NetworkConfigError('invalid network config: not valid JSON');
+  }
+  if (!isObject(raw)) fail('config', 'must be a JSON object');
+  if (raw.EnableIPv6 === true || raw.IPv6Network !== undefined) fail('IPv6Network', 'is not supported: the overlay is IPv4 only');
+  const network = typeof raw.Network === 'string' ? parseCidr(raw.Network, { strict: true }) : undefined;
+  if (!network) fail('Network', `must be an IPv4 network such as "10.244.0.0/16", got ${JSON.stringify(raw.Network)}`);
+  const subnetLen = integerIn(raw, 'SubnetLen', 24, [network.prefix + 1, 30]);
+  const size = cidrSize(subnetLen);
+  const subnetMin = subnetBound(raw, 'SubnetMin', network.network + size, network, subnetLen);
+  const subnetMax = subnetBound(raw, 'SubnetMax', network.network + cidrSize(network.prefix) - size, network, subnetLen);
+  if (subnetMin > subnetMax) fail('SubnetMin', 'must not be above "SubnetMax"');
+  return { network, subnetLen, subnetMin, subnetMax, backend: parseBackend(raw.Backend) };
+}

@@ -1,0 +1,56 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { formatCidr, formatIPv4, parseCidr, type Cidr } from './ipv4.ts';
+
+// /run/weft/subnet.env: what weftd tells the CNI plugin, in flannel's variable names.
+
+export interface SubnetEnv {
+  network: Cidr;
+  subnet: Cidr;
+  mtu: number;
+  ipMasq: boolean;
+}
+
+export function renderSubnetFile(env: SubnetEnv): string {
+  return [
+    `FLANNEL_NETWORK=${formatCidr(env.network)}`,
+    // flannel writes the subnet's first address: the bridge's gateway address with the subnet's length.
+    `FLANNEL_SUBNET=${formatIPv4(env.subnet.network + 1)}/${env.subnet.prefix}`,
+    `FLANNEL_MTU=${env.mtu}`,
+    `FLANNEL_IPMASQ=${env.ipMasq}`,
+    '',
+  ].join('\n');
+}
+
+/** Parses a subnet file; throws naming the variable that is missing or malformed. */
+export function parseSubnetFile(text: string): SubnetEnv {
+  const vars = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0 && !line.startsWith('#')) vars.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+  }
+  const need = (name: string): string => {
+    const value = vars.get(name);
+    if (value === undefined || value === '') throw new Error(`cannot parse subnet file: "${name}" is missing`);
+    return value;
+  };
+  const network = parseCidr(need('FLANNEL_NETWORK'), { strict: true });
+  if (!network) throw new Error(`cannot parse subnet file: "FLANNEL_NETWORK" is not a network: "${need('FLANNEL_NETWORK')}"`);
+  const subnet = parseCidr(need('FLANNEL_SUBNET'));
+  if (!subnet) throw new Error(`cannot parse subnet file: "FLANNEL_SUBNET" is not a CIDR: "${need('FLANNEL_SUBNET')}"`);
+  const mtu = Number(need('FLANNEL_MTU'));
+  if (!Number.isInteger(mtu) || mtu < 576) throw new Error(`cannot parse subnet file: "FLANNEL_MTU" is not a usable MTU: "${need('FLANNEL_MTU')}"`);
+  return { network, subnet, mtu, ipMasq: vars.get('FLANNEL_IPMASQ') === 'true' };
+}
+
+/** Writes the file so a reader sees the old or the new content, never a part: temp file (0600) then rename. */
+export function writeSubnetFile(path: string, env: SubnetEnv): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = `${path}.tmp-${process.pid}`;
+  writeFileSync(temp, renderSubnetFile(env), { mode: 0o600 });
+  renameSync(temp, path);
+}
+
+export function readSubnetFile(path: string): SubnetEnv {
+  return parseSubnetFile(readFileSync(path, 'utf8'));
+}

@@ -1,0 +1,81 @@
+import { isIPv4 } from 'node:net';
+import { parseArgs } from 'node:util';
+import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit, type ProxyConfig } from './config.ts';
+import { renderIptables } from './iptables/render.ts';
+import { loadObjectsFile } from './load-objects.ts';
+import type { Logger } from '../lib/log.ts';
+import { buildProxyState } from './state.ts';
+
+// `weft-proxy render`: prints the iptables-restore payload a full sync would apply on a clean node,
+// jumps from the built-in chains included, so `iptables-restore --noflush` gives a working data plane.
+
+export const RENDER_USAGE = `usage: weft-proxy render --hostname-override NODE --cluster-cidr CIDR --objects FILE
+         [--node-ip IP] [--masquerade-bit N] [--nodeport-addresses CIDR[,CIDR...]|primary]\n`;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function isCidr(text: string): boolean {
+  const [ip, bits, extra] = text.split('/');
+  return extra === undefined && isIPv4(ip ?? '') && /^\d+$/.test(bits ?? '') && Number(bits) <= 32;
+}
+
+export interface RenderArgs {
+  readonly objects: string;
+  readonly config: Omit<ProxyConfig, 'nodePortAddresses'>;
+  readonly nodeIP?: string;
+  /** CIDRs, or ['primary'] for the node's own addresses. */
+  readonly nodePortAddresses: readonly string[];
+}
+
+export function parseRenderArgs(argv: string[]): RenderArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'hostname-override': { type: 'string' },
+      'cluster-cidr': { type: 'string' },
+      objects: { type: 'string' },
+      'node-ip': { type: 'string' },
+      'masquerade-bit': { type: 'string' },
+      'nodeport-addresses': { type: 'string' },
+    },
+    strict: true,
+  });
+  const need = (name: 'hostname-override' | 'cluster-cidr' | 'objects'): string => {
+    const value = values[name];
+    if (!value) throw new UsageError(`cannot render: option "--${name}" is required`);
+    return value;
+  };
+  const clusterCidr = need('cluster-cidr');
+  if (!isCidr(clusterCidr)) throw new UsageError(`cannot render: "--cluster-cidr" must be an IPv4 CIDR, got "${clusterCidr}"`);
+  const nodeIP = values['node-ip'];
+  if (nodeIP !== undefined && !isIPv4(nodeIP)) throw new UsageError(`cannot render: "--node-ip" must be an IPv4 address, got "${nodeIP}"`);
+  const nodePortAddresses = (values['nodeport-addresses'] ?? '').split(',').filter(Boolean);
+  for (const a of nodePortAddresses) if (a !== 'primary' && !isCidr(a)) throw new UsageError(`cannot render: "--nodeport-addresses" entry "${a}" is not a CIDR or "primary"`);
+  const bit = Number(values['masquerade-bit'] ?? DEFAULT_MASQUERADE_BIT);
+  let masqueradeMark: number;
+  try {
+    masqueradeMark = masqueradeMarkFromBit(bit);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  return { objects: need('objects'), config: { hostname: need('hostname-override'), clusterCidr, masqueradeMark }, ...(nodeIP ? { nodeIP } : {}), nodePortAddresses };
+}
+
+export function runRender(args: RenderArgs, log: Logger): string {
+  const objects = loadObjectsFile(args.objects);
+  const node = objects.nodes.find((n) => n.name === args.config.hostname);
+  const nodeIPs = args.nodeIP ? [args.nodeIP] : (node?.addresses ?? []);
+  const primary = args.nodePortAddresses.includes('primary');
+  if (primary && nodeIPs.length === 0) throw new UsageError(`cannot use "--nodeport-addresses primary": node "${args.config.hostname}" has no address and no "--node-ip" was given`);
+  const nodePortAddresses = args.nodePortAddresses.flatMap((a) => (a === 'primary' ? nodeIPs.map((ip) => `${ip}/32`) : [a]));
+  const config: ProxyConfig = { ...args.config, nodePortAddresses };
+  const state = buildProxyState(objects, config);
+  for (const s of state.skipped) log.warn('service port skipped', { service: s.service, reason: s.reason });
+  log.info('rendered', { servicePorts: state.servicePorts.length, ipFamily: 'IPv4' });
+  return renderIptables(state, config);
+}

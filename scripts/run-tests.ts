@@ -1,0 +1,52 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+// Runs the test tiers one after the other (namespace and cluster tests share the kernel and must not
+// overlap), then prints one plain closing line that CI reads: "tests: N passed, N failed, N skipped".
+
+interface VitestJson {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  numTotalTestSuites: number;
+  numFailedTestSuites: number;
+  success: boolean;
+}
+
+const requested = process.argv.slice(2);
+const tiers = requested.length > 0 ? requested : ['unit', 'netns', 'cluster'];
+const reportDir = mkdtempSync(join(tmpdir(), 'weft-test-report-'));
+const totals = { passed: 0, failed: 0, skipped: 0 };
+let failedTiers: string[] = [];
+
+for (const tier of tiers) {
+  console.log(`[test] ${tier} tests`);
+  const report = join(reportDir, `${tier}.json`);
+  const run = await execa('vitest', ['run', '--project', tier, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
+    stdio: 'inherit',
+    reject: false,
+  });
+  let summary: VitestJson | undefined;
+  try {
+    summary = JSON.parse(readFileSync(report, 'utf8')) as VitestJson;
+  } catch {
+    summary = undefined;
+  }
+  if (!summary) {
+    failedTiers.push(`${tier} (no report, exit ${run.exitCode})`);
+    totals.failed += 1;
+    continue;
+  }
+  totals.passed += summary.numPassedTests;
+  totals.failed += summary.numFailedTests;
+  totals.skipped += summary.numPendingTests + summary.numTodoTests;
+  if (run.exitCode !== 0 || summary.numFailedTestSuites > 0) failedTiers.push(tier);
+}
+rmSync(reportDir, { recursive: true, force: true });
+
+if (failedTiers.length > 0) console.log(`[test] failing tiers: ${failedTiers.join(', ')}`);
+console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exitCode = failedTiers.length > 0 || totals.failed > 0 ? 1 : 0;

