@@ -56,7 +56,16 @@ function pluginConfig(impl: Implementation, dataDir: string): object {
   };
 }
 
-async function timedCall(ctx: Context, command: 'ADD' | 'DEL' | 'VERSION', pod: Netns, index: number, traced?: { tracer: Tracer; file: string }): Promise<number> {
+interface Call {
+  command: 'ADD' | 'DEL' | 'VERSION';
+  pod: Netns;
+  index: number;
+  /** Run under strace through the tracer's wrapper, writing the trace to file. */
+  traced?: { tracer: Tracer; file: string };
+}
+
+async function timedCall(ctx: Context, call: Call): Promise<number> {
+  const { command, pod, index, traced } = call;
   const started = performance.now();
   const outcome = await callCni({
     binDir: traced?.tracer.wrapperDir ?? ctx.impl.binDir,
@@ -76,8 +85,8 @@ async function timedCall(ctx: Context, command: 'ADD' | 'DEL' | 'VERSION', pod: 
 }
 
 async function cycle(ctx: Context, pod: Netns, index: number, samples: Samples): Promise<void> {
-  samples.add.push(await timedCall(ctx, 'ADD', pod, index));
-  samples.del.push(await timedCall(ctx, 'DEL', pod, index));
+  samples.add.push(await timedCall(ctx, { command: 'ADD', pod, index }));
+  samples.del.push(await timedCall(ctx, { command: 'DEL', pod, index }));
 }
 
 function progress(line: string): void {
@@ -103,7 +112,7 @@ async function runCycles(ctx: Context, pods: readonly Netns[], count: number, op
 /** The process start-up floor: VERSION does no work beyond printing, so it times start and exit alone. */
 async function timeVersion(ctx: Context, pod: Netns): Promise<number[]> {
   const samples: number[] = [];
-  for (let i = 0; i < VERSION_CALLS; i++) samples.push(await timedCall(ctx, 'VERSION', pod, i));
+  for (let i = 0; i < VERSION_CALLS; i++) samples.push(await timedCall(ctx, { command: 'VERSION', pod, index: i }));
   return samples;
 }
 
@@ -115,7 +124,7 @@ async function profilePhases(ctx: Context, pods: readonly Netns[], count: number
     const pod = pods[i % pods.length] as Netns;
     for (const [verb, command] of [['add', 'ADD'], ['del', 'DEL']] as const) {
       const file = join(dir, `trace-${ctx.impl.name}-${verb}-${i}.txt`);
-      await timedCall(ctx, command, pod, 10_000 + i, { tracer, file });
+      await timedCall(ctx, { command, pod, index: 10_000 + i, traced: { tracer, file } });
       phases[verb].push(readPhases(file, ctx.impl.bridge));
     }
   }
@@ -171,6 +180,15 @@ async function main(): Promise<void> {
   if (chosen.some((impl) => impl.name === 'weft')) await ensureBuilt();
   const scope = new NetnsScope();
   const work = mkdtempSync(join(tmpdir(), 'weft-bench-'));
+  // An interrupted run still removes its namespaces and files.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void scope.cleanup().finally(() => {
+        rmSync(work, { recursive: true, force: true });
+        process.exit(130);
+      });
+    });
+  }
   const results: Results = {};
   try {
     const podCount = Math.max(sequential, parallel);

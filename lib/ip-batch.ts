@@ -35,16 +35,29 @@ export function parseIpBatchFailure(lines: readonly string[], result: RunResult)
   return new IpBatchError(line, lines[line - 1] ?? '', detail || `exit ${result.code}`);
 }
 
+// `ip -n NAME` switches namespace itself for names under /run/netns (where runtimes put them),
+// saving the nsenter exec; other paths (e.g. /proc/PID/ns/net) go through nsenter.
+const NAMED_NETNS = /^\/(?:var\/)?run\/netns\/([A-Za-z0-9_.-]+)$/;
+
+/** The `ip` arguments and spawn options that run `ip ARGS` inside a namespace given by path. */
+export function ipInNetns(args: readonly string[], netns: string | undefined): { args: string[]; netns?: string } {
+  const name = netns ? NAMED_NETNS.exec(netns)?.[1] : undefined;
+  if (name) return { args: ['-n', name, ...args] };
+  return netns ? { args: [...args], netns } : { args: [...args] };
+}
+
 /** Applies the commands in order; throws IpBatchError naming the first one that failed. */
 export async function applyIpBatch(lines: readonly string[], options: { netns?: string } = {}): Promise<void> {
   if (lines.length === 0) return;
-  const result = await run('ip', ['-batch', '-'], { input: lines.join('\n') + '\n', netns: options.netns });
+  const target = ipInNetns(['-batch', '-'], options.netns);
+  const result = await run('ip', target.args, { input: lines.join('\n') + '\n', netns: target.netns });
   if (result.code !== 0) throw parseIpBatchFailure(lines, result);
 }
 
 /** Runs one `ip -json` query and parses its output; an absent object yields an empty list. */
 export async function queryIpJson<T>(args: readonly string[], options: { netns?: string } = {}): Promise<T[]> {
-  const result = await run('ip', ['-json', ...args], { netns: options.netns });
+  const target = ipInNetns(['-json', ...args], options.netns);
+  const result = await run('ip', target.args, { netns: target.netns });
   if (result.code !== 0) {
     if (/does not exist|Cannot find device/i.test(result.stderr)) return [];
     throw new Error(`cannot run "ip ${args.join(' ')}": ${result.stderr.trim()}`);
