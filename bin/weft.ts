@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { loadDaemons } from './load-daemons.ts';
 
 // The single executable: dispatches on the name it was called by (weft-bridge, weft-host-local, ...),
 // or on its first argument when called as `weft <command>`. Each command is imported only when chosen.
@@ -8,9 +9,9 @@ type Main = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   'weft-bridge': () => import('../plugins/bridge/main.ts'),
   'weft-host-local': () => import('../plugins/host-local/main.ts'),
-  'weft-proxy': () => import('../proxy/main.ts'),
   'weft-vxlan': () => import('../plugins/vxlan/main-cni.ts'),
-  weftd: () => import('../plugins/vxlan/main-weftd.ts'),
+  'weft-proxy': async () => ({ main: (await loadDaemons()).weftProxy }),
+  weftd: async () => ({ main: (await loadDaemons()).weftd }),
 };
 
 // A CNI plugin is done when its verb returns: exiting at once skips Node's teardown (~4 ms a call).

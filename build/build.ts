@@ -3,6 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { bundle } from './bundle.ts';
 import { linkCommands } from './links.ts';
 import { buildSea } from './sea.ts';
+import { DAEMONS_ASSET } from './sea-load-daemons.ts';
 
 // npm run build: bin/weft.ts -> dist/weft.cjs -> dist/bin/weft (single executable) + one hard link per command.
 // Copying dist/bin/* into /opt/cni/bin is a complete install.
@@ -23,13 +24,13 @@ async function main(): Promise<void> {
 
   let started = performance.now();
   const bundled = join(DIST, 'weft.cjs');
-  const report = await bundle(join(ROOT, 'bin/weft.ts'), bundled);
-  progress('bundle', started, `${relative(ROOT, bundled)} ${(report.bytes / 1e3).toFixed(0)} kB`);
-  for (const path of report.missing) process.stdout.write(`        warning: ${relative(ROOT, path)} does not exist; its command reports "not built"\n`);
+  const daemons = join(DIST, DAEMONS_ASSET);
+  const report = await bundle({ main: bundled, daemons });
+  progress('bundle', started, `${relative(ROOT, bundled)} ${(report.mainBytes / 1e3).toFixed(0)} kB, ${relative(ROOT, daemons)} ${(report.daemonsBytes / 1e3).toFixed(0)} kB`);
 
   started = performance.now();
   const binary = join(BIN, 'weft');
-  await buildSea(bundled, binary, { node: process.execPath, cacheDir: join(ROOT, '.cache'), workDir: DIST });
+  await buildSea(bundled, binary, { node: process.execPath, cacheDir: join(ROOT, '.cache'), workDir: DIST, assets: { [DAEMONS_ASSET]: daemons } });
   progress('sea', started, `${relative(ROOT, binary)} ${mb(statSync(binary).size)}`);
 
   started = performance.now();

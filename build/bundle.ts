@@ -1,38 +1,23 @@
-import { chmodSync, existsSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { chmodSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
-// One CommonJS file for the single executable: a SEA's main script cannot load files at run time, so
-// every command is inlined. esbuild keeps each dynamically imported command behind a lazy initialiser,
-// so a start evaluates only the command it runs.
+// Two CommonJS bundles for the single executable (a SEA's main script cannot load files at run time):
+// the main one holds the dispatcher and the CNI plugins; the daemons' one (weftd, weft-proxy, with the
+// Kubernetes client) is embedded as an asset and evaluated only when a daemon starts. Within the main
+// bundle esbuild keeps each dynamically imported command behind a lazy initialiser.
 
-/** A command whose sources are not written yet still builds; calling it reports that it is missing. */
-function missingCommandStub(missing: string[]): Plugin {
-  return {
-    name: 'missing-command-stub',
-    setup(b) {
-      b.onResolve({ filter: /\/main\.ts$/ }, (args) => {
-        const path = resolve(args.resolveDir, args.path);
-        if (existsSync(path)) return undefined;
-        missing.push(path);
-        return { path, namespace: 'missing-command' };
-      });
-      b.onLoad({ filter: /.*/, namespace: 'missing-command' }, (args) => ({
-        loader: 'js',
-        contents: `export async function main() { process.stderr.write(${JSON.stringify(`weft: cannot run command: "${relative(process.cwd(), args.path)}" was not built\n`)}); return 1; }`,
-      }));
-    },
-  };
-}
+const ROOT = resolve(import.meta.dirname, '..');
 
-export interface BundleReport {
-  bytes: number;
-  /** Command sources that did not exist at build time and were replaced by a stub. */
-  missing: string[];
-}
+/** In the main bundle, bin/load-daemons.ts becomes the loader that reads the embedded asset. */
+const seaDaemonLoader: Plugin = {
+  name: 'sea-daemon-loader',
+  setup(b) {
+    b.onResolve({ filter: /\/load-daemons\.ts$/ }, () => ({ path: resolve(ROOT, 'build/sea-load-daemons.ts') }));
+  },
+};
 
-export async function bundle(entry: string, outfile: string): Promise<BundleReport> {
-  const missing: string[] = [];
+async function bundleOne(entry: string, outfile: string, plugins: Plugin[]): Promise<number> {
   const result = await build({
     entryPoints: [entry],
     outfile,
@@ -44,9 +29,21 @@ export async function bundle(entry: string, outfile: string): Promise<BundleRepo
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
-    plugins: [missingCommandStub(missing)],
+    plugins,
   });
   chmodSync(outfile, 0o600);
-  const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
-  return { bytes, missing };
+  return Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
+}
+
+export interface BundleReport {
+  mainBytes: number;
+  daemonsBytes: number;
+}
+
+export async function bundle(outputs: { main: string; daemons: string }): Promise<BundleReport> {
+  const [mainBytes, daemonsBytes] = await Promise.all([
+    bundleOne(resolve(ROOT, 'bin/weft.ts'), outputs.main, [seaDaemonLoader]),
+    bundleOne(resolve(ROOT, 'bin/daemons.ts'), outputs.daemons, []),
+  ]);
+  return { mainBytes, daemonsBytes };
 }

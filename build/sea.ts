@@ -13,6 +13,8 @@ export interface SeaOptions {
   cacheDir: string;
   /** Directory for the generated sea-config.json. */
   workDir: string;
+  /** Files embedded as SEA assets, by asset name. */
+  assets?: Record<string, string>;
 }
 
 async function strippedNode(node: string, cacheDir: string): Promise<string> {
@@ -37,6 +39,7 @@ export async function buildSea(main: string, output: string, options: SeaOptions
     output,
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
+    assets: options.assets ?? {},
   };
   writeFileSync(config, `${JSON.stringify(sea, null, 2)}\n`, { mode: 0o600 });
   await runChecked(options.node, ['--build-sea', config]);

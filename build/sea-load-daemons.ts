@@ -1,0 +1,24 @@
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { getAsset } from 'node:sea';
+import { runInThisContext } from 'node:vm';
+import type { Daemons } from '../bin/load-daemons.ts';
+
+// Inside the single executable: the daemons' CommonJS bundle is a SEA asset (DAEMONS_ASSET), evaluated
+// only when weftd or weft-proxy starts. Parsing it on every CNI call would cost ~60 ms (measured).
+
+export const DAEMONS_ASSET = 'daemons.cjs';
+
+export async function loadDaemons(): Promise<Daemons> {
+  const source = getAsset(DAEMONS_ASSET, 'utf8');
+  const wrapper = runInThisContext(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: `weft/${DAEMONS_ASSET}` }) as (
+    exports: object,
+    require: NodeJS.Require,
+    module: { exports: object },
+    filename: string,
+    dirname: string,
+  ) => void;
+  const module = { exports: {} };
+  wrapper(module.exports, createRequire(process.execPath), module, process.execPath, dirname(process.execPath));
+  return module.exports as Daemons;
+}
