@@ -1,21 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NetnsScope, type Netns } from '../test/support/netns.ts';
-import {
-  addPod,
-  cleanupDirs,
-  createNode,
-  createUnderlay,
-  etcdctl,
-  removeEtcdData,
-  startEtcd,
-  startWeftd,
-  stopEtcd,
-  waitFor,
-  type OverlayNode,
-  type Underlay,
-} from '../test/netns/overlay-cluster.ts';
+import type { Netns } from '../lab/netns.ts';
+import { createNode, startWeftd, type OverlayNode } from '../lab/node.ts';
+import { addPod } from '../lab/pod.ts';
+import { createUnderlay, etcdctl, startEtcd, stopEtcd, type LabSettings, type Underlay } from '../lab/underlay.ts';
+import { waitFor } from '../lab/wait.ts';
+import { testLabSettings } from '../test/netns/overlay-cluster.ts';
+import { NetnsScope } from '../test/support/netns.ts';
 import { ratio, summarize } from './stats.ts';
 
 // npm run bench:overlay: (1) how long a new node's lease takes to become working routes on every
@@ -57,17 +49,17 @@ async function leaseToRoutes(underlay: Underlay, nodes: readonly OverlayNode[], 
   const start = Date.now();
   const put = await etcdctl(underlay, ['put', `${PREFIX}/subnets/${subnet.replace('/', '-')}`, value]);
   if (put.code !== 0) throw new Error(`cannot put lease: ${put.stderr}`);
-  const end = await waitFor(`all ${nodes.length} nodes to program ${subnet}`, async () => programmedAt(nodes, subnet), 60_000);
+  const end = await waitFor(`all ${nodes.length} nodes to program ${subnet}`, async () => programmedAt(nodes, subnet), { timeoutMs: 60_000 });
   await etcdctl(underlay, ['del', `${PREFIX}/subnets/${subnet.replace('/', '-')}`]);
   return end - start;
 }
 
-async function startNodes(underlay: Underlay, nodes: readonly OverlayNode[]): Promise<void> {
-  for (const node of nodes) startWeftd(node, underlay, { logFile: logFile(node) });
-  for (const node of nodes) await waitFor(`weftd on node ${node.index}`, async () => existsSync(node.subnetFile), 120_000);
+async function startNodes(nodes: readonly OverlayNode[]): Promise<void> {
+  for (const node of nodes) startWeftd(node, { logFile: logFile(node) });
+  for (const node of nodes) await waitFor(`weftd on node ${node.index}`, async () => existsSync(node.subnetFile), { timeoutMs: 120_000 });
   // Every node has every other node's route before timing starts.
   for (const node of nodes) {
-    await waitFor(`routes on node ${node.index}`, async () => (await node.ns.exec('ip', ['route', 'show', 'dev', 'weft.1'])).trim().split('\n').filter(Boolean).length >= nodes.length - 1, 120_000);
+    await waitFor(`routes on node ${node.index}`, async () => (await node.ns.exec('ip', ['route', 'show', 'dev', 'weft.1'])).trim().split('\n').filter(Boolean).length >= nodes.length - 1, { timeoutMs: 120_000 });
   }
 }
 
@@ -93,24 +85,26 @@ async function main(): Promise<void> {
   const scope = new NetnsScope();
   const nodes: OverlayNode[] = [];
   let underlay: Underlay | undefined;
+  let lab: LabSettings | undefined;
   try {
-    underlay = await createUnderlay(scope, '172.30.79');
+    lab = testLabSettings(scope);
+    underlay = await createUnderlay(lab, { net: '172.30.79' });
     await startEtcd(underlay);
     await etcdctl(underlay, ['put', `${PREFIX}/config`, JSON.stringify(CONFIG)]);
     const latency: Record<string, unknown> = {};
     let trial = 0;
     for (const size of SIZES) {
-      while (nodes.length < size) nodes.push(await createNode(scope, underlay, nodes.length + 1));
+      while (nodes.length < size) nodes.push(await createNode(underlay, nodes.length + 1));
       const started = Date.now();
-      await startNodes(underlay, nodes.filter((n) => !n.weftd));
+      await startNodes(nodes.filter((n) => !n.weftd));
       process.stderr.write(`${size} nodes up in ${Date.now() - started} ms\n`);
       const samples: number[] = [];
       for (let i = 0; i < TRIALS; i++) samples.push(await leaseToRoutes(underlay, nodes, trial++));
       latency[`${size} nodes`] = summarize(samples);
     }
 
-    const podA = await addPod(scope, nodes[0]!, 'pa');
-    const podB = await addPod(scope, nodes[1]!, 'pb');
+    const podA = await addPod(nodes[0]!, 'pa');
+    const podB = await addPod(nodes[1]!, 'pb');
     const overlay = await iperf(podA.ns, podB.ns, podB.ip);
     const veth = await plainVethThroughput(scope);
     const report = {
@@ -121,12 +115,9 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   } finally {
     for (const node of nodes) await node.weftd?.stop('SIGKILL');
-    if (underlay) {
-      await stopEtcd(underlay);
-      removeEtcdData(underlay);
-    }
+    if (underlay) await stopEtcd(underlay);
     await scope.cleanup();
-    cleanupDirs(nodes);
+    if (lab) rmSync(lab.workDir, { recursive: true, force: true });
   }
 }
 

@@ -27,6 +27,8 @@ export interface Service {
   readonly affinitySeconds?: number;
   readonly externalTrafficLocal: boolean;
   readonly internalTrafficLocal: boolean;
+  /** The port a load balancer probes for this node's local endpoints (externalTrafficPolicy Local). */
+  readonly healthCheckNodePort?: number;
 }
 
 export interface SliceEndpoint {
@@ -157,6 +159,7 @@ export function parseService(raw: Json): Service {
     .list(ingress, 'status.loadBalancer.ingress')
     .map((value, i) => r.record(value, `status.loadBalancer.ingress[${i}]`).ip)
     .flatMap((ip, i) => (ip === undefined ? [] : [r.ipv4(ip, `status.loadBalancer.ingress[${i}].ip`)]));
+  const healthCheckNodePort = spec.healthCheckNodePort === undefined || spec.healthCheckNodePort === null ? undefined : r.port(spec.healthCheckNodePort, 'spec.healthCheckNodePort');
   let affinitySeconds: number | undefined;
   if (r.string(spec.sessionAffinity, 'spec.sessionAffinity', 'None') === 'ClientIP') {
     const timeout = r.record(r.record(spec.sessionAffinityConfig, 'spec.sessionAffinityConfig').clientIP, 'spec.sessionAffinityConfig.clientIP').timeoutSeconds;
@@ -178,6 +181,7 @@ export function parseService(raw: Json): Service {
     ...(affinitySeconds !== undefined ? { affinitySeconds } : {}),
     externalTrafficLocal: r.string(spec.externalTrafficPolicy, 'spec.externalTrafficPolicy', 'Cluster') === 'Local',
     internalTrafficLocal: r.string(spec.internalTrafficPolicy, 'spec.internalTrafficPolicy', 'Cluster') === 'Local',
+    ...(healthCheckNodePort ? { healthCheckNodePort } : {}),
   };
 }
 

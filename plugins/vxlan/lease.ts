@@ -22,18 +22,29 @@ export function parseSubnetKeyName(name: string): Cidr | undefined {
   return dash < 0 ? undefined : parseCidr(`${name.slice(0, dash)}/${name.slice(dash + 1)}`, { strict: true });
 }
 
+/** The lease in flannel's field names: the etcd value, and the source of the Node annotations. */
+export function leaseRecord(lease: Lease): { PublicIP: string; BackendType: 'vxlan'; BackendData: { VNI: number; VtepMAC: string } } {
+  return { PublicIP: lease.publicIp, BackendType: 'vxlan', BackendData: { VNI: lease.vni, VtepMAC: lease.vtepMac } };
+}
+
 export function encodeLeaseValue(lease: Lease): string {
-  return JSON.stringify({ PublicIP: lease.publicIp, BackendType: 'vxlan', BackendData: { VNI: lease.vni, VtepMAC: lease.vtepMac } });
+  return JSON.stringify(leaseRecord(lease));
 }
 
 /** Decodes a lease; undefined for values that are not usable vxlan leases (another backend, corrupt JSON). */
 export function decodeLease(subnet: Cidr, value: string): Lease | undefined {
-  let raw: any;
+  let raw: unknown;
   try {
     raw = JSON.parse(value);
   } catch {
     return undefined;
   }
+  return leaseFromRecord(subnet, raw);
+}
+
+/** The inverse of leaseRecord; undefined for records that are not usable vxlan leases (another backend, bad fields). */
+export function leaseFromRecord(subnet: Cidr, record: unknown): Lease | undefined {
+  const raw = record as any;
   if (typeof raw !== 'object' || raw === null || raw.BackendType !== 'vxlan') return undefined;
   const publicIp = typeof raw.PublicIP === 'string' && parseIPv4(raw.PublicIP) !== undefined ? raw.PublicIP : undefined;
   const data = raw.BackendData ?? {};

@@ -1,8 +1,16 @@
-import { createLogger, parseLogLevel } from '../../lib/log.ts';
+import { createLogger, parseLogLevel, type Logger } from '../../lib/log.ts';
 import { runDaemon } from './daemon.ts';
 import { EtcdClient } from './etcd-client.ts';
 import { EtcdSubnetManager } from './etcd-subnet-manager.ts';
-import { parseWeftdArgs, WEFTD_USAGE, type WeftdArgs } from './weftd-args.ts';
+import type { SubnetManager } from './subnet-manager.ts';
+import { parseWeftdArgs, WEFTD_USAGE, type SubnetManagerChoice, type WeftdArgs } from './weftd-args.ts';
+
+async function createSubnetManager(choice: SubnetManagerChoice, log: Logger): Promise<SubnetManager> {
+  if (choice.kind === 'etcd') return new EtcdSubnetManager(new EtcdClient(choice.endpoints), { prefix: choice.prefix, log });
+  // Imported only in this mode: the Kubernetes client costs ~600 ms of start-up the etcd mode need not pay.
+  const { createKubeSubnetManager } = await import('./kube-subnet-manager.ts');
+  return createKubeSubnetManager(choice, { log });
+}
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
@@ -11,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let args: WeftdArgs;
   try {
-    args = parseWeftdArgs(argv);
+    args = parseWeftdArgs(argv, { env: process.env });
   } catch (error) {
     process.stderr.write(`weftd: ${(error as Error).message}\n${WEFTD_USAGE}`);
     return 2;
@@ -19,7 +27,13 @@ export async function main(argv: string[]): Promise<number> {
   const log = createLogger({ component: 'weftd', level: parseLogLevel(args.logLevel ?? process.env.WEFT_LOG_LEVEL, 'info') });
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
-  const manager = new EtcdSubnetManager(new EtcdClient(args.etcdEndpoints), { prefix: args.etcdPrefix, log });
+  let manager: SubnetManager;
+  try {
+    manager = await createSubnetManager(args.subnetManager, log);
+  } catch (error) {
+    log.error('cannot start: no usable subnet manager', { error });
+    return 1;
+  }
   return runDaemon(
     { iface: args.iface, publicIp: args.publicIp, subnetFile: args.subnetFile, ipMasq: args.ipMasq, healthzPort: args.healthzPort, renewIntervalMs: args.renewIntervalMs },
     { manager, log, signal: stop.signal },

@@ -2,9 +2,20 @@ import { parseIPv4 } from './ipv4.ts';
 
 // weftd's command line, flannel's flag names where they exist.
 
+/** Where leases come from: flannel-style keys in etcd, or Node objects (--kube-subnet-mgr). */
+export type SubnetManagerChoice =
+  | { kind: 'etcd'; endpoints: string[]; prefix: string }
+  | {
+      kind: 'kube';
+      nodeName: string;
+      /** Unset: in-cluster service account credentials (or the default kubeconfig outside a pod). */
+      kubeconfigFile?: string;
+      /** The network config (flannel's net-conf.json) that etcd mode reads from <prefix>/config. */
+      netConfigPath: string;
+    };
+
 export interface WeftdArgs {
-  etcdEndpoints: string[];
-  etcdPrefix: string;
+  subnetManager: SubnetManagerChoice;
   iface?: string;
   publicIp?: string;
   subnetFile: string;
@@ -14,11 +25,17 @@ export interface WeftdArgs {
   logLevel?: string;
 }
 
-export const WEFTD_USAGE = `usage: weftd --etcd-endpoints=URL[,URL] [--etcd-prefix=/coreos.com/network] (--iface=IFNAME | --public-ip=IP)
-             [--subnet-file=/run/weft/subnet.env] [--ip-masq] [--healthz-port=N] [--subnet-lease-renew-interval=SECONDS]
-             [--log-level=debug|info|warn|error]
-  --kube-subnet-mgr is not available yet: use etcd.
+export const WEFTD_USAGE = `usage: weftd (--etcd-endpoints=URL[,URL] [--etcd-prefix=/coreos.com/network]
+              | --kube-subnet-mgr [--kubeconfig-file=PATH] [--node-name=NAME] [--net-config-path=/etc/weft/net-conf.json])
+             (--iface=IFNAME | --public-ip=IP) [--subnet-file=/run/weft/subnet.env] [--ip-masq] [--healthz-port=N]
+             [--subnet-lease-renew-interval=SECONDS] [--log-level=debug|info|warn|error]
+  With --kube-subnet-mgr the node name defaults to $NODE_NAME and credentials to the pod's service account.
 `;
+
+const DEFAULT_NET_CONFIG_PATH = '/etc/weft/net-conf.json';
+const KUBE_ONLY = ['kubeconfig-file', 'node-name', 'net-config-path'];
+// A DNS subdomain, as Kubernetes requires of Node names.
+const NODE_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const FLAG = /^--([a-z-]+)(?:=(.*))?$/;
 
@@ -32,8 +49,22 @@ function port(value: string, flag: string): number {
   return n;
 }
 
-export function parseWeftdArgs(argv: readonly string[]): WeftdArgs {
-  const args: WeftdArgs = { etcdEndpoints: [], etcdPrefix: '/coreos.com/network', subnetFile: '/run/weft/subnet.env', ipMasq: false, renewIntervalMs: 3600_000 };
+function absolutePath(value: string, flag: string): string {
+  if (!value.startsWith('/') || value.split('/').includes('..')) fail(`"--${flag}" must be an absolute path without "..", got "${value}"`);
+  return value;
+}
+
+export interface WeftdEnv {
+  /** Read for NODE_NAME (set from the pod's spec.nodeName in the DaemonSet). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export function parseWeftdArgs(argv: readonly string[], options: WeftdEnv = {}): WeftdArgs {
+  const args: Omit<WeftdArgs, 'subnetManager'> = { subnetFile: '/run/weft/subnet.env', ipMasq: false, renewIntervalMs: 3600_000 };
+  let etcdEndpoints: string[] = [];
+  let etcdPrefix: string | undefined;
+  let kube = false;
+  const kubeFlags = new Map<string, string>();
   for (const arg of argv) {
     const m = FLAG.exec(arg);
     if (!m) fail(`unexpected argument "${arg}"`);
@@ -41,12 +72,12 @@ export function parseWeftdArgs(argv: readonly string[]): WeftdArgs {
     const need = (): string => (value !== undefined && value !== '' ? value : fail(`"--${name}" needs a value`));
     switch (name) {
       case 'etcd-endpoints':
-        args.etcdEndpoints = need().split(',').map((e) => e.trim()).filter(Boolean);
-        for (const e of args.etcdEndpoints) if (!/^https?:\/\/[^/]+\/?$/.test(e)) fail(`"--etcd-endpoints" entry "${e}" is not an http(s)://host:port URL`);
+        etcdEndpoints = need().split(',').map((e) => e.trim()).filter(Boolean);
+        for (const e of etcdEndpoints) if (!/^https?:\/\/[^/]+\/?$/.test(e)) fail(`"--etcd-endpoints" entry "${e}" is not an http(s)://host:port URL`);
         break;
       case 'etcd-prefix':
-        args.etcdPrefix = need();
-        if (!args.etcdPrefix.startsWith('/')) fail(`"--etcd-prefix" must start with "/", got "${args.etcdPrefix}"`);
+        etcdPrefix = need();
+        if (!etcdPrefix.startsWith('/')) fail(`"--etcd-prefix" must start with "/", got "${etcdPrefix}"`);
         break;
       case 'iface':
         args.iface = need();
@@ -57,8 +88,7 @@ export function parseWeftdArgs(argv: readonly string[]): WeftdArgs {
         if (parseIPv4(args.publicIp) === undefined) fail(`"--public-ip" is not an IPv4 address: "${args.publicIp}"`);
         break;
       case 'subnet-file':
-        args.subnetFile = need();
-        if (!args.subnetFile.startsWith('/') || args.subnetFile.split('/').includes('..')) fail(`"--subnet-file" must be an absolute path without "..", got "${args.subnetFile}"`);
+        args.subnetFile = absolutePath(need(), name);
         break;
       case 'ip-masq':
         args.ipMasq = value === undefined || value === 'true';
@@ -76,11 +106,32 @@ export function parseWeftdArgs(argv: readonly string[]): WeftdArgs {
         args.logLevel = need();
         break;
       case 'kube-subnet-mgr':
-        fail('"--kube-subnet-mgr" is not implemented yet: use --etcd-endpoints');
+        kube = value === undefined || value === 'true';
+        break;
+      case 'kubeconfig-file':
+      case 'node-name':
+        kubeFlags.set(name, need());
+        break;
+      case 'net-config-path':
+        kubeFlags.set(name, absolutePath(need(), name));
+        break;
       default:
         fail(`unknown flag "--${name}"`);
     }
   }
-  if (args.etcdEndpoints.length === 0) fail('"--etcd-endpoints" is required');
-  return args;
+  if (!kube) {
+    const misplaced = KUBE_ONLY.find((flag) => kubeFlags.has(flag));
+    if (misplaced) fail(`"--${misplaced}" needs "--kube-subnet-mgr"`);
+    if (etcdEndpoints.length === 0) fail('"--etcd-endpoints" or "--kube-subnet-mgr" is required');
+    return { ...args, subnetManager: { kind: 'etcd', endpoints: etcdEndpoints, prefix: etcdPrefix ?? '/coreos.com/network' } };
+  }
+  if (etcdEndpoints.length || etcdPrefix !== undefined) fail('"--kube-subnet-mgr" takes no etcd flags: leases come from Node objects');
+  const nodeName = kubeFlags.get('node-name') ?? options.env?.NODE_NAME ?? '';
+  if (nodeName === '') fail('"--kube-subnet-mgr" needs the node name: set NODE_NAME or "--node-name"');
+  if (!NODE_NAME.test(nodeName)) fail(`node name "${nodeName}" is not a valid Node name`);
+  const kubeconfigFile = kubeFlags.get('kubeconfig-file');
+  return {
+    ...args,
+    subnetManager: { kind: 'kube', nodeName, netConfigPath: kubeFlags.get('net-config-path') ?? DEFAULT_NET_CONFIG_PATH, ...(kubeconfigFile ? { kubeconfigFile } : {}) },
+  };
 }

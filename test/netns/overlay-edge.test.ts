@@ -1,26 +1,13 @@
-import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNode, readSubnetVar, routesTo, startWeftd, type OverlayNode } from '../../lab/node.ts';
+import { addPod, vxlanConf } from '../../lab/pod.ts';
+import { createUnderlay, etcdctl, startEtcd, stopEtcd, type LabSettings, type Underlay } from '../../lab/underlay.ts';
+import { waitFor } from '../../lab/wait.ts';
 import { callCni } from '../support/cni.ts';
 import { NetnsScope, RUN_ID } from '../support/netns.ts';
-import {
-  addPod,
-  cleanupDirs,
-  createNode,
-  createUnderlay,
-  etcdctl,
-  overlayBinDir,
-  readSubnetVar,
-  removeEtcdData,
-  routesTo,
-  startEtcd,
-  startWeftd,
-  stopEtcd,
-  vxlanConf,
-  waitFor,
-  type OverlayNode,
-  type Underlay,
-} from './overlay-cluster.ts';
+import { testLabSettings } from './overlay-cluster.ts';
 
 // The overlay's edges: an unusable config, DirectRouting, stale entries after a restart, and the
 // CNI plugin's verbs around a missing subnet file. Two nodes on one underlay, a real etcd.
@@ -33,32 +20,31 @@ describe('weftd and weft-vxlan edge cases', () => {
   const scope = new NetnsScope();
   let underlay: Underlay;
   const nodes: OverlayNode[] = [];
+  let lab: LabSettings;
 
   const subnetOf = (node: OverlayNode): string => readSubnetVar(node, 'FLANNEL_SUBNET')!.replace(/\.1\/24$/, '.0/24');
   const putLease = (subnet: string, publicIp: string, mac: string) =>
     etcdctl(underlay, ['put', `${PREFIX}/subnets/${subnet.replace('/', '-')}`, JSON.stringify({ PublicIP: publicIp, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: mac } })]);
 
   beforeAll(async () => {
-    underlay = await createUnderlay(scope, '172.30.78');
+    lab = testLabSettings(scope);
+    underlay = await createUnderlay(lab, { net: '172.30.78' });
     await startEtcd(underlay);
     expect((await etcdctl(underlay, ['put', `${PREFIX}/config`, JSON.stringify(CONFIG)])).code).toBe(0);
     expect((await etcdctl(underlay, ['put', '/weft-bad/network/config', JSON.stringify({ Network: '10.246.0.0/33', Backend: { Type: 'vxlan' } })])).code).toBe(0);
-    for (const index of [1, 2]) nodes.push(await createNode(scope, underlay, index));
+    for (const index of [1, 2]) nodes.push(await createNode(underlay, index));
   });
 
   afterAll(async () => {
     for (const node of nodes) await node.weftd?.stop('SIGKILL');
-    if (underlay) {
-      await stopEtcd(underlay);
-      removeEtcdData(underlay);
-    }
+    if (underlay) await stopEtcd(underlay);
     await scope.cleanup();
-    cleanupDirs(nodes);
+    if (lab) rmSync(lab.workDir, { recursive: true, force: true });
   });
 
   it('exits non-zero on an unusable network config, naming the field and leaving nothing behind', async () => {
     const node = nodes[0]!;
-    const outcome = await startWeftd(node, underlay, { args: ['--etcd-prefix=/weft-bad/network'] }).exited;
+    const outcome = await startWeftd(node, { args: ['--etcd-prefix=/weft-bad/network'] }).exited;
     expect(outcome.code).toBe(1);
     const logged = JSON.parse(outcome.stderr.trim().split('\n').at(-1)!);
     expect(logged.error.message).toMatch(/"Network" must be an IPv4 network/);
@@ -68,14 +54,14 @@ describe('weftd and weft-vxlan edge cases', () => {
   });
 
   it('with DirectRouting routes peers on the same L2 via their public IP, and pods still talk', async () => {
-    for (const node of nodes) startWeftd(node, underlay, { args: [`--etcd-prefix=${PREFIX}`] });
+    for (const node of nodes) startWeftd(node, { args: [`--etcd-prefix=${PREFIX}`] });
     for (const node of nodes) await waitFor(`subnet file of node ${node.index}`, async () => readSubnetVar(node, 'FLANNEL_SUBNET'));
     const [one, two] = nodes as [OverlayNode, OverlayNode];
     const route = await waitFor('direct route on node 1', async () => (await routesTo(one, subnetOf(two))) || undefined);
     expect(route).toBe(`${subnetOf(two)} via ${two.ip} dev eth0`);
     expect((await one.ns.exec('ip', ['route', 'show', 'dev', 'weft.1'])).trim()).toBe('');
-    const a = await addPod(scope, one, 'da');
-    const b = await addPod(scope, two, 'db');
+    const a = await addPod(one, 'da');
+    const b = await addPod(two, 'db');
     const result = await a.ns.try('ping', ['-c', '1', '-W', '2', b.ip]);
     expect(result.code, result.stdout).toBe(0);
   });
@@ -90,7 +76,7 @@ describe('weftd and weft-vxlan edge cases', () => {
     await etcdctl(underlay, ['del', `${PREFIX}/subnets/10.245.250.0-24`]);
     await etcdctl(underlay, ['del', `${PREFIX}/subnets/10.245.251.0-24`]);
     expect(await routesTo(node, '10.245.250.0/24')).not.toBe('');
-    startWeftd(node, underlay, { args: [`--etcd-prefix=${PREFIX}`, '--healthz-port=18471'] });
+    startWeftd(node, { args: [`--etcd-prefix=${PREFIX}`, '--healthz-port=18471'] });
     await waitFor('stale routes to be removed', async () => (await routesTo(node, '10.245.250.0/24')) === '' && (await routesTo(node, '10.245.251.0/24')) === '');
     expect((await node.ns.exec('ip', ['neigh', 'show', 'dev', 'weft.1'])).trim()).toBe('');
     expect((await node.ns.exec('bridge', ['fdb', 'show', 'dev', 'weft.1'])).trim()).toBe('');
@@ -106,7 +92,7 @@ describe('weftd and weft-vxlan edge cases', () => {
     const node = (): OverlayNode => nodes[1]!;
     const conf = (extra: Record<string, unknown> = {}) => ({ ...vxlanConf(node()), cniVersion: '1.1.0', ...extra });
     const call = (command: 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC', config: unknown, containerId?: string, netns?: string) =>
-      callCni({ binDir: overlayBinDir(), plugin: 'weft-vxlan', command, config, containerId, netns, ifname: 'eth0', nodeNetns: node().ns.path });
+      callCni({ binDir: lab.cniBinDir, plugin: 'weft-vxlan', command, config, containerId, netns, ifname: 'eth0', nodeNetns: node().ns.path });
 
     it('STATUS answers 50 until the subnet file exists, then succeeds', async () => {
       const missing = await call('STATUS', conf({ subnetFile: join(node().dir, 'absent.env') }));

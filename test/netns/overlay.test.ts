@@ -1,24 +1,12 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveClientAddress } from '../../lab/http-peer.ts';
+import { createNode, readSubnetVar, routesTo, startWeftd, type OverlayNode } from '../../lab/node.ts';
+import { addPod, type Pod } from '../../lab/pod.ts';
+import { createUnderlay, etcdctl, startEtcd, stopEtcd, type LabSettings, type Underlay } from '../../lab/underlay.ts';
+import { waitFor } from '../../lab/wait.ts';
 import { NetnsScope } from '../support/netns.ts';
-import {
-  addPod,
-  cleanupDirs,
-  createNode,
-  createUnderlay,
-  etcdctl,
-  readSubnetVar,
-  removeEtcdData,
-  routesTo,
-  serveClientAddress,
-  startEtcd,
-  startWeftd,
-  stopEtcd,
-  waitFor,
-  type OverlayNode,
-  type Pod,
-  type Underlay,
-} from './overlay-cluster.ts';
+import { testLabSettings } from './overlay-cluster.ts';
 
 // Three nodes on one underlay bridge, a real etcd, weftd in each node, one pod per node through
 // weft-vxlan. The tests run in order: each later one builds on the cluster the earlier ones made.
@@ -32,7 +20,7 @@ describe('weftd + weft-vxlan overlay across three nodes', () => {
   let underlay: Underlay;
   const nodes: OverlayNode[] = [];
   const pods: Pod[] = [];
-  const served: string[] = [];
+  let lab: LabSettings;
 
   const subnetOf = (node: OverlayNode): string => {
     const value = readSubnetVar(node, 'FLANNEL_SUBNET')!;
@@ -47,12 +35,13 @@ describe('weftd + weft-vxlan overlay across three nodes', () => {
   const ping = (from: Pod, to: Pod, extra: string[] = []) => from.ns.try('ping', ['-c', '1', '-W', '2', ...extra, to.ip]);
 
   beforeAll(async () => {
-    underlay = await createUnderlay(scope, '172.30.77');
+    lab = testLabSettings(scope);
+    underlay = await createUnderlay(lab, { net: '172.30.77' });
     await startEtcd(underlay);
     const put = await etcdctl(underlay, ['put', `${PREFIX}/config`, JSON.stringify(CONFIG)]);
     expect(put.code, put.stderr).toBe(0);
-    for (const index of [1, 2, 3]) nodes.push(await createNode(scope, underlay, index));
-    for (const node of nodes) startWeftd(node, underlay, { args: ['--ip-masq', '--subnet-lease-renew-interval=1'] });
+    for (const index of [1, 2, 3]) nodes.push(await createNode(underlay, index));
+    for (const node of nodes) startWeftd(node, { args: ['--ip-masq', '--subnet-lease-renew-interval=1'] });
     for (const node of nodes) await waitFor(`subnet file of node ${node.index}`, async () => readSubnetVar(node, 'FLANNEL_SUBNET'));
     // Every node has routes to both others before pods are attached.
     for (const node of nodes) {
@@ -61,18 +50,14 @@ describe('weftd + weft-vxlan overlay across three nodes', () => {
         return routes.trim().split('\n').filter(Boolean).length === 2;
       });
     }
-    for (const node of nodes) pods.push(await addPod(scope, node, `p${node.index}`));
+    for (const node of nodes) pods.push(await addPod(node, `p${node.index}`));
   });
 
   afterAll(async () => {
     for (const node of nodes) await node.weftd?.stop('SIGKILL');
-    if (underlay) {
-      await stopEtcd(underlay);
-      removeEtcdData(underlay);
-    }
+    if (underlay) await stopEtcd(underlay);
     await scope.cleanup();
-    cleanupDirs(nodes);
-    for (const dir of served) rmSync(dir, { recursive: true, force: true });
+    if (lab) rmSync(lab.workDir, { recursive: true, force: true });
   });
 
   it('leases distinct subnets in etcd with flannel-compatible keys and values', async () => {
@@ -104,7 +89,7 @@ describe('weftd + weft-vxlan overlay across three nodes', () => {
       const result = await ping(pods[from]!, pods[to]!);
       expect(result.code, `ping ${pods[from]!.ip} -> ${pods[to]!.ip}: ${result.stdout}`).toBe(0);
     }
-    served.push(await serveClientAddress(pods[1]!.ns, 8080));
+    await serveClientAddress(pods[1]!.ns, { port: 8080, workDir: lab.workDir });
     const seen = await waitFor('HTTP from pod 1 to pod 2', async () => {
       const r = await pods[0]!.ns.try('curl', ['-s', '--max-time', '2', `http://${pods[1]!.ip}:8080/cgi-bin/peer`]);
       return r.code === 0 ? r.stdout : undefined;
@@ -119,7 +104,7 @@ describe('weftd + weft-vxlan overlay across three nodes', () => {
     await underlay.ns.exec('ip', ['link', 'set', 'vout', 'master', 'br0', 'up']);
     await outside.exec('ip', ['addr', 'add', '172.30.77.200/24', 'dev', 'eth0']);
     await outside.exec('ip', ['link', 'set', 'eth0', 'up']);
-    served.push(await serveClientAddress(outside, 8080));
+    await serveClientAddress(outside, { port: 8080, workDir: lab.workDir });
     const seen = await waitFor('HTTP from pod 1 to the outside host', async () => {
       const r = await pods[0]!.ns.try('curl', ['-s', '--max-time', '2', 'http://172.30.77.200:8080/cgi-bin/peer']);
       return r.code === 0 ? r.stdout : undefined;
@@ -158,7 +143,7 @@ describe('weftd + weft-vxlan overlay across three nodes', () => {
     const revisionBefore = await modRevision(key);
     const stopped = await node.weftd!.stop('SIGTERM');
     expect(stopped.code, stopped.stderr).toBe(0);
-    startWeftd(node, underlay, { args: ['--ip-masq', '--subnet-lease-renew-interval=1'] });
+    startWeftd(node, { args: ['--ip-masq', '--subnet-lease-renew-interval=1'] });
     // The restarted daemon re-claims its key (a new etcd lease), which bumps the key's revision.
     await waitFor('the restarted weftd to re-claim its lease', async () => (await modRevision(key)) > revisionBefore);
     expect(readSubnetVar(node, 'FLANNEL_SUBNET')).toBe(before);

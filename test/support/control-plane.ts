@@ -51,6 +51,10 @@ export interface ControlPlane {
   createNodeCredentials(nodeName: string): Promise<string>;
   /** A kubeconfig for a service proxy: CN system:kube-proxy, bound by default to ClusterRole system:node-proxier. */
   createProxyCredentials(): Promise<string>;
+  /** Stops kube-apiserver (etcd and the controller manager keep running): clients see the API go away. */
+  stopApiServer(): Promise<void>;
+  /** Starts kube-apiserver again with the same arguments and waits until it is ready. */
+  startApiServer(): Promise<void>;
   /** Stops every process and removes the temp dir; safe to call twice. */
   close(): Promise<void>;
 }
@@ -144,9 +148,16 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const apiserver = apiserverArgs({
       etcdUrl: etcdUrl(etcdClientPort), address, port: apiserverPort, ca: pki.ca, serving, kubeletClient, serviceAccount, extraArgs: options.apiserverArgs,
     });
-    components.push(startComponent('kube-apiserver', join(binDir, 'kube-apiserver'), apiserver, { netns }));
-    await waitUntilReady('kube-apiserver', () => probe(`${server}/readyz?verbose`, { ca: pki.ca.cert, netns }), wait);
-    log(`kube-apiserver ready on ${server}`);
+    const startApiServer = async () => {
+      components.push(startComponent('kube-apiserver', join(binDir, 'kube-apiserver'), apiserver, { netns }));
+      await waitUntilReady('kube-apiserver', () => probe(`${server}/readyz?verbose`, { ca: pki.ca.cert, netns }), wait);
+      log(`kube-apiserver ready on ${server}`);
+    };
+    const stopApiServer = async () => {
+      const index = components.findIndex((c) => c.name === 'kube-apiserver');
+      if (index >= 0) await stopComponent(components.splice(index, 1)[0] as Component);
+    };
+    await startApiServer();
 
     const kubectl = async (args: readonly string[], opts: { input?: string; kubeconfig?: string } = {}) =>
       (await runChecked(join(binDir, 'kubectl'), [`--kubeconfig=${opts.kubeconfig ?? kubeconfig}`, ...args], { input: opts.input, netns })).stdout;
@@ -176,6 +187,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         return clientKubeconfig(`node-${nodeName}`, `system:node:${nodeName}`, 'system:nodes');
       },
       createProxyCredentials: () => clientKubeconfig('kube-proxy', 'system:kube-proxy'),
+      stopApiServer,
+      startApiServer,
       close,
     };
   } catch (error) {

@@ -1,67 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { run, runChecked } from '../../lib/exec.ts';
+import { listNamespaces, NetnsScope as PrefixedScope } from '../../lab/netns.ts';
 
 // Namespaces for tests. Every name carries this run's prefix (set once per vitest run in
 // vitest.config.ts) so two runs never collide and the global teardown can remove what a crashed test left.
 
+export { deleteNetns, type Netns } from '../../lab/netns.ts';
+
 export const RUN_ID: string = process.env.WEFT_TEST_RUN ?? randomBytes(3).toString('hex');
 export const NETNS_PREFIX = `wt-${RUN_ID}-`;
 
-export interface Netns {
-  /** Name under /var/run/netns. */
-  name: string;
-  /** Path runtimes pass as CNI_NETNS. */
-  path: string;
-  /** Runs a program inside the namespace; rejects on non-zero exit. */
-  exec(file: string, args: readonly string[], input?: string): Promise<string>;
-  /** Runs a program inside the namespace and returns its exit code and output. */
-  try(file: string, args: readonly string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
-}
-
-export async function createNetns(suffix: string): Promise<Netns> {
-  const name = `${NETNS_PREFIX}${suffix}`;
-  await runChecked('ip', ['netns', 'add', name]);
-  const path = `/var/run/netns/${name}`;
-  const netns: Netns = {
-    name,
-    path,
-    exec: async (file, args, input) => (await runChecked(file, args, { netns: path, input })).stdout,
-    try: (file, args, input) => run(file, args, { netns: path, input }),
-  };
-  await netns.exec('ip', ['link', 'set', 'lo', 'up']);
-  return netns;
-}
-
-/** Kills what runs in the namespace, then deletes it; a namespace already gone is fine. */
-export async function deleteNetns(name: string): Promise<void> {
-  const pids = await run('ip', ['netns', 'pids', name]);
-  for (const pid of pids.stdout.split('\n').filter(Boolean)) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // already exited
-    }
-  }
-  await run('ip', ['netns', 'del', name]);
-}
-
-/** Collects namespaces so one afterAll/afterEach removes them all, on failure too. */
-export class NetnsScope {
-  private readonly created: Netns[] = [];
-  async create(suffix: string): Promise<Netns> {
-    const netns = await createNetns(suffix);
-    this.created.push(netns);
-    return netns;
-  }
-  async cleanup(): Promise<void> {
-    for (const netns of this.created.splice(0).reverse()) await deleteNetns(netns.name);
+export class NetnsScope extends PrefixedScope {
+  constructor() {
+    super(NETNS_PREFIX);
   }
 }
 
-export async function listRunNamespaces(): Promise<string[]> {
-  const result = await run('ip', ['netns', 'list']);
-  return result.stdout
-    .split('\n')
-    .map((line) => line.split(' ')[0] ?? '')
-    .filter((name) => name.startsWith(NETNS_PREFIX));
+export function listRunNamespaces(): Promise<string[]> {
+  return listNamespaces(NETNS_PREFIX);
 }

@@ -4,8 +4,7 @@ import { parseWeftdArgs } from '../../../plugins/vxlan/weftd-args.ts';
 describe('parseWeftdArgs', () => {
   it('reads flannel-style flags with defaults for prefix, subnet file and renew interval', () => {
     expect(parseWeftdArgs(['--etcd-endpoints=http://10.0.0.1:2379,http://10.0.0.2:2379', '--iface=eth0', '--ip-masq', '--healthz-port=8471'])).toEqual({
-      etcdEndpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'],
-      etcdPrefix: '/coreos.com/network',
+      subnetManager: { kind: 'etcd', endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'], prefix: '/coreos.com/network' },
       iface: 'eth0',
       subnetFile: '/run/weft/subnet.env',
       ipMasq: true,
@@ -14,13 +13,26 @@ describe('parseWeftdArgs', () => {
     });
   });
 
+  it('chooses the kube subnet manager with the node name from NODE_NAME and the default net-conf path', () => {
+    expect(parseWeftdArgs(['--kube-subnet-mgr', '--iface=eth0'], { env: { NODE_NAME: 'node-a' } }).subnetManager).toEqual({ kind: 'kube', nodeName: 'node-a', netConfigPath: '/etc/weft/net-conf.json' });
+  });
+
+  it('lets --node-name, --kubeconfig-file and --net-config-path override the kube defaults', () => {
+    const args = parseWeftdArgs(['--kube-subnet-mgr', '--node-name=node-b', '--kubeconfig-file=/etc/weft/kubeconfig', '--net-config-path=/run/net-conf.json'], { env: { NODE_NAME: 'node-a' } });
+    expect(args.subnetManager).toEqual({ kind: 'kube', nodeName: 'node-b', kubeconfigFile: '/etc/weft/kubeconfig', netConfigPath: '/run/net-conf.json' });
+  });
+
   it.each([
-    ['no etcd endpoints', ['--iface=eth0'], /"--etcd-endpoints" is required/],
+    ['no subnet manager', ['--iface=eth0'], /"--etcd-endpoints" or "--kube-subnet-mgr" is required/],
+    ['the kube subnet manager without a node name', ['--kube-subnet-mgr'], /set NODE_NAME or "--node-name"/],
+    ['a node name that is not a DNS subdomain', ['--kube-subnet-mgr', '--node-name=Node_A'], /node name "Node_A" is not a valid Node name/],
+    ['both subnet managers', ['--kube-subnet-mgr', '--node-name=a', '--etcd-endpoints=http://a:1'], /takes no etcd flags/],
+    ['a kube flag without the kube subnet manager', ['--etcd-endpoints=http://a:1', '--node-name=a'], /"--node-name" needs "--kube-subnet-mgr"/],
+    ['a relative net-conf path', ['--kube-subnet-mgr', '--node-name=a', '--net-config-path=net-conf.json'], /"--net-config-path" must be an absolute path/],
     ['an endpoint that is not a URL', ['--etcd-endpoints=10.0.0.1:2379'], /not an http/],
     ['a bad public IP', ['--etcd-endpoints=http://a:1', '--public-ip=10.0.0'], /"--public-ip"/],
     ['a relative subnet file', ['--etcd-endpoints=http://a:1', '--subnet-file=run/x'], /"--subnet-file"/],
     ['an unknown flag', ['--etcd-endpoints=http://a:1', '--backend=udp'], /unknown flag "--backend"/],
-    ['the not yet available kube subnet manager', ['--kube-subnet-mgr'], /not implemented yet/],
   ])('rejects %s', (_, argv, message) => {
     expect(() => parseWeftdArgs(argv)).toThrow(message);
   });

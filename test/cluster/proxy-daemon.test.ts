@@ -1,0 +1,228 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, runInBackground, type BackgroundProcess } from '../../lib/exec.ts';
+import type { Component } from '../support/component-process.ts';
+import { findK8sBinaries, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { NetnsScope, type Netns } from '../support/netns.ts';
+import {
+  CONTROL_PLANE_IP, HTTP_PORT, NODE_IP, NODE_NAME, UDP_PORT, createNode, createPod, httpGet, pollUntil, removePodFiles, startWeftProxy, stopWeftProxy, udpConversation, type Pod,
+} from './proxy-node.ts';
+
+// weft-proxy against a real kube-apiserver: the control plane in its own namespace, the proxy in a
+// node namespace, backends in pod namespaces. Everything is checked by traffic from the node.
+
+const binaries = findK8sBinaries();
+const skipReason = 'missing' in binaries ? binaries.missing : undefined;
+if (skipReason) console.warn(`[cluster] skipping weft-proxy daemon tests: ${skipReason}`);
+
+const HEALTHZ = '127.0.0.1:10256';
+const METRICS = `${NODE_IP}:10249`;
+// Changes in these tests come a few hundred ms apart; the default 1 s would be part of every latency measured.
+const MIN_SYNC = '200ms';
+
+type Json = Record<string, unknown>;
+
+function slice(name: string, service: string, endpoints: { pod: Pod; nodeName?: string }[], port: { name: string; port: number; protocol?: string }): Json {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name,
+      namespace: 'default',
+      labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'weft-test' },
+      annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': new Date().toISOString() },
+    },
+    addressType: 'IPv4',
+    ports: [{ protocol: 'TCP', ...port }],
+    endpoints: endpoints.map((e) => ({ addresses: [e.pod.ip], conditions: { ready: true }, ...(e.nodeName ? { nodeName: e.nodeName } : {}) })),
+  };
+}
+
+describe.skipIf(skipReason !== undefined)(`weft-proxy daemon against kube-apiserver${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  const scope = new NetnsScope();
+  const servers: BackgroundProcess[] = [];
+  const podDirs: string[] = [];
+  let cp: ControlPlane;
+  let node: Netns;
+  let pods: Pod[];
+  let proxy: Component | undefined;
+  let proxyArgs: string[];
+  let proxyLog = '';
+  const apply = async (manifest: Json): Promise<Json> => JSON.parse(await cp.kubectl(['apply', '-o', 'json', '-f', '-'], { input: JSON.stringify(manifest) }));
+  const service = async (name: string, spec: Json): Promise<string> => {
+    const created = await apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec });
+    return (created.spec as { clusterIP: string }).clusterIP;
+  };
+  const webSlice = (...endpoints: Pod[]) => apply(slice('web-1', 'web', endpoints.map((pod) => ({ pod })), { name: 'http', port: HTTP_PORT }));
+  let webIP: string;
+  const web = () => httpGet(node, `http://${webIP}/`);
+
+  beforeAll(async () => {
+    const created = await createNode(scope);
+    node = created.node;
+    pods = [];
+    for (const [i, name] of ['p1', 'p2', 'p3'].entries()) {
+      const made = await createPod(scope, node, { name, ip: `10.244.1.${11 + i}`, index: i + 1 });
+      pods.push(made.pod);
+      servers.push(...made.servers);
+      podDirs.push(made.dir);
+    }
+    cp = await startControlPlane({ netns: created.cp.path, address: CONTROL_PLANE_IP });
+    await apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME }, status: { addresses: [{ type: 'InternalIP', address: NODE_IP }] } });
+    webIP = await service('web', { ports: [{ name: 'http', port: 80, targetPort: HTTP_PORT }] });
+    await webSlice(pods[0] as Pod);
+    proxyArgs = [
+      `--kubeconfig=${await cp.createProxyCredentials()}`, `--hostname-override=${NODE_NAME}`, '--cluster-cidr=10.244.0.0/16',
+      `--min-sync-period=${MIN_SYNC}`, `--healthz-bind-address=${HEALTHZ}`, `--metrics-bind-address=${METRICS}`,
+    ];
+    proxy = startWeftProxy(node, proxyArgs);
+    const health = await pollUntil(() => httpGet(node, `http://${HEALTHZ}/healthz`), (a) => a.code === 0 && a.body.includes('"healthy":true'), { attempts: 100, intervalMs: 200 });
+    expect(health.body).toContain('"healthy":true');
+  });
+
+  afterAll(async () => {
+    if (proxy) proxyLog += await stopWeftProxy(proxy);
+    for (const s of servers) await s.stop('SIGKILL');
+    await cp?.close();
+    await scope.cleanup();
+    podDirs.forEach(removePodFiles);
+    if (proxyLog) console.log(`[weft-proxy log, last lines]\n${proxyLog.trim().split('\n').slice(-12).join('\n')}`);
+  });
+
+  it('answers a ClusterIP Service from its endpoint', async () => {
+    const answer = await pollUntil(web, (a) => a.body === 'p1', { attempts: 50, intervalMs: 100 });
+    expect(answer).toMatchObject({ code: 0, body: 'p1' });
+  });
+
+  it('sends traffic to an added endpoint within a second of the API write', async () => {
+    await webSlice(pods[0] as Pod, pods[1] as Pod);
+    const written = performance.now();
+    const answer = await pollUntil(web, (a) => a.body === 'p2', { attempts: 100, intervalMs: 10 });
+    const ms = performance.now() - written;
+    console.log(`[proxy-daemon] endpoint added -> traffic: ${ms.toFixed(0)} ms`);
+    expect(answer.body).toBe('p2');
+    expect(ms).toBeLessThan(1000);
+  });
+
+  it('stops sending traffic to a removed endpoint within a second of the API write', async () => {
+    await webSlice(pods[1] as Pod);
+    const written = performance.now();
+    // The change took effect once ten answers in a row come from p2 (p1 still serves, so any rule left would show).
+    let streak = 0;
+    let streakStart = 0;
+    for (let i = 0; i < 150 && streak < 10; i++) {
+      const before = performance.now();
+      const answer = await web();
+      if (answer.body === 'p2') {
+        if (streak === 0) streakStart = before;
+        streak += 1;
+      } else streak = 0;
+    }
+    const ms = streakStart - written;
+    console.log(`[proxy-daemon] endpoint removed -> traffic: ${ms.toFixed(0)} ms`);
+    expect(streak).toBe(10);
+    expect(ms).toBeLessThan(1000);
+  });
+
+  it('rejects connections to a Service without endpoints at once', async () => {
+    const ip = await service('empty', { ports: [{ name: 'http', port: 80, targetPort: HTTP_PORT }] });
+    await apply(slice('empty-1', 'empty', [], { name: 'http', port: HTTP_PORT }));
+    const answer = await pollUntil(() => httpGet(node, `http://${ip}/`, 2), (a) => a.code === 7, { attempts: 30, intervalMs: 100 });
+    expect(answer.code).toBe(7); // connection refused: the REJECT, not a timeout
+    expect(answer.ms).toBeLessThan(500);
+  });
+
+  it('serves healthCheckNodePort with the count of local endpoints: 200 with one, 503 with none', async () => {
+    const created = await apply({
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'lb', namespace: 'default' },
+      spec: { type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, targetPort: HTTP_PORT }] },
+    });
+    const port = (created.spec as { healthCheckNodePort: number }).healthCheckNodePort;
+    expect(port).toBeGreaterThan(0);
+    const url = `http://127.0.0.1:${port}/`;
+    const status = (a: { body: string }) => (a.body.startsWith('{') ? (JSON.parse(a.body) as { localEndpoints: number }).localEndpoints : -1);
+    await apply(slice('lb-1', 'lb', [{ pod: pods[2] as Pod, nodeName: NODE_NAME }], { name: 'http', port: HTTP_PORT }));
+    const local = await pollUntil(() => run('curl', ['-sS', '-w', '\n%{http_code}', '--max-time', '1', url], { netns: node.path }), (r) => r.stdout.endsWith('\n200'), { attempts: 50, intervalMs: 100 });
+    expect(local.stdout.split('\n')).toEqual([JSON.stringify({ service: { namespace: 'default', name: 'lb' }, localEndpoints: 1, serviceProxyHealthy: true }), '200']);
+    await apply(slice('lb-1', 'lb', [{ pod: pods[2] as Pod, nodeName: 'node-b' }], { name: 'http', port: HTTP_PORT }));
+    const remote = await pollUntil(() => run('curl', ['-sS', '-w', '\n%{http_code}', '--max-time', '1', url], { netns: node.path }), (r) => r.stdout.endsWith('\n503'), { attempts: 50, intervalMs: 100 });
+    expect(status({ body: remote.stdout.split('\n')[0] ?? '' })).toBe(0);
+    expect(remote.stdout.endsWith('\n503')).toBe(true);
+  });
+
+  it('moves a UDP client that keeps its source port to the new endpoint when its endpoint is replaced (conntrack cleanup)', async () => {
+    const ip = await service('dns', { ports: [{ name: 'dns', port: 53, targetPort: UDP_PORT, protocol: 'UDP' }] });
+    const dnsSlice = (pod: Pod) => apply(slice('dns-1', 'dns', [{ pod }], { name: 'dns', port: UDP_PORT, protocol: 'UDP' }));
+    await dnsSlice(pods[0] as Pod);
+    await pollUntil(() => udpConversation(node, { ip, port: 53 }, { sourcePort: 40001, count: 1, intervalMs: 50 }), (r) => r.length > 0, { attempts: 30, intervalMs: 100 });
+    const conversation = udpConversation(node, { ip, port: 53 }, { sourcePort: 40000, count: 60, intervalMs: 50 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await dnsSlice(pods[1] as Pod);
+    const switched = Date.now();
+    const replies = await conversation;
+    const before = replies.filter(([t]) => t < switched).map(([, name]) => name);
+    const after = replies.filter(([t]) => t > switched + 1000).map(([, name]) => name);
+    expect(new Set(before)).toEqual(new Set(['p1']));
+    expect(after.length).toBeGreaterThan(10);
+    expect(new Set(after)).toEqual(new Set(['p2']));
+  });
+
+  it('keeps traffic flowing while kube-apiserver is down and honours a change made after it is back', async () => {
+    await cp.stopApiServer();
+    try {
+      for (let i = 0; i < 5; i++) expect((await web()).body).toBe('p2');
+    } finally {
+      await cp.startApiServer();
+    }
+    await webSlice(pods[2] as Pod);
+    const written = performance.now();
+    // The watch reconnects with a bounded backoff (at most 5 s), then the change syncs.
+    const answer = await pollUntil(web, (a) => a.body === 'p3', { attempts: 150, intervalMs: 100 });
+    console.log(`[proxy-daemon] change after API server restart -> traffic: ${(performance.now() - written).toFixed(0)} ms`);
+    expect(answer.body).toBe('p3');
+  });
+
+  it('fails no request of a 200-request loop while the proxy restarts', async () => {
+    const script = `for i in $(seq 200); do curl -s -o /dev/null -w '%{http_code}\\n' --max-time 2 http://${webIP}/; sleep 0.02; done`;
+    const loop = runInBackground('bash', ['-c', script], { netns: node.path, timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    proxyLog += await stopWeftProxy(proxy as Component);
+    proxy = startWeftProxy(node, proxyArgs);
+    const result = await loop.exited;
+    const codes = result.stdout.trim().split('\n');
+    expect(codes).toHaveLength(200);
+    expect(codes.filter((c) => c !== '200')).toEqual([]);
+    const health = await pollUntil(() => httpGet(node, `http://${HEALTHZ}/healthz`), (a) => a.body.includes('"healthy":true'), { attempts: 100, intervalMs: 200 });
+    expect(health.body).toContain('"healthy":true');
+    // The restarted proxy still follows changes.
+    await webSlice(pods[0] as Pod);
+    expect((await pollUntil(web, (a) => a.body === 'p1', { attempts: 50, intervalMs: 50 })).body).toBe('p1');
+  });
+
+  it('stops answering a deleted Service', async () => {
+    await cp.kubectl(['delete', 'service', 'web', '--namespace=default']);
+    const deleted = performance.now();
+    const answer = await pollUntil(() => httpGet(node, `http://${webIP}/`, 0.3), (a) => a.code !== 0, { attempts: 50, intervalMs: 20 });
+    console.log(`[proxy-daemon] service deleted -> no answer: ${(performance.now() - deleted).toFixed(0)} ms`);
+    expect(answer.code).not.toBe(0);
+    // The next partial sync runs on top of the deletion (its chains are gone from the proxy's memory too).
+    await apply(slice('empty-1', 'empty', [{ pod: pods[0] as Pod }], { name: 'http', port: HTTP_PORT }));
+    const emptyIP = JSON.parse(await cp.kubectl(['get', 'service', 'empty', '--namespace=default', '-o', 'json'])).spec.clusterIP;
+    expect((await pollUntil(() => httpGet(node, `http://${emptyIP}/`), (a) => a.body === 'p1', { attempts: 50, intervalMs: 50 })).body).toBe('p1');
+  });
+
+  it('answers /healthz and /metrics only on the flagged addresses', async () => {
+    const healthz = await httpGet(node, `http://${HEALTHZ}/healthz`);
+    expect(healthz.code).toBe(0);
+    expect(JSON.parse(healthz.body)).toMatchObject({ healthy: true, nodeEligible: true });
+    expect((await httpGet(node, `http://${HEALTHZ}/livez`)).code).toBe(0);
+    expect((await httpGet(node, `http://${NODE_IP}:10256/healthz`)).code).toBe(7);
+    const metrics = await httpGet(node, `http://${METRICS}/metrics`);
+    expect(metrics.code).toBe(0);
+    expect(metrics.body).toMatch(/^kubeproxy_sync_full_proxy_rules_duration_seconds_count [1-9]/m);
+    expect(metrics.body).toMatch(/^kubeproxy_sync_partial_proxy_rules_duration_seconds_count [1-9]/m);
+    expect(metrics.body).toMatch(/^kubeproxy_network_programming_duration_seconds_count [1-9]/m);
+    expect(metrics.body).toMatch(/^kubeproxy_sync_proxy_rules_iptables_total\{table="nat"\} [1-9]/m);
+    expect(metrics.body).toMatch(/^kubeproxy_sync_proxy_rules_iptables_restore_failures_total 0$/m);
+    expect((await httpGet(node, 'http://127.0.0.1:10249/metrics')).code).toBe(7);
+  });
+});
