@@ -47,6 +47,8 @@ export interface ClusterResult {
   readonly endpointChangeMs?: number;
   /** VmRSS after the full sync (or at the limit). */
   readonly rssMiB?: number;
+  /** Why this case was not run. */
+  readonly skipped?: string;
 }
 
 /** kube-proxy's per-endpoint chain: KUBE-SEP- + hash of "namespace/name:port" + protocol + "ip:port". */

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { run } from '../lib/exec.ts';
 import { createLogger } from '../lib/log.ts';
 import type { IptablesBackend } from '../proxy/apply-iptables.ts';
@@ -12,6 +9,7 @@ import { parseClusterObjects, type ClusterObjects } from '../proxy/objects.ts';
 import { buildProxyState } from '../proxy/state.ts';
 import { CLUSTER_CIDR } from '../test/support/control-plane-args.ts';
 import { deleteNetns, type NetnsScope } from '../test/support/netns.ts';
+import { withBackend } from './proxy-backend.ts';
 import { BENCH_NAMESPACE, BENCH_NODE, changedAddresses, generateObjects, replacementIP, serviceName, servicePortKey, sliceObject, TARGET_PORT } from './proxy-objects.ts';
 
 // Part one of bench:proxy, needing no API server: the daemon's sync code (IptablesProxier: state,
@@ -75,25 +73,6 @@ async function restoreAlone(netns: string, payload: string, c: FloorCase): Promi
 }
 
 const optional = <K extends string>(key: K, value: number | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, number>));
-
-/**
- * The proxier, like a node, uses whichever backend `iptables` is (Debian: nft). For the legacy case the
- * bench puts a directory first on its PATH where `iptables` is the legacy multi-call binary, as a node
- * switched with update-alternatives would have it, and removes it afterwards.
- */
-async function withBackend<T>(backend: IptablesBackend, body: () => Promise<T>): Promise<T> {
-  if (backend === 'nft') return body();
-  const dir = mkdtempSync(join(tmpdir(), 'weft-bench-legacy-'));
-  const path = process.env.PATH;
-  symlinkSync('/usr/sbin/xtables-legacy-multi', join(dir, 'iptables'));
-  process.env.PATH = `${dir}:${path ?? ''}`;
-  try {
-    return await body();
-  } finally {
-    process.env.PATH = path;
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 export function runFloorCase(scope: NetnsScope, c: FloorCase): Promise<FloorResult> {
   return withBackend(c.backend, () => floorCase(scope, c));

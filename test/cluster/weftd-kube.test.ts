@@ -116,9 +116,12 @@ describe.skipIf(skipReason !== undefined)(`weftd with the kube subnet manager${s
     expect(await routesTo(nodes[0]!.node, podCidr)).toContain('weft.1');
     await cp.kubectl(['delete', 'node', gone.name]);
     for (const kube of nodes.slice(0, 2)) {
-      await waitFor(`the route to ${podCidr} to go from ${kube.name}`, async () => (await routesTo(kube.node, podCidr)) === '');
-      expect(await kube.node.ns.exec('bridge', ['fdb', 'show', 'dev', 'weft.1'])).not.toContain(mac);
-      expect(await kube.node.ns.exec('ip', ['neigh', 'show', 'dev', 'weft.1'])).not.toContain(mac);
+      // Routes and neighbours go in one `ip -batch`, FDB entries in a `bridge -batch` after it: wait for all three.
+      const withdrawn = async (): Promise<boolean> =>
+        (await routesTo(kube.node, podCidr)) === '' &&
+        !(await kube.node.ns.exec('ip', ['neigh', 'show', 'dev', 'weft.1'])).includes(mac) &&
+        !(await kube.node.ns.exec('bridge', ['fdb', 'show', 'dev', 'weft.1'])).includes(mac);
+      expect(await waitFor(`the route, neighbour and FDB entry of ${gone.name} to go from ${kube.name}`, withdrawn)).toBe(true);
     }
     // The remaining nodes still reach each other.
     expect((await pods[0]!.ns.try('ping', ['-c', '1', '-W', '2', pods[1]!.ip])).code).toBe(0);
