@@ -1,3 +1,4 @@
+import { parseIpv4 } from '../lib/ip.ts';
 import { HEADLESS_LABEL, type EndpointSlice, type Service, type ServicePort } from './objects.ts';
 
 // Which endpoints a Service port sends traffic to, as kube-proxy chooses them: ready endpoints, or
@@ -27,10 +28,6 @@ export function slicesOfService(service: Service, slices: readonly EndpointSlice
   );
 }
 
-function ipKey(ip: string): number {
-  return ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-}
-
 function choose(candidates: readonly Candidate[]): Endpoint[] {
   const ready = candidates.filter((c) => c.ready);
   const chosen = ready.length > 0 ? ready : candidates.filter((c) => c.servingTerminating);
@@ -51,6 +48,10 @@ export function selectEndpoints(port: ServicePort, slices: readonly EndpointSlic
       byAddress.set(key, { ip, port: slicePort.port, ready: e.ready, servingTerminating: e.serving && e.terminating, isLocal: e.nodeName === hostname });
     }
   }
-  const all = [...byAddress.values()].sort((a, b) => ipKey(a.ip) - ipKey(b.ip) || a.port - b.port);
+  // Addresses were validated as IPv4 when the slice was read; each is parsed once, not per comparison.
+  const all = [...byAddress.values()]
+    .map((c) => ({ c, key: parseIpv4(c.ip) ?? 0 }))
+    .sort((a, b) => a.key - b.key || a.c.port - b.c.port)
+    .map(({ c }) => c);
   return { cluster: choose(all), local: choose(all.filter((c) => c.isLocal)) };
 }

@@ -1,8 +1,8 @@
-import { isIPv4 } from 'node:net';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit } from './config.ts';
-import { isCidr, UsageError } from './render-command.ts';
+import { parseIpv4, parseIpv4Cidr } from '../lib/ip.ts';
+import { UsageError } from './render-command.ts';
 
 // `weft-proxy [flags]`: the daemon's command line, named as kube-proxy's so a DaemonSet can switch.
 // Pure: argv (and the machine's hostname as the default node name) in, a validated value out.
@@ -47,7 +47,7 @@ export function parseBindAddress(text: string, flag: string): BindAddress | unde
   if (text === '') return undefined;
   const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text);
   const port = Number(m?.[2]);
-  if (!m || !isIPv4(m[1] as string) || port < 1 || port > 65535) throw new UsageError(`cannot parse "--${flag}": "${text}" is not IPv4:PORT (or empty to disable)`);
+  if (!m || parseIpv4(m[1] as string) === undefined || port < 1 || port > 65535) throw new UsageError(`cannot parse "--${flag}": "${text}" is not IPv4:PORT (or empty to disable)`);
   return { host: m[1] as string, port };
 }
 
@@ -74,9 +74,9 @@ export function parseDaemonFlags(argv: readonly string[], defaultHostname: strin
   if (mode !== 'iptables') throw new UsageError(`cannot use "--proxy-mode ${mode}": only "iptables" is supported`);
   const clusterCidr = values['cluster-cidr'];
   if (clusterCidr === '') throw new UsageError('cannot start: option "--cluster-cidr" is required');
-  if (!isCidr(clusterCidr)) throw new UsageError(`cannot parse "--cluster-cidr": "${clusterCidr}" is not an IPv4 CIDR`);
+  if (parseIpv4Cidr(clusterCidr) === undefined) throw new UsageError(`cannot parse "--cluster-cidr": "${clusterCidr}" is not an IPv4 CIDR`);
   const nodePortAddresses = values['nodeport-addresses'].split(',').filter(Boolean);
-  for (const a of nodePortAddresses) if (a !== 'primary' && !isCidr(a)) throw new UsageError(`cannot parse "--nodeport-addresses": entry "${a}" is not a CIDR or "primary"`);
+  for (const a of nodePortAddresses) if (a !== 'primary' && parseIpv4Cidr(a) === undefined) throw new UsageError(`cannot parse "--nodeport-addresses": entry "${a}" is not a CIDR or "primary"`);
   let masqueradeMark: number;
   try {
     masqueradeMark = masqueradeMarkFromBit(Number(values['masquerade-bit']));

@@ -61,7 +61,7 @@ export class IptablesProxier {
     let payload: string;
     if (partial && this.#applied) {
       base = this.#applied;
-      payload = renderIptables(state, config, { changedServices: changes.services, currentHairpin: base.hairpin, existingChains: base.chains, jumps: [] });
+      payload = renderIptables(state, config, { changedServices: changes.services, currentHairpin: base.hairpin, currentDispatch: base.dispatch, existingChains: base.chains, jumps: [] });
     } else {
       const saved = parseSaved(await saveRules(this.#backend, exec));
       base = appliedFromSaved(saved);

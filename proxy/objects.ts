@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { parseIpv4, parseIpv4Cidr } from '../lib/ip.ts';
 
 // The slice of the Kubernetes API the proxy reads: Services, EndpointSlices and Nodes, validated once
 // here so the rest of the proxy works with read-only, typed values. Errors name the object and the field.
@@ -108,14 +108,12 @@ class Reader {
   }
   ipv4(value: unknown, field: string): string {
     const ip = this.string(value, field);
-    if (!isIPv4(ip)) this.fail(field, `must be an IPv4 address, got "${ip}"`);
+    if (parseIpv4(ip) === undefined) this.fail(field, `must be an IPv4 address, got "${ip}"`);
     return ip;
   }
   cidr(value: unknown, field: string): string {
     const text = this.string(value, field);
-    const [ip, bits, extra] = text.split('/');
-    const n = Number(bits);
-    if (extra !== undefined || !isIPv4(ip ?? '') || !Number.isInteger(n) || n < 0 || n > 32) this.fail(field, `must be an IPv4 CIDR, got "${text}"`);
+    if (parseIpv4Cidr(text) === undefined) this.fail(field, `must be an IPv4 CIDR, got "${text}"`);
     return text;
   }
   protocol(value: unknown, field: string): Protocol {
@@ -219,7 +217,7 @@ export function parseNode(raw: Json): Node {
     const a = r.record(value, `status.addresses[${i}]`);
     const type = r.string(a.type, `status.addresses[${i}].type`);
     const address = r.string(a.address, `status.addresses[${i}].address`);
-    return (type === 'InternalIP' || type === 'ExternalIP') && isIPv4(address) ? [address] : [];
+    return (type === 'InternalIP' || type === 'ExternalIP') && parseIpv4(address) !== undefined ? [address] : [];
   });
   return { name, addresses };
 }

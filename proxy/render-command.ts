@@ -1,8 +1,8 @@
-import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit, type ProxyConfig } from './config.ts';
 import { renderIptables } from './iptables/render.ts';
 import { loadObjectsFile } from './load-objects.ts';
+import { parseIpv4, parseIpv4Cidr } from '../lib/ip.ts';
 import type { Logger } from '../lib/log.ts';
 import { buildProxyState } from './state.ts';
 
@@ -17,11 +17,6 @@ export class UsageError extends Error {
     super(message);
     this.name = 'UsageError';
   }
-}
-
-export function isCidr(text: string): boolean {
-  const [ip, bits, extra] = text.split('/');
-  return extra === undefined && isIPv4(ip ?? '') && /^\d+$/.test(bits ?? '') && Number(bits) <= 32;
 }
 
 export interface RenderArgs {
@@ -51,11 +46,11 @@ export function parseRenderArgs(argv: string[]): RenderArgs {
     return value;
   };
   const clusterCidr = need('cluster-cidr');
-  if (!isCidr(clusterCidr)) throw new UsageError(`cannot render: "--cluster-cidr" must be an IPv4 CIDR, got "${clusterCidr}"`);
+  if (parseIpv4Cidr(clusterCidr) === undefined) throw new UsageError(`cannot render: "--cluster-cidr" must be an IPv4 CIDR, got "${clusterCidr}"`);
   const nodeIP = values['node-ip'];
-  if (nodeIP !== undefined && !isIPv4(nodeIP)) throw new UsageError(`cannot render: "--node-ip" must be an IPv4 address, got "${nodeIP}"`);
+  if (nodeIP !== undefined && parseIpv4(nodeIP) === undefined) throw new UsageError(`cannot render: "--node-ip" must be an IPv4 address, got "${nodeIP}"`);
   const nodePortAddresses = (values['nodeport-addresses'] ?? '').split(',').filter(Boolean);
-  for (const a of nodePortAddresses) if (a !== 'primary' && !isCidr(a)) throw new UsageError(`cannot render: "--nodeport-addresses" entry "${a}" is not a CIDR or "primary"`);
+  for (const a of nodePortAddresses) if (a !== 'primary' && parseIpv4Cidr(a) === undefined) throw new UsageError(`cannot render: "--nodeport-addresses" entry "${a}" is not a CIDR or "primary"`);
   const bit = Number(values['masquerade-bit'] ?? DEFAULT_MASQUERADE_BIT);
   let masqueradeMark: number;
   try {

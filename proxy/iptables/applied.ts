@@ -1,18 +1,22 @@
 import { HAIRPIN_CHAIN } from '../chain-names.ts';
+import { chainKey, DISPATCH_CHAINS, dispatchText } from './render.ts';
 import type { Table } from './rules.ts';
 import { hairpinAddresses, parseSaved, type SavedRules } from './saved.ts';
 
 // What the kernel holds after our restores, kept in memory between full syncs so a partial sync does
-// not need iptables-save (the biggest partial-sync cost, measured): the WEFT- chains and the hairpin
-// chain's addresses. A full sync re-reads the truth; each successful restore is folded in here.
+// not need iptables-save (the biggest partial-sync cost, measured): the WEFT- chains, the hairpin
+// chain's addresses and the dispatch chains' rules. A full sync re-reads the truth; each successful
+// restore is folded in here.
 
 export interface AppliedRules {
   readonly chains: Readonly<Record<Table, ReadonlySet<string>>>;
   readonly hairpin: ReadonlySet<string>;
+  /** Dispatch chains' rule lines as this process wrote them; unknown after a read from the kernel. */
+  readonly dispatch: ReadonlyMap<string, string>;
 }
 
 export function appliedFromSaved(saved: SavedRules): AppliedRules {
-  return { chains: saved.chains, hairpin: hairpinAddresses(saved) };
+  return { chains: saved.chains, hairpin: hairpinAddresses(saved), dispatch: new Map() };
 }
 
 /** The state after `payload` was restored with --noflush on top of `before`. */
@@ -21,19 +25,17 @@ export function applyPayload(before: AppliedRules, payload: string): AppliedRule
   // Stale chains are declared (flushed) and then deleted in the same payload: add first, delete after.
   const chains: Record<Table, Set<string>> = { nat: new Set([...before.chains.nat, ...written.chains.nat]), filter: new Set([...before.chains.filter, ...written.chains.filter]) };
   let table = '';
-  const removedHairpin = new Set<string>();
   for (const line of payload.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1).trim();
     if (table !== 'nat' && table !== 'filter') continue;
     const deleted = /^-X (\S+)$/.exec(line);
     if (deleted) chains[table].delete(deleted[1] as string);
-    const unhairpin = table === 'nat' ? new RegExp(`^-D ${HAIRPIN_CHAIN} .*-s (\\S+)/32 -d \\1/32`).exec(line) : null;
-    if (unhairpin) removedHairpin.add(unhairpin[1] as string);
   }
   const added = hairpinAddresses(written);
-  const rewritten = written.chains.nat.has(HAIRPIN_CHAIN);
-  const hairpin = new Set(rewritten ? added : [...before.hairpin].filter((ip) => !removedHairpin.has(ip)).concat([...added]));
-  return { chains, hairpin };
+  const hairpin = written.chains.nat.has(HAIRPIN_CHAIN) ? added : new Set([...before.hairpin, ...added]);
+  const dispatch = new Map(before.dispatch);
+  for (const chain of DISPATCH_CHAINS) if (written.chains[chain.table].has(chain.name)) dispatch.set(chainKey(chain), dispatchText(chain, written.rules));
+  return { chains, hairpin, dispatch };
 }
 
 /** `-A` lines per table in a payload: the rules one restore wrote. */

@@ -1,4 +1,4 @@
-import { BlockList, isIPv4 } from 'node:net';
+import { ipv4CidrContains, parseIpv4, parseIpv4Cidr } from '../../lib/ip.ts';
 
 // A small packet tracer over rendered iptables-restore text, for readable tests: it walks a packet
 // through nat PREROUTING/OUTPUT, the filter table and nat POSTROUTING and says what happens to it:
@@ -53,11 +53,11 @@ interface Flow {
 type Outcome = { kind: 'continue' } | { kind: 'stop'; verdict: string; to?: string };
 
 function inCidr(ip: string, cidr: string): boolean {
-  const [net, bits] = cidr.split('/');
-  if (!net || !isIPv4(net)) throw new Error(`cannot trace: "${cidr}" is not an IPv4 CIDR`);
-  const list = new BlockList();
-  list.addSubnet(net, Number(bits ?? 32));
-  return list.check(ip);
+  // iptables prints a single address without its "/32".
+  const block = parseIpv4Cidr(cidr.includes('/') ? cidr : `${cidr}/32`);
+  if (!block) throw new Error(`cannot trace: "${cidr}" is not an IPv4 CIDR`);
+  const address = parseIpv4(ip);
+  return address !== undefined && ipv4CidrContains(block, address);
 }
 
 class Tracer {

@@ -65,13 +65,18 @@ describe.each(['nft', 'legacy'] as const)('syncing with iptables-%s', (backend: 
     expect(saved).not.toContain('172.30.0.42');
   });
 
-  it('a partial sync moves hairpin rules one by one: the old endpoint\'s rule is deleted, the new one added', async () => {
+  it('a partial sync appends the new endpoint\'s hairpin rule, and the next full sync drops the former endpoints\' rules', async () => {
     await syncIptables(BOTH, CONFIG, { netns: node.path, backend });
     const moved = { ...WEB, clusterEndpoints: [{ ip: '10.180.0.9', port: 8080 }] };
+    const hairpinRules = async () => (await saveRules(backend, { netns: node.path })).split('\n').filter((l) => l.startsWith('-A WEFT-HAIRPIN'));
     await syncIptables({ servicePorts: [moved], skipped: [] }, CONFIG, { netns: node.path, backend, changedServices: new Set(['ns1/web', 'ns1/api']) });
-    const hairpin = (await saveRules(backend, { netns: node.path })).split('\n').filter((l) => l.startsWith('-A WEFT-HAIRPIN'));
-    expect(hairpin).toHaveLength(1);
-    expect(hairpin[0]).toContain('-s 10.180.0.9/32 -d 10.180.0.9/32');
+    const afterPartial = await hairpinRules();
+    expect(afterPartial.filter((l) => l.includes('-s 10.180.0.9/32 -d 10.180.0.9/32'))).toHaveLength(1);
+    expect(afterPartial.length).toBeGreaterThan(1);
+    await syncIptables({ servicePorts: [moved], skipped: [] }, CONFIG, { netns: node.path, backend });
+    const afterFull = await hairpinRules();
+    expect(afterFull).toHaveLength(1);
+    expect(afterFull[0]).toContain('-s 10.180.0.9/32 -d 10.180.0.9/32');
   });
 
   it('a rejected payload is reported with the failing line', async () => {

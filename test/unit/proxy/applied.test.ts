@@ -6,7 +6,7 @@ import { buildProxyState } from '../../../proxy/state.ts';
 import { CONFIG, EP1, EP2, servicePort } from './fixtures.ts';
 
 const state = (...servicePorts: ReturnType<typeof servicePort>[]) => ({ servicePorts, skipped: [] });
-const empty = { chains: { nat: new Set<string>(), filter: new Set<string>() }, hairpin: new Set<string>() };
+const empty = { chains: { nat: new Set<string>(), filter: new Set<string>() }, hairpin: new Set<string>(), dispatch: new Map<string, string>() };
 
 describe('applyPayload', () => {
   it('after a full sync knows exactly the chains and hairpin addresses the payload wrote', () => {
@@ -16,11 +16,12 @@ describe('applyPayload', () => {
     expect([...applied.hairpin].sort()).toEqual([EP1.ip, EP2.ip]);
   });
 
-  it('after a partial sync forgets deleted chains and hairpin addresses, so the next partial needs no iptables-save', () => {
+  it('after a partial sync forgets deleted chains and keeps the hairpin addresses it left in the kernel, so the next partial needs no iptables-save', () => {
     const full = applyPayload(empty, renderIptables(state(servicePort(), servicePort({ key: 'ns1/api:http', service: 'ns1/api', clusterIP: '172.30.0.42', clusterEndpoints: [{ ip: '10.180.0.9', port: 80 }], localEndpoints: [] })), CONFIG));
     const partial = renderIptables(state(servicePort()), CONFIG, { changedServices: new Set(['ns1/api']), currentHairpin: full.hairpin, existingChains: full.chains, jumps: [] });
     const after = applyPayload(full, partial);
-    expect([...after.hairpin].sort()).toEqual([EP1.ip, EP2.ip]);
+    expect([...after.hairpin].sort()).toEqual(['10.180.0.9', EP1.ip, EP2.ip].sort());
+    expect(after.dispatch).toEqual(applyPayload(empty, renderIptables(state(servicePort()), CONFIG)).dispatch);
     const wanted = applyPayload(empty, renderIptables(state(servicePort()), CONFIG));
     expect(after.chains).toEqual(wanted.chains);
   });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { serviceChainName } from '../../../proxy/chain-names.ts';
 import { builtinJumps } from '../../../proxy/iptables/jumps.ts';
-import { renderIptables } from '../../../proxy/iptables/render.ts';
+import { chainKey, DISPATCH_CHAINS, dispatchText, renderIptables } from '../../../proxy/iptables/render.ts';
+import { parseSaved } from '../../../proxy/iptables/saved.ts';
 import type { ProxyState } from '../../../proxy/state.ts';
 import { CONFIG, EP1, servicePort } from './fixtures.ts';
 
@@ -55,15 +56,26 @@ describe('the restore payload', () => {
     expect(text).toContain(`-j ${serviceChainName('SVC', { key: API.key, protocol: 'tcp' })}`);
   });
 
-  it('of a partial sync edits the hairpin chain rule by rule when told what the kernel has', () => {
+  it('of a partial sync appends hairpin rules for new endpoints only, leaving former endpoints\' rules to the next full sync', () => {
     const moved = servicePort({ clusterEndpoints: [EP1, { ip: '10.180.0.9', port: 8080 }] });
     const text = renderIptables({ servicePorts: [moved], skipped: [] }, CONFIG, { changedServices: new Set(['ns1/web']), currentHairpin: new Set(['10.180.0.1', '10.180.0.2']), jumps: [] });
     const lines = text.split('\n');
     expect(lines).not.toContain(':WEFT-HAIRPIN - [0:0]');
     expect(lines.filter((l) => l.includes('WEFT-HAIRPIN -'))).toEqual([
-      '-D WEFT-HAIRPIN -m comment --comment "WEFT-HAIRPIN endpoint 10.180.0.2 to itself" -s 10.180.0.2/32 -d 10.180.0.2/32 -j MASQUERADE --random-fully',
       '-A WEFT-HAIRPIN -m comment --comment "WEFT-HAIRPIN endpoint 10.180.0.9 to itself" -s 10.180.0.9/32 -d 10.180.0.9/32 -j MASQUERADE --random-fully',
     ]);
+  });
+
+  it('of a partial sync rewrites a dispatch chain only when its rules changed', () => {
+    const full = renderIptables(STATE, CONFIG);
+    const current = new Map(DISPATCH_CHAINS.map((c) => [chainKey(c), dispatchText(c, parseSaved(full).rules)]));
+    const endpointOnly = renderIptables(STATE, CONFIG, { changedServices: new Set([API.service]), currentDispatch: current, jumps: [] });
+    expect(declared(endpointOnly)).not.toContain('WEFT-SERVICES');
+    expect(endpointOnly).not.toContain('-A WEFT-SERVICES');
+    const withNewService = { ...STATE, servicePorts: [...STATE.servicePorts, servicePort({ key: 'ns1/new:http', service: 'ns1/new', clusterIP: '172.30.0.77' })] };
+    const added = renderIptables(withNewService, CONFIG, { changedServices: new Set(['ns1/new']), currentDispatch: current, jumps: [] });
+    expect(declared(added)).toContain('WEFT-SERVICES');
+    expect(added).toContain('-d 172.30.0.77/32');
   });
 
   it('of a partial sync also writes a Service whose chains are missing from the kernel', () => {
