@@ -8,9 +8,10 @@ import { listenHttp, NOT_FOUND, type HttpListener } from './http-listener.ts';
 import { startInformers } from './informers.ts';
 import { IptablesProxier, resolveNodePortAddresses } from './iptables-proxier.ts';
 import { ProxyMetrics } from './metrics.ts';
+import { NftablesProxier } from './nftables-proxier.ts';
 import { SyncLoop } from './sync-loop.ts';
 
-// `weft-proxy` as a daemon: informers feed the change tracker, the sync loop programs iptables,
+// `weft-proxy` as a daemon: informers feed the change tracker, the sync loop programs iptables or nftables,
 // healthz/metrics/healthCheckNodePort listeners report. Stopping leaves the rules in place: the node
 // keeps forwarding while the proxy restarts, and the next one replaces them atomically.
 
@@ -26,7 +27,7 @@ export async function startDaemon(flags: DaemonFlags, log: Logger): Promise<Daem
   const kubeConfig = loadKubeConfig({ kubeconfig: flags.kubeconfig });
   const tracker = new ChangeTracker(flags.hostname);
   const metrics = new ProxyMetrics();
-  const proxier = new IptablesProxier({ log });
+  const proxier = flags.proxyMode === 'nftables' ? new NftablesProxier({ log }) : new IptablesProxier({ log });
   // kube-proxy's health timeout: twice the sync period.
   const healthTimeoutMs = 2 * flags.syncPeriodMs;
   let resolveFirst: () => void = () => {};

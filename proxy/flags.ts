@@ -2,13 +2,13 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit } from './config.ts';
 import { parseIpv4, parseIpv4Cidr } from '../lib/ip.ts';
-import { UsageError } from './render-command.ts';
+import { parseProxyMode, UsageError, type ProxyMode } from './render-command.ts';
 
 // `weft-proxy [flags]`: the daemon's command line, named as kube-proxy's so a DaemonSet can switch.
 // Pure: argv (and the machine's hostname as the default node name) in, a validated value out.
 
 export const DAEMON_USAGE = `usage: weft-proxy [--kubeconfig FILE] [--hostname-override NODE] --cluster-cidr CIDR
-         [--proxy-mode iptables] [--min-sync-period 1s] [--sync-period 1h] [--masquerade-bit 14]
+         [--proxy-mode iptables|nftables] [--min-sync-period 1s] [--sync-period 1h] [--masquerade-bit 14]
          [--healthz-bind-address 0.0.0.0:10256] [--metrics-bind-address 127.0.0.1:10249]
          [--nodeport-addresses CIDR[,CIDR...]|primary]
        weft-proxy render ...   (print a full sync's iptables payload; see "weft-proxy render --help")
@@ -20,6 +20,7 @@ export interface BindAddress {
 }
 
 export interface DaemonFlags {
+  readonly proxyMode: ProxyMode;
   /** Empty: in-cluster credentials, else $KUBECONFIG / ~/.kube/config. */
   readonly kubeconfig: string;
   readonly hostname: string;
@@ -69,9 +70,7 @@ export function parseDaemonFlags(argv: readonly string[], defaultHostname: strin
     strict: true,
     allowPositionals: false,
   });
-  const mode = values['proxy-mode'];
-  if (mode === 'nftables') throw new UsageError('cannot use "--proxy-mode nftables": not implemented yet (use iptables)');
-  if (mode !== 'iptables') throw new UsageError(`cannot use "--proxy-mode ${mode}": only "iptables" is supported`);
+  const proxyMode = parseProxyMode(values['proxy-mode']);
   const clusterCidr = values['cluster-cidr'];
   if (clusterCidr === '') throw new UsageError('cannot start: option "--cluster-cidr" is required');
   if (parseIpv4Cidr(clusterCidr) === undefined) throw new UsageError(`cannot parse "--cluster-cidr": "${clusterCidr}" is not an IPv4 CIDR`);
@@ -90,6 +89,7 @@ export function parseDaemonFlags(argv: readonly string[], defaultHostname: strin
   const healthz = parseBindAddress(values['healthz-bind-address'], 'healthz-bind-address');
   const metrics = parseBindAddress(values['metrics-bind-address'], 'metrics-bind-address');
   return {
+    proxyMode,
     kubeconfig: values.kubeconfig,
     hostname: node.toLowerCase(),
     clusterCidr,

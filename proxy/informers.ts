@@ -24,9 +24,27 @@ interface Source {
   readonly fieldSelector?: string;
 }
 
+/**
+ * Drops metadata.managedFields, which the proxy never reads: ListWatch caches every object it sees,
+ * and server-side-apply bookkeeping is a large share of each Service and EndpointSlice.
+ */
+function withoutManagedFields(object: KubernetesObject): KubernetesObject {
+  if (object?.metadata?.managedFields) delete object.metadata.managedFields;
+  return object;
+}
+
 /** Typed list results back to the JSON the watch delivers (dates as strings), so both parse alike. */
 function asJson<T>(list: T): KubernetesListObject<KubernetesObject> {
-  return JSON.parse(JSON.stringify(list)) as KubernetesListObject<KubernetesObject>;
+  const json = JSON.parse(JSON.stringify(list)) as KubernetesListObject<KubernetesObject>;
+  json.items.forEach(withoutManagedFields);
+  return json;
+}
+
+/** A Watch whose events arrive without managedFields, before ListWatch caches them. */
+class TrimmedWatch extends Watch {
+  override watch(...[path, queryParams, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    return super.watch(path, queryParams, (phase, object, raw) => callback(phase, withoutManagedFields(object), raw), done);
+  }
 }
 
 function sources(config: KubeConfig, hostname: string): Source[] {
@@ -42,7 +60,7 @@ function sources(config: KubeConfig, hostname: string): Source[] {
 
 export function startInformers(config: KubeConfig, options: { hostname: string; log: Logger; onEvent: (event: ChangeEvent) => void }): Informers {
   const { log, onEvent } = options;
-  const watch = new Watch(config);
+  const watch = new TrimmedWatch(config);
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
   const informers: ListWatch<KubernetesObject>[] = [];

@@ -4,7 +4,7 @@ import { ObjectError } from './objects.ts';
 import { parseRenderArgs, RENDER_USAGE, runRender, UsageError } from './render-command.ts';
 
 // weft-proxy: the kube-proxy replacement. `weft-proxy [flags]` runs the daemon; `weft-proxy render`
-// prints a full sync's iptables payload.
+// prints a full sync's iptables or nftables payload.
 
 function isUsageError(error: unknown): boolean {
   // parseArgs reports unknown or malformed options as a TypeError carrying an ERR_PARSE_ARGS_* code.

@@ -1,16 +1,20 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit, type ProxyConfig } from './config.ts';
 import { renderIptables } from './iptables/render.ts';
+import { buildNftTable } from './nftables/render.ts';
+import { renderFullSync } from './nftables/table.ts';
 import { loadObjectsFile } from './load-objects.ts';
 import { parseIpv4, parseIpv4Cidr } from '../lib/ip.ts';
 import type { Logger } from '../lib/log.ts';
 import { buildProxyState } from './state.ts';
 
-// `weft-proxy render`: prints the iptables-restore payload a full sync would apply on a clean node,
-// jumps from the built-in chains included, so `iptables-restore --noflush` gives a working data plane.
+// `weft-proxy render`: prints the payload a full sync would apply on a clean node: for iptables the
+// iptables-restore text, jumps from the built-in chains included, so `iptables-restore --noflush`
+// gives a working data plane; for nftables the `nft -f` text that replaces the `ip weft` table.
 
 export const RENDER_USAGE = `usage: weft-proxy render --hostname-override NODE --cluster-cidr CIDR --objects FILE
-         [--node-ip IP] [--masquerade-bit N] [--nodeport-addresses CIDR[,CIDR...]|primary]\n`;
+         [--node-ip IP] [--masquerade-bit N] [--nodeport-addresses CIDR[,CIDR...]|primary]
+         [--proxy-mode iptables|nftables]\n`;
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -19,7 +23,15 @@ export class UsageError extends Error {
   }
 }
 
+export type ProxyMode = 'iptables' | 'nftables';
+
+export function parseProxyMode(text: string): ProxyMode {
+  if (text === 'iptables' || text === 'nftables') return text;
+  throw new UsageError(`cannot use "--proxy-mode ${text}": only "iptables" and "nftables" are supported`);
+}
+
 export interface RenderArgs {
+  readonly mode: ProxyMode;
   readonly objects: string;
   readonly config: Omit<ProxyConfig, 'nodePortAddresses'>;
   readonly nodeIP?: string;
@@ -37,6 +49,7 @@ export function parseRenderArgs(argv: string[]): RenderArgs {
       'node-ip': { type: 'string' },
       'masquerade-bit': { type: 'string' },
       'nodeport-addresses': { type: 'string' },
+      'proxy-mode': { type: 'string', default: 'iptables' },
     },
     strict: true,
   });
@@ -58,7 +71,7 @@ export function parseRenderArgs(argv: string[]): RenderArgs {
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  return { objects: need('objects'), config: { hostname: need('hostname-override'), clusterCidr, masqueradeMark }, ...(nodeIP ? { nodeIP } : {}), nodePortAddresses };
+  return { mode: parseProxyMode(values['proxy-mode']), objects: need('objects'), config: { hostname: need('hostname-override'), clusterCidr, masqueradeMark }, ...(nodeIP ? { nodeIP } : {}), nodePortAddresses };
 }
 
 export function runRender(args: RenderArgs, log: Logger): string {
@@ -72,5 +85,5 @@ export function runRender(args: RenderArgs, log: Logger): string {
   const state = buildProxyState(objects, config);
   for (const s of state.skipped) log.warn('service port skipped', { service: s.service, reason: s.reason });
   log.info('rendered', { servicePorts: state.servicePorts.length, ipFamily: 'IPv4' });
-  return renderIptables(state, config);
+  return args.mode === 'nftables' ? renderFullSync(buildNftTable(state, config)) : renderIptables(state, config);
 }

@@ -1,6 +1,6 @@
 import { invalidConfig } from '../cni/errors.ts';
 import type { NetConf } from '../cni/types.ts';
-import { formatCidr } from './ipv4.ts';
+import { formatIpv4Cidr } from '../../lib/ip.ts';
 import type { SubnetEnv } from './subnet-file.ts';
 
 // weft-vxlan's config (the keys of flannel's CNI plugin) and the delegate config it builds from the
@@ -43,8 +43,8 @@ export function buildDelegateConf(conf: NetConf, config: VxlanCniConfig, subnet:
   };
   const ipam = {
     type: 'weft-host-local',
-    ranges: [[{ subnet: formatCidr(subnet.subnet) }]],
-    routes: [{ dst: formatCidr(subnet.network) }],
+    ranges: [[{ subnet: formatIpv4Cidr(subnet.subnet) }]],
+    routes: [{ dst: formatIpv4Cidr(subnet.network) }],
     ...((config.delegate.ipam as Record<string, unknown> | undefined) ?? {}),
   };
   return { ...defaults, ...config.delegate, ipam, name: conf.name, cniVersion: conf.cniVersion };

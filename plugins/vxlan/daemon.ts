@@ -5,7 +5,7 @@ import { applyFabricCommands, ensureDevice, findUplink, readKernelFabric } from 
 import { planStalePrune } from './fabric-prune.ts';
 import { deviceName, planFabricChange, planPeers, vtepMacFor, type FabricSpec, type Peer } from './fabric-plan.ts';
 import { ensureMasquerade } from './ip-masq.ts';
-import { formatCidr } from './ipv4.ts';
+import { formatIpv4Cidr } from '../../lib/ip.ts';
 import { leaseId, type Lease } from './lease.ts';
 import { NetworkConfigError } from './network-config.ts';
 import { writeSubnetFile } from './subnet-file.ts';
@@ -70,7 +70,7 @@ export async function runDaemon(options: DaemonOptions, deps: DaemonDeps): Promi
       }
       if (options.ipMasq) await ensureMasquerade(config.network, lease.subnet);
       writeSubnetFile(options.subnetFile, { network: config.network, subnet: lease.subnet, mtu, ipMasq: options.ipMasq });
-      log.info('node ready', { subnet: formatCidr(lease.subnet), device: device.name, mtu, publicIp: attributes.publicIp, vtepMac: attributes.vtepMac });
+      log.info('node ready', { subnet: formatIpv4Cidr(lease.subnet), device: device.name, mtu, publicIp: attributes.publicIp, vtepMac: attributes.vtepMac });
     };
     await setUpNode();
 

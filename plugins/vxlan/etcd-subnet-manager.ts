@@ -1,7 +1,7 @@
 import type { Logger } from '../../lib/log.ts';
 import { Backoff, sleep } from './backoff.ts';
 import { EtcdClient, type KeyValue } from './etcd-client.ts';
-import { cidrContains, formatCidr, type Cidr } from './ipv4.ts';
+import { ipv4CidrContains, formatIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
 import { decodeLease, encodeLeaseValue, leaseId, parseSubnetKeyName, subnetKeyName, type Lease } from './lease.ts';
 import { NetworkConfigError, parseNetworkConfig, type NetworkConfig } from './network-config.ts';
 import { chooseFreeSubnet } from './subnet-choice.ts';
@@ -72,7 +72,7 @@ export class EtcdSubnetManager implements SubnetManager {
     return { revision, leases };
   }
 
-  private keyOf(subnet: Cidr): string {
+  private keyOf(subnet: Ipv4Cidr): string {
     return `${this.subnetsPrefix}${subnetKeyName(subnet)}`;
   }
 
@@ -87,7 +87,7 @@ export class EtcdSubnetManager implements SubnetManager {
     return false;
   }
 
-  async acquireLease(config: NetworkConfig, attributes: LeaseAttributes, signal: AbortSignal, preferred?: Cidr): Promise<Lease> {
+  async acquireLease(config: NetworkConfig, attributes: LeaseAttributes, signal: AbortSignal, preferred?: Ipv4Cidr): Promise<Lease> {
     const backoff = new Backoff();
     // Retries until it succeeds or weftd stops: etcd may be down, or every subnet taken until a node leaves.
     while (!signal.aborted) {
@@ -103,9 +103,9 @@ export class EtcdSubnetManager implements SubnetManager {
     throw new Error('cannot lease a subnet: stopped');
   }
 
-  private async tryAcquire(config: NetworkConfig, attributes: LeaseAttributes, preferred: Cidr | undefined): Promise<Lease | undefined> {
+  private async tryAcquire(config: NetworkConfig, attributes: LeaseAttributes, preferred: Ipv4Cidr | undefined): Promise<Lease | undefined> {
     const { leases } = await this.listLeases();
-    const fits = (s: Cidr): boolean => s.prefix === config.subnetLen && cidrContains(config.network, s.network) && s.network >= config.subnetMin && s.network <= config.subnetMax;
+    const fits = (s: Ipv4Cidr): boolean => s.prefix === config.subnetLen && ipv4CidrContains(config.network, s.network) && s.network >= config.subnetMin && s.network <= config.subnetMax;
     const previous = leases.find((l) => l.lease.publicIp === attributes.publicIp && fits(l.lease.subnet));
     if (previous) {
       const lease: Lease = { ...attributes, subnet: previous.lease.subnet };
@@ -120,7 +120,7 @@ export class EtcdSubnetManager implements SubnetManager {
     const taken = leases.map((l) => l.lease.subnet);
     const preferredFree = preferred && fits(preferred) && !taken.some((t) => t.network === preferred.network);
     const subnet = preferredFree ? preferred : chooseFreeSubnet(config, taken);
-    if (!subnet) throw new Error(`cannot lease a subnet: every /${config.subnetLen} of "${formatCidr(config.network)}" is taken`);
+    if (!subnet) throw new Error(`cannot lease a subnet: every /${config.subnetLen} of "${formatIpv4Cidr(config.network)}" is taken`);
     const lease: Lease = { ...attributes, subnet };
     if (!(await this.tryClaim(lease, 0))) return undefined;
     this.log.info('leased new subnet', { subnet: leaseId(lease) });
@@ -147,7 +147,7 @@ export class EtcdSubnetManager implements SubnetManager {
             if (!subnet) continue;
             const lease = event.type === 'put' ? decodeLease(subnet, event.kv.value) : undefined;
             if (lease) current.set(leaseId(lease), lease);
-            else current.delete(formatCidr(subnet));
+            else current.delete(formatIpv4Cidr(subnet));
           }
           await onLeases(current);
         }

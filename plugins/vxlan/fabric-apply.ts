@@ -1,6 +1,6 @@
 import { run } from '../../lib/exec.ts';
 import { applyIpBatch, parseIpBatchFailure, queryIpJson } from '../../lib/ip-batch.ts';
-import { parseCidr } from './ipv4.ts';
+import { parseIpv4Cidr } from '../../lib/ip.ts';
 import type { FabricCommands, Uplink } from './fabric-plan.ts';
 import type { KernelFabric } from './fabric-prune.ts';
 import { planDevice, recreateReason, type DeviceSpec, type LinkState } from './vxlan-device.ts';
@@ -22,7 +22,7 @@ interface IpLink {
 }
 
 function toUplink(link: IpLink, address: IpAddrInfo): Uplink {
-  const subnet = parseCidr(`${address.local}/${address.prefixlen}`)!;
+  const subnet = parseIpv4Cidr(`${address.local}/${address.prefixlen}`)!;
   return { name: link.ifname, address: address.local, subnet, mtu: link.mtu };
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cidrContains, formatCidr, formatIPv4, parseIPv4, type Cidr } from './ipv4.ts';
+import { ipv4CidrContains, formatIpv4Cidr, formatIpv4, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
 import { leaseId, type Lease } from './lease.ts';
 
 // What the kernel must hold for the other nodes' leases, and the commands that move it from one
@@ -11,7 +11,7 @@ export interface Uplink {
   name: string;
   /** The uplink's own IPv4 address and its connected subnet. */
   address: string;
-  subnet: Cidr;
+  subnet: Ipv4Cidr;
   mtu: number;
 }
 
@@ -21,11 +21,11 @@ export interface FabricSpec {
   directRouting: boolean;
   vni: number;
   /** This node's own lease, never programmed as a peer. */
-  own: Cidr;
+  own: Ipv4Cidr;
 }
 
 export interface Peer {
-  subnet: Cidr;
+  subnet: Ipv4Cidr;
   publicIp: string;
   vtepMac: string;
   direct: boolean;
@@ -59,8 +59,8 @@ export function planPeers(spec: FabricSpec, leases: Iterable<Lease>): Map<string
   for (const lease of leases) {
     const sameSubnet = lease.subnet.network === spec.own.network && lease.subnet.prefix === spec.own.prefix;
     if (sameSubnet || lease.publicIp === spec.uplink.address || lease.vni !== spec.vni) continue;
-    const ip = parseIPv4(lease.publicIp);
-    const direct = spec.directRouting && ip !== undefined && cidrContains(spec.uplink.subnet, ip);
+    const ip = parseIpv4(lease.publicIp);
+    const direct = spec.directRouting && ip !== undefined && ipv4CidrContains(spec.uplink.subnet, ip);
     peers.set(leaseId(lease), { subnet: lease.subnet, publicIp: lease.publicIp, vtepMac: lease.vtepMac, direct });
   }
   return peers;
@@ -71,10 +71,10 @@ function samePeer(a: Peer, b: Peer): boolean {
 }
 
 function routeLine(spec: FabricSpec, peer: Peer): string {
-  const dst = formatCidr(peer.subnet);
+  const dst = formatIpv4Cidr(peer.subnet);
   return peer.direct
     ? `route replace ${dst} via ${peer.publicIp} dev ${spec.uplink.name}`
-    : `route replace ${dst} via ${formatIPv4(peer.subnet.network)} dev ${spec.device} onlink`;
+    : `route replace ${dst} via ${formatIpv4(peer.subnet.network)} dev ${spec.device} onlink`;
 }
 
 /** Commands taking the kernel from the `before` peers to the `after` peers; unchanged peers produce none. */
@@ -84,9 +84,9 @@ export function planFabricChange(spec: FabricSpec, before: ReadonlyMap<string, P
     const next = after.get(id);
     if (next && samePeer(old, next)) continue;
     // A changed peer whose route just moves is replaced below; only drop the route when the subnet is gone.
-    if (!next) commands.ipRemove.push(`route del ${formatCidr(old.subnet)}`);
+    if (!next) commands.ipRemove.push(`route del ${formatIpv4Cidr(old.subnet)}`);
     if (!old.direct) {
-      commands.ipRemove.push(`neigh del ${formatIPv4(old.subnet.network)} dev ${spec.device}`);
+      commands.ipRemove.push(`neigh del ${formatIpv4(old.subnet.network)} dev ${spec.device}`);
       commands.bridgeRemove.push(`fdb del ${old.vtepMac} dev ${spec.device} dst ${old.publicIp} self`);
     }
   }
@@ -95,7 +95,7 @@ export function planFabricChange(spec: FabricSpec, before: ReadonlyMap<string, P
     if (old && samePeer(old, peer)) continue;
     if (!peer.direct) {
       commands.bridgeAdd.push(`fdb replace ${peer.vtepMac} dev ${spec.device} dst ${peer.publicIp} self permanent`);
-      commands.ipAdd.push(`neigh replace ${formatIPv4(peer.subnet.network)} lladdr ${peer.vtepMac} dev ${spec.device} nud permanent`);
+      commands.ipAdd.push(`neigh replace ${formatIpv4(peer.subnet.network)} lladdr ${peer.vtepMac} dev ${spec.device} nud permanent`);
     }
     commands.ipAdd.push(routeLine(spec, peer));
   }

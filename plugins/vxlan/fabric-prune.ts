@@ -1,4 +1,4 @@
-import { cidrContains, formatCidr, formatIPv4, parseCidr, parseIPv4, type Cidr } from './ipv4.ts';
+import { ipv4CidrContains, formatIpv4Cidr, formatIpv4, parseIpv4Cidr, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
 import type { FabricCommands, FabricSpec, Peer } from './fabric-plan.ts';
 
 // After a restart weftd does not know what its previous run programmed, and leases may have expired
@@ -13,18 +13,18 @@ export interface KernelFabric {
 }
 
 /** Removals for kernel entries that belong to no wanted peer; routes outside the cluster network are never touched. */
-export function planStalePrune(spec: FabricSpec, network: Cidr, wanted: ReadonlyMap<string, Peer>, kernel: KernelFabric): FabricCommands {
+export function planStalePrune(spec: FabricSpec, network: Ipv4Cidr, wanted: ReadonlyMap<string, Peer>, kernel: KernelFabric): FabricCommands {
   const commands: FabricCommands = { ipRemove: [], bridgeRemove: [], bridgeAdd: [], ipAdd: [] };
   const vxlanPeers = [...wanted.values()].filter((p) => !p.direct);
-  const wantedNeighbours = new Set(vxlanPeers.map((p) => formatIPv4(p.subnet.network)));
+  const wantedNeighbours = new Set(vxlanPeers.map((p) => formatIpv4(p.subnet.network)));
   const wantedFdb = new Set(vxlanPeers.map((p) => `${p.vtepMac}>${p.publicIp}`));
   for (const route of kernel.routes) {
-    const dst = parseCidr(route.dst);
-    if (!dst || !route.gateway || !cidrContains(network, dst.network) || wanted.has(formatCidr(dst))) continue;
+    const dst = parseIpv4Cidr(route.dst);
+    if (!dst || !route.gateway || !ipv4CidrContains(network, dst.network) || wanted.has(formatIpv4Cidr(dst))) continue;
     const viaDevice = route.dev === spec.device;
     // On the uplink only routes whose gateway is an underlay neighbour are ours (DirectRouting).
-    const viaUplink = route.dev === spec.uplink.name && cidrContains(spec.uplink.subnet, parseIPv4(route.gateway) ?? 0);
-    if (viaDevice || viaUplink) commands.ipRemove.push(`route del ${formatCidr(dst)} dev ${route.dev}`);
+    const viaUplink = route.dev === spec.uplink.name && ipv4CidrContains(spec.uplink.subnet, parseIpv4(route.gateway) ?? 0);
+    if (viaDevice || viaUplink) commands.ipRemove.push(`route del ${formatIpv4Cidr(dst)} dev ${route.dev}`);
   }
   for (const neighbour of kernel.neighbours) {
     if (!wantedNeighbours.has(neighbour.dst)) commands.ipRemove.push(`neigh del ${neighbour.dst} dev ${spec.device}`);

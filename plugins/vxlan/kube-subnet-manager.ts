@@ -3,7 +3,7 @@ import { CoreV1Api, makeInformer, PatchStrategy, setHeaderOptions, type KubeConf
 import { loadKubeConfig } from '../../lib/kube/config.ts';
 import type { Logger } from '../../lib/log.ts';
 import { Backoff, sleep } from './backoff.ts';
-import { formatCidr, type Cidr } from './ipv4.ts';
+import { formatIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
 import { leaseId, type Lease } from './lease.ts';
 import { NetworkConfigError, parseNetworkConfig, type NetworkConfig } from './network-config.ts';
 import { leasesFromNodes, nodePodCidr, podCidrProblem, renderAnnotationPatch } from './node-annotations.ts';
@@ -52,7 +52,7 @@ export class KubeSubnetManager implements SubnetManager {
   private readonly kubeConfig: KubeConfig;
   private readonly api: CoreV1Api;
   private readonly options: KubeSubnetManagerOptions;
-  private network: Cidr | undefined;
+  private network: Ipv4Cidr | undefined;
 
   constructor(kubeConfig: KubeConfig, options: KubeSubnetManagerOptions) {
     this.kubeConfig = kubeConfig;
@@ -108,7 +108,7 @@ export class KubeSubnetManager implements SubnetManager {
     const patch = renderAnnotationPatch(node, lease);
     if (!patch) return;
     await this.api.patchNodeStatus({ name: this.options.nodeName, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-    this.options.log.info('published backend data on the Node', { node: this.options.nodeName, subnet: formatCidr(lease.subnet), annotations: Object.keys(patch.metadata.annotations) });
+    this.options.log.info('published backend data on the Node', { node: this.options.nodeName, subnet: formatIpv4Cidr(lease.subnet), annotations: Object.keys(patch.metadata.annotations) });
   }
 
   /** Node objects do not expire: nothing to renew. A Node that loses its annotations shows up in the watch instead. */

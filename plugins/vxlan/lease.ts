@@ -1,10 +1,10 @@
-import { formatCidr, formatIPv4, parseCidr, parseIPv4, type Cidr } from './ipv4.ts';
+import { formatIpv4Cidr, formatIpv4, parseIpv4Cidr, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
 
 // A node's subnet lease as flannel stores it: key "<prefix>/subnets/10.244.1.0-24", value
 // {"PublicIP":"...","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"..."}}.
 
 export interface Lease {
-  subnet: Cidr;
+  subnet: Ipv4Cidr;
   publicIp: string;
   vni: number;
   vtepMac: string;
@@ -13,13 +13,13 @@ export interface Lease {
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** The key suffix under <prefix>/subnets/: "10.244.1.0-24". */
-export function subnetKeyName(subnet: Cidr): string {
-  return `${formatIPv4(subnet.network)}-${subnet.prefix}`;
+export function subnetKeyName(subnet: Ipv4Cidr): string {
+  return `${formatIpv4(subnet.network)}-${subnet.prefix}`;
 }
 
-export function parseSubnetKeyName(name: string): Cidr | undefined {
+export function parseSubnetKeyName(name: string): Ipv4Cidr | undefined {
   const dash = name.lastIndexOf('-');
-  return dash < 0 ? undefined : parseCidr(`${name.slice(0, dash)}/${name.slice(dash + 1)}`, { strict: true });
+  return dash < 0 ? undefined : parseIpv4Cidr(`${name.slice(0, dash)}/${name.slice(dash + 1)}`, { strict: true });
 }
 
 /** The lease in flannel's field names: the etcd value, and the source of the Node annotations. */
@@ -32,7 +32,7 @@ export function encodeLeaseValue(lease: Lease): string {
 }
 
 /** Decodes a lease; undefined for values that are not usable vxlan leases (another backend, corrupt JSON). */
-export function decodeLease(subnet: Cidr, value: string): Lease | undefined {
+export function decodeLease(subnet: Ipv4Cidr, value: string): Lease | undefined {
   let raw: unknown;
   try {
     raw = JSON.parse(value);
@@ -43,10 +43,10 @@ export function decodeLease(subnet: Cidr, value: string): Lease | undefined {
 }
 
 /** The inverse of leaseRecord; undefined for records that are not usable vxlan leases (another backend, bad fields). */
-export function leaseFromRecord(subnet: Cidr, record: unknown): Lease | undefined {
+export function leaseFromRecord(subnet: Ipv4Cidr, record: unknown): Lease | undefined {
   const raw = record as any;
   if (typeof raw !== 'object' || raw === null || raw.BackendType !== 'vxlan') return undefined;
-  const publicIp = typeof raw.PublicIP === 'string' && parseIPv4(raw.PublicIP) !== undefined ? raw.PublicIP : undefined;
+  const publicIp = typeof raw.PublicIP === 'string' && parseIpv4(raw.PublicIP) !== undefined ? raw.PublicIP : undefined;
   const data = raw.BackendData ?? {};
   const vtepMac = typeof data.VtepMAC === 'string' ? data.VtepMAC.toLowerCase() : '';
   if (!publicIp || !MAC.test(vtepMac)) return undefined;
@@ -54,5 +54,5 @@ export function leaseFromRecord(subnet: Cidr, record: unknown): Lease | undefine
 }
 
 export function leaseId(lease: Lease): string {
-  return formatCidr(lease.subnet);
+  return formatIpv4Cidr(lease.subnet);
 }

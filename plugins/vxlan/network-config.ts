@@ -1,4 +1,4 @@
-import { cidrContains, cidrSize, formatCidr, parseCidr, parseIPv4, type Cidr } from './ipv4.ts';
+import { ipv4CidrContains, ipv4CidrSize, formatIpv4Cidr, parseIpv4Cidr, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
 
 // The cluster-wide network config stored at <prefix>/config, in flannel's format so an existing
 // flannel etcd keeps working. Defaults follow flannel: SubnetLen 24, the first subnet left unused.
@@ -13,7 +13,7 @@ export interface BackendConfig {
 }
 
 export interface NetworkConfig {
-  network: Cidr;
+  network: Ipv4Cidr;
   subnetLen: number;
   /** Network address of the lowest and highest subnet a node may lease. */
   subnetMin: number;
@@ -42,13 +42,13 @@ function integerIn(raw: Record<string, unknown>, field: string, fallback: number
   return value;
 }
 
-function subnetBound(raw: Record<string, unknown>, field: string, fallback: number, network: Cidr, subnetLen: number): number {
+function subnetBound(raw: Record<string, unknown>, field: string, fallback: number, network: Ipv4Cidr, subnetLen: number): number {
   const value = raw[field];
   if (value === undefined) return fallback;
-  const address = typeof value === 'string' ? parseIPv4(value.split('/')[0]!) : undefined;
+  const address = typeof value === 'string' ? parseIpv4(value.split('/')[0]!) : undefined;
   if (address === undefined) fail(field, `must be an IPv4 address, got ${JSON.stringify(value)}`);
-  if (!cidrContains(network, address)) fail(field, `"${value}" is outside the network "${formatCidr(network)}"`);
-  if (address % cidrSize(subnetLen) !== 0) fail(field, `"${value}" is not the start of a /${subnetLen} subnet`);
+  if (!ipv4CidrContains(network, address)) fail(field, `"${value}" is outside the network "${formatIpv4Cidr(network)}"`);
+  if (address % ipv4CidrSize(subnetLen) !== 0) fail(field, `"${value}" is not the start of a /${subnetLen} subnet`);
   return address;
 }
 
@@ -77,12 +77,12 @@ export function parseNetworkConfig(text: string): NetworkConfig {
   }
   if (!isObject(raw)) fail('config', 'must be a JSON object');
   if (raw.EnableIPv6 === true || raw.IPv6Network !== undefined) fail('IPv6Network', 'is not supported: the overlay is IPv4 only');
-  const network = typeof raw.Network === 'string' ? parseCidr(raw.Network, { strict: true }) : undefined;
+  const network = typeof raw.Network === 'string' ? parseIpv4Cidr(raw.Network, { strict: true }) : undefined;
   if (!network) fail('Network', `must be an IPv4 network such as "10.244.0.0/16", got ${JSON.stringify(raw.Network)}`);
   const subnetLen = integerIn(raw, 'SubnetLen', 24, [network.prefix + 1, 30]);
-  const size = cidrSize(subnetLen);
+  const size = ipv4CidrSize(subnetLen);
   const subnetMin = subnetBound(raw, 'SubnetMin', network.network + size, network, subnetLen);
-  const subnetMax = subnetBound(raw, 'SubnetMax', network.network + cidrSize(network.prefix) - size, network, subnetLen);
+  const subnetMax = subnetBound(raw, 'SubnetMax', network.network + ipv4CidrSize(network.prefix) - size, network, subnetLen);
   if (subnetMin > subnetMax) fail('SubnetMin', 'must not be above "SubnetMax"');
   return { network, subnetLen, subnetMin, subnetMax, backend: parseBackend(raw.Backend) };
 }

@@ -1,4 +1,4 @@
-import { cidrContains, formatCidr, parseCidr, type Cidr } from './ipv4.ts';
+import { ipv4CidrContains, formatIpv4Cidr, parseIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
 import { leaseFromRecord, leaseId, leaseRecord, type Lease } from './lease.ts';
 
 // With --kube-subnet-mgr a lease is a Node: its subnet is spec.podCIDR (allocated by the controller
@@ -22,10 +22,10 @@ export interface NodeLike {
 }
 
 /** The Node's IPv4 pod subnet: spec.podCIDRs lists one per family (dual-stack), spec.podCIDR only the first. */
-export function nodePodCidr(node: NodeLike): Cidr | undefined {
+export function nodePodCidr(node: NodeLike): Ipv4Cidr | undefined {
   const candidates = node.spec?.podCIDRs?.length ? node.spec.podCIDRs : [node.spec?.podCIDR ?? ''];
   for (const text of candidates) {
-    const cidr = parseCidr(text, { strict: true });
+    const cidr = parseIpv4Cidr(text, { strict: true });
     if (cidr) return cidr;
   }
   return undefined;
@@ -50,7 +50,7 @@ export function nodeLease(node: NodeLike): Lease | undefined {
  * Every Node's lease by subnet, leaving out Nodes whose subnet lies outside the overlay's network
  * (another pool's nodes: no route of ours may point at them).
  */
-export function leasesFromNodes(nodes: Iterable<NodeLike>, network: Cidr): Map<string, Lease> {
+export function leasesFromNodes(nodes: Iterable<NodeLike>, network: Ipv4Cidr): Map<string, Lease> {
   const leases = new Map<string, Lease>();
   for (const node of nodes) {
     const lease = nodeLease(node);
@@ -81,7 +81,7 @@ export function renderAnnotationPatch(node: NodeLike, lease: Lease): { metadata:
 }
 
 /** Why this Node's pod subnet cannot carry the overlay, or undefined when it can. */
-export function podCidrProblem(subnet: Cidr, network: Cidr): string | undefined {
-  if (!cidrContains(network, subnet.network) || subnet.prefix < network.prefix) return `the Node's podCIDR "${formatCidr(subnet)}" is outside the network "${formatCidr(network)}"`;
+export function podCidrProblem(subnet: Ipv4Cidr, network: Ipv4Cidr): string | undefined {
+  if (!ipv4CidrContains(network, subnet.network) || subnet.prefix < network.prefix) return `the Node's podCIDR "${formatIpv4Cidr(subnet)}" is outside the network "${formatIpv4Cidr(network)}"`;
   return undefined;
 }

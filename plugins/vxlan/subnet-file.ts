@@ -1,21 +1,21 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { formatCidr, formatIPv4, parseCidr, type Cidr } from './ipv4.ts';
+import { formatIpv4Cidr, formatIpv4, parseIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
 
 // /run/weft/subnet.env: what weftd tells the CNI plugin, in flannel's variable names.
 
 export interface SubnetEnv {
-  network: Cidr;
-  subnet: Cidr;
+  network: Ipv4Cidr;
+  subnet: Ipv4Cidr;
   mtu: number;
   ipMasq: boolean;
 }
 
 export function renderSubnetFile(env: SubnetEnv): string {
   return [
-    `FLANNEL_NETWORK=${formatCidr(env.network)}`,
+    `FLANNEL_NETWORK=${formatIpv4Cidr(env.network)}`,
     // flannel writes the subnet's first address: the bridge's gateway address with the subnet's length.
-    `FLANNEL_SUBNET=${formatIPv4(env.subnet.network + 1)}/${env.subnet.prefix}`,
+    `FLANNEL_SUBNET=${formatIpv4(env.subnet.network + 1)}/${env.subnet.prefix}`,
     `FLANNEL_MTU=${env.mtu}`,
     `FLANNEL_IPMASQ=${env.ipMasq}`,
     '',
@@ -34,9 +34,9 @@ export function parseSubnetFile(text: string): SubnetEnv {
     if (value === undefined || value === '') throw new Error(`cannot parse subnet file: "${name}" is missing`);
     return value;
   };
-  const network = parseCidr(need('FLANNEL_NETWORK'), { strict: true });
+  const network = parseIpv4Cidr(need('FLANNEL_NETWORK'), { strict: true });
   if (!network) throw new Error(`cannot parse subnet file: "FLANNEL_NETWORK" is not a network: "${need('FLANNEL_NETWORK')}"`);
-  const subnet = parseCidr(need('FLANNEL_SUBNET'));
+  const subnet = parseIpv4Cidr(need('FLANNEL_SUBNET'));
   if (!subnet) throw new Error(`cannot parse subnet file: "FLANNEL_SUBNET" is not a CIDR: "${need('FLANNEL_SUBNET')}"`);
   const mtu = Number(need('FLANNEL_MTU'));
   if (!Number.isInteger(mtu) || mtu < 576) throw new Error(`cannot parse subnet file: "FLANNEL_MTU" is not a usable MTU: "${need('FLANNEL_MTU')}"`);

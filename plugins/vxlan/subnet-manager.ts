@@ -1,4 +1,4 @@
-import type { Cidr } from './ipv4.ts';
+import type { Ipv4Cidr } from '../../lib/ip.ts';
 import type { Lease } from './lease.ts';
 import type { NetworkConfig } from './network-config.ts';
 
@@ -19,7 +19,7 @@ export interface SubnetManager {
    * Takes this node's previous subnet when it still holds one, else `preferred` when free, else any
    * free one; retries (etcd down, races lost) until it succeeds or `signal` aborts.
    */
-  acquireLease(config: NetworkConfig, attributes: LeaseAttributes, signal: AbortSignal, preferred?: Cidr): Promise<Lease>;
+  acquireLease(config: NetworkConfig, attributes: LeaseAttributes, signal: AbortSignal, preferred?: Ipv4Cidr): Promise<Lease>;
   /** Extends the lease; throws LeaseLostError when it is gone (expired or deleted). */
   renewLease(lease: Lease): Promise<void>;
   /**

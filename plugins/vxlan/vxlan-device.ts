@@ -1,4 +1,4 @@
-import { formatIPv4, type Cidr } from './ipv4.ts';
+import { formatIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
 
 // The VXLAN device as flannel makes it: nolearning (peers are programmed, never learnt), the subnet's
 // network address as a /32 (so traffic the node itself sends to a remote subnet leaves from an
@@ -15,7 +15,7 @@ export interface DeviceSpec {
   uplink: string;
   mac: string;
   mtu: number;
-  subnet: Cidr;
+  subnet: Ipv4Cidr;
 }
 
 /** What `ip -d -j link show` and `ip -j addr show` report, reduced to what we compare. */
@@ -42,7 +42,7 @@ export function recreateReason(state: LinkState, spec: DeviceSpec): string | und
 }
 
 function addressOf(spec: DeviceSpec): string {
-  return `${formatIPv4(spec.subnet.network)}/32`;
+  return `${formatIpv4(spec.subnet.network)}/32`;
 }
 
 /** `ip -batch` lines bringing the device to the spec from `state` (undefined: absent or to be recreated). */

@@ -1,4 +1,4 @@
-import { parseIPv4 } from './ipv4.ts';
+import { parseIpv4 } from '../../lib/ip.ts';
 
 // weftd's command line, flannel's flag names where they exist.
 
@@ -85,7 +85,7 @@ export function parseWeftdArgs(argv: readonly string[], options: WeftdEnv = {}):
         break;
       case 'public-ip':
         args.publicIp = need();
-        if (parseIPv4(args.publicIp) === undefined) fail(`"--public-ip" is not an IPv4 address: "${args.publicIp}"`);
+        if (parseIpv4(args.publicIp) === undefined) fail(`"--public-ip" is not an IPv4 address: "${args.publicIp}"`);
         break;
       case 'subnet-file':
         args.subnetFile = absolutePath(need(), name);

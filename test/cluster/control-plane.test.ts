@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findK8sBinaries, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { CLUSTER_CIDR, NODE_CIDR_MASK } from '../support/control-plane-args.ts';
+import { ipv4CidrContains, parseIpv4, parseIpv4Cidr } from '../../lib/ip.ts';
 
 // Smoke test of the real control plane the proxy tests build on: the API server serves, the controller
 // manager allocates podCIDRs and turns Service selectors into EndpointSlices, all without a kubelet.
@@ -26,10 +27,7 @@ async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boole
 }
 
 function inCidr(ip: string, cidr: string): boolean {
-  const toInt = (a: string) => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-  const [base, bits] = cidr.split('/') as [string, string];
-  const size = 2 ** (32 - Number(bits));
-  return Math.floor(toInt(ip) / size) === Math.floor(toInt(base) / size);
+  return ipv4CidrContains(parseIpv4Cidr(cidr)!, parseIpv4(ip)!);
 }
 
 describe.skipIf(skipReason !== undefined)(`control plane${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {

@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, compareIps, formatIp, lastAddress, networkAddress, parseCidr, parseIp } from '../../../lib/ip.ts';
+import {
+  cidrContains,
+  compareIps,
+  formatIp,
+  formatIpv4,
+  formatIpv4Cidr,
+  ipv4CidrContains,
+  ipv4CidrSize,
+  lastAddress,
+  networkAddress,
+  parseCidr,
+  parseIp,
+  parseIpv4,
+  parseIpv4Cidr,
+} from '../../../lib/ip.ts';
 
 describe('IP helpers', () => {
   it.each([
@@ -50,5 +64,47 @@ describe('IP helpers', () => {
   it('orders IPv4 before IPv6 and by value within a family', () => {
     expect(compareIps(parseIp('10.0.0.2')!, parseIp('10.0.0.10')!)).toBeLessThan(0);
     expect(compareIps(parseIp('::1')!, parseIp('10.0.0.1')!)).toBeGreaterThan(0);
+  });
+
+  it('with strict, rejects a CIDR whose host bits are set', () => {
+    expect(parseCidr('10.1.2.77/26', { strict: true })).toBeUndefined();
+    expect(parseCidr('fd00::1/64', { strict: true })).toBeUndefined();
+    expect(formatIp(parseCidr('10.1.2.64/26', { strict: true })!.ip)).toBe('10.1.2.64');
+  });
+});
+
+describe('IPv4 as numbers (the overlay\'s subnet search)', () => {
+  it('parses and formats an address as an unsigned 32-bit number', () => {
+    expect(parseIpv4('255.255.255.255')).toBe(0xffffffff);
+    expect(parseIpv4('0.0.0.0')).toBe(0);
+    expect(parseIpv4('10.244.1.0')).toBe(0x0af40100);
+    expect(formatIpv4(0xc0a80001)).toBe('192.168.0.1');
+  });
+
+  it.each(['fd00::1', '10.0.0.256', '010.0.0.1', '1.2.3.04', '00.1.2.3', '10.0.0.1/24', '', '1..2.3', '.1.2.3', '1.2.3.', '1.2.3.4.', ' 1.2.3.4', '+1.2.3.4', '1.2.3.1000'])(
+    'rejects %j as an IPv4 address',
+    (text) => {
+      expect(parseIpv4(text)).toBeUndefined();
+    },
+  );
+
+  it('parses a CIDR to its network, clearing host bits unless strict', () => {
+    expect(parseIpv4Cidr('10.244.3.1/24')).toEqual({ network: parseIpv4('10.244.3.0'), prefix: 24 });
+    expect(parseIpv4Cidr('10.244.3.1/24', { strict: true })).toBeUndefined();
+    expect(formatIpv4Cidr(parseIpv4Cidr('10.244.0.0/16', { strict: true })!)).toBe('10.244.0.0/16');
+    expect(formatIpv4Cidr(parseIpv4Cidr('0.0.0.0/0')!)).toBe('0.0.0.0/0');
+  });
+
+  it.each(['10.0.0.0/33', 'fd00::/64', '10.0.0.0', '10.0.0.0/', '10.0.0.0/a'])('rejects %j as an IPv4 CIDR', (text) => {
+    expect(parseIpv4Cidr(text)).toBeUndefined();
+  });
+
+  it('tests containment and counts a block\'s addresses', () => {
+    const network = parseIpv4Cidr('10.244.0.0/16')!;
+    expect(ipv4CidrContains(network, parseIpv4('10.244.255.255')!)).toBe(true);
+    expect(ipv4CidrContains(network, parseIpv4('10.245.0.0')!)).toBe(false);
+    expect(ipv4CidrContains(parseIpv4Cidr('0.0.0.0/0')!, 0xffffffff)).toBe(true);
+    expect(ipv4CidrSize(24)).toBe(256);
+    expect(ipv4CidrSize(0)).toBe(2 ** 32);
   });
 });

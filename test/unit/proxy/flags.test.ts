@@ -4,6 +4,7 @@ import { parseBindAddress, parseDaemonFlags, parseDuration } from '../../../prox
 describe('parseDaemonFlags', () => {
   it('applies kube-proxy defaults: healthz on 0.0.0.0:10256, metrics on 127.0.0.1:10249, 1 s / 1 h periods', () => {
     expect(parseDaemonFlags(['--cluster-cidr=10.244.0.0/16'], 'Node-A')).toEqual({
+      proxyMode: 'iptables',
       kubeconfig: '',
       hostname: 'node-a',
       clusterCidr: '10.244.0.0/16',
@@ -30,9 +31,9 @@ describe('parseDaemonFlags', () => {
     expect(flags).toMatchObject({ kubeconfig: '/k', hostname: 'n1', masqueradeMark: 32, minSyncPeriodMs: 250, syncPeriodMs: 90_000, nodePortAddresses: ['10.1.0.0/16', 'primary'] });
   });
 
-  it('refuses nftables mode as not implemented yet, and unknown modes', () => {
-    expect(() => parseDaemonFlags(['--cluster-cidr=10.0.0.0/8', '--proxy-mode=nftables'])).toThrow('cannot use "--proxy-mode nftables": not implemented yet');
-    expect(() => parseDaemonFlags(['--cluster-cidr=10.0.0.0/8', '--proxy-mode=ipvs'])).toThrow(/only "iptables"/);
+  it('accepts nftables mode and refuses unknown modes', () => {
+    expect(parseDaemonFlags(['--cluster-cidr=10.0.0.0/8', '--proxy-mode=nftables']).proxyMode).toBe('nftables');
+    expect(() => parseDaemonFlags(['--cluster-cidr=10.0.0.0/8', '--proxy-mode=ipvs'])).toThrow(/only "iptables" and "nftables"/);
   });
 
   it('names the flag in every error', () => {

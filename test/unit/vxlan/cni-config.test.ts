@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { CniError } from '../../../plugins/cni/errors.ts';
 import type { NetConf } from '../../../plugins/cni/types.ts';
 import { buildDelegateConf, parseVxlanCniConfig } from '../../../plugins/vxlan/cni-config.ts';
-import { parseCidr } from '../../../plugins/vxlan/ipv4.ts';
+import { parseIpv4Cidr } from '../../../lib/ip.ts';
 
 const conf = (extra: Record<string, unknown> = {}): NetConf => ({ cniVersion: '1.0.0', name: 'cbr0', type: 'weft-vxlan', ...extra });
-const subnet = { network: parseCidr('10.244.0.0/16')!, subnet: parseCidr('10.244.3.1/24')!, mtu: 1450, ipMasq: true };
+const subnet = { network: parseIpv4Cidr('10.244.0.0/16')!, subnet: parseIpv4Cidr('10.244.3.1/24')!, mtu: 1450, ipMasq: true };
 
 describe('parseVxlanCniConfig', () => {
   it('defaults subnetFile and dataDir like flannel, under weft names', () => {

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { planPeers, type FabricSpec } from '../../../plugins/vxlan/fabric-plan.ts';
 import { planStalePrune } from '../../../plugins/vxlan/fabric-prune.ts';
-import { parseCidr } from '../../../plugins/vxlan/ipv4.ts';
+import { parseIpv4Cidr } from '../../../lib/ip.ts';
 
 const spec: FabricSpec = {
   device: 'weft.1',
-  uplink: { name: 'eth0', address: '172.30.0.1', subnet: parseCidr('172.30.0.0/24')!, mtu: 1500 },
+  uplink: { name: 'eth0', address: '172.30.0.1', subnet: parseIpv4Cidr('172.30.0.0/24')!, mtu: 1500 },
   directRouting: false,
   vni: 1,
-  own: parseCidr('10.244.1.0/24')!,
+  own: parseIpv4Cidr('10.244.1.0/24')!,
 };
-const network = parseCidr('10.244.0.0/16')!;
-const wanted = planPeers(spec, [{ subnet: parseCidr('10.244.2.0/24')!, publicIp: '172.30.0.2', vtepMac: '0e:00:00:00:00:02', vni: 1 }]);
+const network = parseIpv4Cidr('10.244.0.0/16')!;
+const wanted = planPeers(spec, [{ subnet: parseIpv4Cidr('10.244.2.0/24')!, publicIp: '172.30.0.2', vtepMac: '0e:00:00:00:00:02', vni: 1 }]);
 
 describe('planStalePrune', () => {
   it('removes route, neighbour and FDB entry of a peer whose lease vanished while weftd was down', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { renderMasqueradeRules } from '../../../plugins/vxlan/ip-masq.ts';
-import { parseCidr } from '../../../plugins/vxlan/ipv4.ts';
+import { parseIpv4Cidr } from '../../../lib/ip.ts';
 
 describe('renderMasqueradeRules', () => {
   it('keeps sources inside the cluster network and masquerades only traffic crossing its edge', () => {
-    expect(renderMasqueradeRules(parseCidr('10.244.0.0/16')!, parseCidr('10.244.3.0/24')!)).toBe(
+    expect(renderMasqueradeRules(parseIpv4Cidr('10.244.0.0/16')!, parseIpv4Cidr('10.244.3.0/24')!)).toBe(
       [
         '*nat',
         ':WEFT-POSTRTG - [0:0]',

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { formatCidr, parseCidr } from '../../../plugins/vxlan/ipv4.ts';
+import { formatIpv4Cidr, parseIpv4Cidr } from '../../../lib/ip.ts';
 import { decodeLease, encodeLeaseValue, parseSubnetKeyName, subnetKeyName } from '../../../plugins/vxlan/lease.ts';
 
-const subnet = parseCidr('10.244.1.0/24')!;
+const subnet = parseIpv4Cidr('10.244.1.0/24')!;
 
 describe('lease encoding', () => {
   it('names the key as flannel does: 10.244.1.0-24', () => {
     expect(subnetKeyName(subnet)).toBe('10.244.1.0-24');
-    expect(formatCidr(parseSubnetKeyName('10.244.1.0-24')!)).toBe('10.244.1.0/24');
+    expect(formatIpv4Cidr(parseSubnetKeyName('10.244.1.0-24')!)).toBe('10.244.1.0/24');
   });
 
   it('rejects key names that are not a subnet', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCidr, formatIPv4 } from '../../../plugins/vxlan/ipv4.ts';
+import { formatIpv4Cidr, formatIpv4 } from '../../../lib/ip.ts';
 import { NetworkConfigError, parseNetworkConfig } from '../../../plugins/vxlan/network-config.ts';
 
 const parse = (config: unknown) => parseNetworkConfig(JSON.stringify(config));
@@ -7,18 +7,18 @@ const parse = (config: unknown) => parseNetworkConfig(JSON.stringify(config));
 describe('parseNetworkConfig', () => {
   it('applies flannel defaults: /24 subnets, the first subnet unused, VNI 1, port 8472', () => {
     const config = parse({ Network: '10.244.0.0/16', Backend: { Type: 'vxlan' } });
-    expect(formatCidr(config.network)).toBe('10.244.0.0/16');
+    expect(formatIpv4Cidr(config.network)).toBe('10.244.0.0/16');
     expect(config.subnetLen).toBe(24);
-    expect(formatIPv4(config.subnetMin)).toBe('10.244.1.0');
-    expect(formatIPv4(config.subnetMax)).toBe('10.244.255.0');
+    expect(formatIpv4(config.subnetMin)).toBe('10.244.1.0');
+    expect(formatIpv4(config.subnetMax)).toBe('10.244.255.0');
     expect(config.backend).toEqual({ type: 'vxlan', vni: 1, port: 8472, mtu: 0, directRouting: false });
   });
 
   it('reads every backend field and the subnet bounds', () => {
     const config = parse({ Network: '10.0.0.0/8', SubnetLen: 26, SubnetMin: '10.1.0.0', SubnetMax: '10.1.0.192', Backend: { Type: 'VXLAN', VNI: 42, Port: 4789, MTU: 1400, DirectRouting: true } });
     expect(config.subnetLen).toBe(26);
-    expect(formatIPv4(config.subnetMin)).toBe('10.1.0.0');
-    expect(formatIPv4(config.subnetMax)).toBe('10.1.0.192');
+    expect(formatIpv4(config.subnetMin)).toBe('10.1.0.0');
+    expect(formatIpv4(config.subnetMax)).toBe('10.1.0.192');
     expect(config.backend).toEqual({ type: 'vxlan', vni: 42, port: 4789, mtu: 1400, directRouting: true });
   });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '../../../plugins/vxlan/ipv4.ts';
+import { parseIpv4Cidr } from '../../../lib/ip.ts';
 import { leasesFromNodes, nodeLease, podCidrProblem, renderAnnotationPatch, renderLeaseAnnotations, type NodeLike } from '../../../plugins/vxlan/node-annotations.ts';
 
-const network = parseCidr('10.244.0.0/16')!;
-const lease = { subnet: parseCidr('10.244.1.0/24')!, publicIp: '172.30.0.2', vni: 1, vtepMac: '0e:aa:bb:cc:dd:ee' };
+const network = parseIpv4Cidr('10.244.0.0/16')!;
+const lease = { subnet: parseIpv4Cidr('10.244.1.0/24')!, publicIp: '172.30.0.2', vni: 1, vtepMac: '0e:aa:bb:cc:dd:ee' };
 
 function node(name: string, podCIDR: string | undefined, annotations: Record<string, string> = {}): NodeLike {
   return { metadata: { name, annotations }, spec: podCIDR === undefined ? {} : { podCIDR, podCIDRs: [podCIDR] } };
@@ -40,8 +40,8 @@ describe('node annotations', () => {
   });
 
   it('lists the leases of usable Nodes inside the network, keyed by subnet', () => {
-    const other = { ...lease, subnet: parseCidr('10.244.2.0/24')!, publicIp: '172.30.0.3', vtepMac: '0e:aa:bb:cc:dd:01' };
-    const outside = { ...lease, subnet: parseCidr('10.99.0.0/24')! };
+    const other = { ...lease, subnet: parseIpv4Cidr('10.244.2.0/24')!, publicIp: '172.30.0.3', vtepMac: '0e:aa:bb:cc:dd:01' };
+    const outside = { ...lease, subnet: parseIpv4Cidr('10.99.0.0/24')! };
     const leases = leasesFromNodes(
       [node('a', '10.244.1.0/24', renderLeaseAnnotations(lease)), node('b', '10.244.2.0/24', renderLeaseAnnotations(other)), node('c', '10.99.0.0/24', renderLeaseAnnotations(outside)), node('d', undefined)],
       network,
@@ -58,8 +58,8 @@ describe('node annotations', () => {
   });
 
   it('refuses a podCIDR outside the network, or wider than it', () => {
-    expect(podCidrProblem(parseCidr('10.244.7.0/24')!, network)).toBeUndefined();
-    expect(podCidrProblem(parseCidr('10.99.0.0/24')!, network)).toMatch(/podCIDR "10\.99\.0\.0\/24" is outside the network "10\.244\.0\.0\/16"/);
-    expect(podCidrProblem(parseCidr('10.0.0.0/8')!, network)).toMatch(/outside/);
+    expect(podCidrProblem(parseIpv4Cidr('10.244.7.0/24')!, network)).toBeUndefined();
+    expect(podCidrProblem(parseIpv4Cidr('10.99.0.0/24')!, network)).toMatch(/podCIDR "10\.99\.0\.0\/24" is outside the network "10\.244\.0\.0\/16"/);
+    expect(podCidrProblem(parseIpv4Cidr('10.0.0.0/8')!, network)).toMatch(/outside/);
   });
 });

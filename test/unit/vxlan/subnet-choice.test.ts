@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { formatCidr, parseCidr } from '../../../plugins/vxlan/ipv4.ts';
+import { formatIpv4Cidr, parseIpv4Cidr } from '../../../lib/ip.ts';
 import { parseNetworkConfig } from '../../../plugins/vxlan/network-config.ts';
 import { chooseFreeSubnet } from '../../../plugins/vxlan/subnet-choice.ts';
 
 const config = parseNetworkConfig(JSON.stringify({ Network: '10.244.0.0/16', SubnetMin: '10.244.1.0', SubnetMax: '10.244.4.0' }));
-const cidrs = (...texts: string[]) => texts.map((t) => parseCidr(t)!);
+const cidrs = (...texts: string[]) => texts.map((t) => parseIpv4Cidr(t)!);
 
 describe('chooseFreeSubnet', () => {
   it('starts at a random position within SubnetMin..SubnetMax', () => {
-    expect(formatCidr(chooseFreeSubnet(config, [], () => 0)!)).toBe('10.244.1.0/24');
-    expect(formatCidr(chooseFreeSubnet(config, [], () => 0.99)!)).toBe('10.244.4.0/24');
+    expect(formatIpv4Cidr(chooseFreeSubnet(config, [], () => 0)!)).toBe('10.244.1.0/24');
+    expect(formatIpv4Cidr(chooseFreeSubnet(config, [], () => 0.99)!)).toBe('10.244.4.0/24');
   });
 
   it('skips taken subnets and wraps around the range', () => {
     const taken = cidrs('10.244.4.0/24', '10.244.1.0/24');
-    expect(formatCidr(chooseFreeSubnet(config, taken, () => 0.99)!)).toBe('10.244.2.0/24');
+    expect(formatIpv4Cidr(chooseFreeSubnet(config, taken, () => 0.99)!)).toBe('10.244.2.0/24');
   });
 
   it('returns nothing when every subnet is taken', () => {
@@ -23,6 +23,6 @@ describe('chooseFreeSubnet', () => {
 
   it('never hands out the first subnet by default (flannel leaves it unused)', () => {
     const small = parseNetworkConfig(JSON.stringify({ Network: '10.9.0.0/23' }));
-    for (const r of [0, 0.5, 0.99]) expect(formatCidr(chooseFreeSubnet(small, [], () => r)!)).toBe('10.9.1.0/24');
+    for (const r of [0, 0.5, 0.99]) expect(formatIpv4Cidr(chooseFreeSubnet(small, [], () => r)!)).toBe('10.9.1.0/24');
   });
 });

@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCidr } from '../../../plugins/vxlan/ipv4.ts';
+import { parseIpv4Cidr } from '../../../lib/ip.ts';
 import { parseSubnetFile, readSubnetFile, renderSubnetFile, writeSubnetFile } from '../../../plugins/vxlan/subnet-file.ts';
 
-const env = { network: parseCidr('10.244.0.0/16')!, subnet: parseCidr('10.244.1.0/24')!, mtu: 1450, ipMasq: true };
+const env = { network: parseIpv4Cidr('10.244.0.0/16')!, subnet: parseIpv4Cidr('10.244.1.0/24')!, mtu: 1450, ipMasq: true };
 
 describe('subnet file', () => {
   const dirs: string[] = [];

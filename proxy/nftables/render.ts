@@ -1,0 +1,250 @@
+import { affinityListName } from '../chain-names.ts';
+import { formatMark, type ProxyConfig } from '../config.ts';
+import type { Endpoint } from '../endpoints.ts';
+import { planServicePort, type ServicePlan } from '../iptables/service-plan.ts';
+import type { ProxyState, ServicePortState } from '../state.ts';
+import type { NftChain, NftSet, NftTable } from './table.ts';
+
+// The desired `ip weft` table. Most Service ports (Cluster policies, no affinity, no source ranges)
+// get no chain at all: they are elements of sets and maps grouped by endpoint count N, and one rule
+// per N picks `numgen random mod N` in a map keyed by destination (NOTES "Measured anchors": 100k
+// elements load in ~1 s, one endpoint change is two element lines). The few ports with affinity,
+// Local policies or loadBalancerSourceRanges get per-service chains (named as the iptables ones,
+// from the same ServicePlan), reached through verdict maps.
+
+const DEST = 'ip daddr . meta l4proto . th dport';
+const PORT = 'meta l4proto . th dport';
+
+const CHAIN = {
+  services: 'services',
+  masquerading: 'masquerading',
+  verdicts: 'service-verdicts',
+} as const;
+
+const SET = {
+  clusterIPs: 'cluster-ips',
+  externalIPs: 'external-ips',
+  externalNodePorts: 'external-nodeports',
+  serviceIPs: 'service-ips',
+  serviceNodePorts: 'service-nodeports',
+  rejectIPs: 'reject-ips',
+  rejectNodePorts: 'reject-nodeports',
+  dropIPs: 'drop-ips',
+  dropNodePorts: 'drop-nodeports',
+  hairpin: 'hairpin',
+} as const;
+
+/** The four sets and maps of the group of Service ports with `count` endpoints. */
+export function groupNames(count: number) {
+  return { ips: `svcs-${count}`, endpoints: `eps-${count}`, nodePorts: `nodeports-${count}`, nodePortEndpoints: `nodeport-eps-${count}` };
+}
+
+/** A Service port needing its own chains: everything the grouped maps cannot express. */
+export function needsOwnChains(plan: ServicePlan): boolean {
+  const { sp } = plan;
+  return sp.affinitySeconds !== undefined || sp.internalTrafficLocal || (sp.externalTrafficLocal && plan.usesExternalChain) || plan.usesFirewall;
+}
+
+function destination(ip: string, sp: ServicePortState): string {
+  return `${ip} . ${sp.protocol} . ${sp.port}`;
+}
+
+function nodePortKey(sp: ServicePortState): string {
+  return `${sp.protocol} . ${sp.nodePort}`;
+}
+
+function externalDestinations(plan: ServicePlan): string[] {
+  return plan.usesExternalChain ? [...plan.sp.externalIPs, ...plan.sp.loadBalancerIPs] : [];
+}
+
+/** "Addressed to this node": every local address, or the configured NodePort CIDRs. */
+function nodeAddressMatch(nodePortAddresses: readonly string[]): string {
+  return nodePortAddresses.length === 0 ? 'fib daddr type local' : `ip daddr { ${nodePortAddresses.join(', ')} }`;
+}
+
+function setMark(mark: number): string {
+  return `meta mark set meta mark | ${formatMark(mark)}`;
+}
+
+/** Collects elements per set, keeping the first value per key (two ports claiming one destination: the first in key order wins, as with iptables' first match). */
+class Elements {
+  readonly #sets = new Map<string, Map<string, string>>();
+  add(set: string, key: string, value?: string): void {
+    let entries = this.#sets.get(set);
+    if (!entries) this.#sets.set(set, (entries = new Map()));
+    if (!entries.has(key)) entries.set(key, value === undefined ? key : `${key} : ${value}`);
+  }
+  of(set: string): string[] {
+    return [...(this.#sets.get(set)?.values() ?? [])];
+  }
+}
+
+function addGrouped(plan: ServicePlan, elements: Elements): number {
+  const { sp } = plan;
+  const n = sp.clusterEndpoints.length;
+  const g = groupNames(n);
+  for (const ip of [sp.clusterIP, ...externalDestinations(plan)]) {
+    elements.add(g.ips, destination(ip, sp));
+    sp.clusterEndpoints.forEach((e, i) => elements.add(g.endpoints, `${destination(ip, sp)} . ${i}`, `${e.ip} . ${e.port}`));
+  }
+  if (plan.usesExternalChain) for (const ip of externalDestinations(plan)) elements.add(SET.externalIPs, destination(ip, sp));
+  if (plan.usesExternalChain && sp.nodePort !== undefined) {
+    elements.add(g.nodePorts, nodePortKey(sp));
+    sp.clusterEndpoints.forEach((e, i) => elements.add(g.nodePortEndpoints, `${nodePortKey(sp)} . ${i}`, `${e.ip} . ${e.port}`));
+    elements.add(SET.externalNodePorts, nodePortKey(sp));
+  }
+  return n;
+}
+
+function addOwnEntries(plan: ServicePlan, elements: Elements): void {
+  const { sp } = plan;
+  if (plan.internalTarget) elements.add(SET.serviceIPs, destination(sp.clusterIP, sp), `goto ${plan.internalTarget}`);
+  if (!plan.usesExternalChain) return;
+  for (const ip of sp.externalIPs) elements.add(SET.serviceIPs, destination(ip, sp), `goto ${plan.ext}`);
+  for (const ip of sp.loadBalancerIPs) elements.add(SET.serviceIPs, destination(ip, sp), `goto ${plan.usesFirewall ? plan.fw : plan.ext}`);
+  if (sp.nodePort !== undefined) elements.add(SET.serviceNodePorts, nodePortKey(sp), `goto ${plan.ext}`);
+}
+
+/** The filter verdicts of a port that is not DNATed: REJECT without endpoints, DROP for Local without local endpoints or a source outside the ranges. */
+function addVerdicts(plan: ServicePlan, elements: Elements): void {
+  const { sp } = plan;
+  const ips = (verdict: 'REJECT' | 'DROP') => (verdict === 'REJECT' ? SET.rejectIPs : SET.dropIPs);
+  if (plan.internalVerdict) elements.add(ips(plan.internalVerdict), destination(sp.clusterIP, sp));
+  const external = plan.externalVerdict;
+  if (external) for (const ip of sp.externalIPs) elements.add(ips(external), destination(ip, sp));
+  const lbVerdict = external ?? (plan.usesFirewall ? 'DROP' : undefined);
+  if (lbVerdict) for (const ip of sp.loadBalancerIPs) elements.add(ips(lbVerdict), destination(ip, sp));
+  if (external && sp.nodePort !== undefined) elements.add(external === 'REJECT' ? SET.rejectNodePorts : SET.dropNodePorts, nodePortKey(sp));
+}
+
+function affinitySet(sp: ServicePortState, e: Endpoint): string {
+  return affinityListName(sp, `${e.ip}:${e.port}`);
+}
+
+/** Endpoint i of n with probability 1/(n-i), the last always (an even spread); affinity first sends a known client back. */
+function selectionRules(sp: ServicePortState, endpoints: readonly Endpoint[]): string[] {
+  const proto = `meta l4proto ${sp.protocol}`;
+  const remember = (e: Endpoint) => (sp.affinitySeconds === undefined ? '' : ` update @${affinitySet(sp, e)} { ip saddr }`);
+  const sticky = sp.affinitySeconds === undefined ? [] : endpoints.map((e) => `${proto} ip saddr @${affinitySet(sp, e)}${remember(e)} dnat ip to ${e.ip}:${e.port}`);
+  const spread = endpoints.map((e, i) => `${proto}${i < endpoints.length - 1 ? ` numgen random mod ${endpoints.length - i} == 0` : ''}${remember(e)} dnat ip to ${e.ip}:${e.port}`);
+  return [...sticky, ...spread];
+}
+
+function externalRules(plan: ServicePlan, config: ProxyConfig): string[] {
+  const mark = setMark(config.masqueradeMark);
+  const rules = plan.sp.externalTrafficLocal
+    ? [`ip saddr ${config.clusterCidr} goto ${plan.svc}`, `fib saddr type local ${mark}`, `fib saddr type local goto ${plan.svc}`]
+    : [mark];
+  return plan.externalTarget ? [...rules, `goto ${plan.externalTarget}`] : rules;
+}
+
+function ownChains(plan: ServicePlan, config: ProxyConfig): { chains: NftChain[]; sets: NftSet[] } {
+  const { sp } = plan;
+  const chains = plan.chains.map((name): NftChain => {
+    if (name === plan.svc) return { name, rules: selectionRules(sp, sp.clusterEndpoints) };
+    if (name === plan.svl) return { name, rules: selectionRules(sp, sp.localEndpoints) };
+    if (name === plan.ext) return { name, rules: externalRules(plan, config) };
+    return { name, rules: [`ip saddr { ${[...sp.loadBalancerSourceRanges, ...sp.loadBalancerIPs].join(', ')} } goto ${plan.ext}`] };
+  });
+  const used = [...(plan.chains.includes(plan.svc) ? sp.clusterEndpoints : []), ...(plan.chains.includes(plan.svl) ? sp.localEndpoints : [])];
+  const sets =
+    sp.affinitySeconds === undefined
+      ? []
+      : [...new Set(used.map((e) => affinitySet(sp, e)))].map((name): NftSet => ({ name, map: false, spec: `type ipv4_addr; flags dynamic,timeout; timeout ${sp.affinitySeconds}s;` }));
+  return { chains, sets };
+}
+
+function staticSets(): NftSet[] {
+  const set = (name: string, key: string): NftSet => ({ name, map: false, spec: `typeof ${key};` });
+  const vmap = (name: string, key: string): NftSet => ({ name, map: true, spec: `typeof ${key} : verdict;` });
+  return [
+    set(SET.clusterIPs, DEST),
+    set(SET.externalIPs, DEST),
+    set(SET.externalNodePorts, PORT),
+    vmap(SET.serviceIPs, DEST),
+    vmap(SET.serviceNodePorts, PORT),
+    set(SET.rejectIPs, DEST),
+    set(SET.rejectNodePorts, PORT),
+    set(SET.dropIPs, DEST),
+    set(SET.dropNodePorts, PORT),
+    set(SET.hairpin, 'ip saddr . ip daddr'),
+  ];
+}
+
+function groupSets(count: number): NftSet[] {
+  const g = groupNames(count);
+  const pick = `numgen random mod ${count}`;
+  return [
+    { name: g.ips, map: false, spec: `typeof ${DEST};` },
+    { name: g.endpoints, map: true, spec: `typeof ${DEST} . ${pick} : ip daddr . th dport;` },
+    { name: g.nodePorts, map: false, spec: `typeof ${PORT};` },
+    { name: g.nodePortEndpoints, map: true, spec: `typeof ${PORT} . ${pick} : ip daddr . th dport;` },
+  ];
+}
+
+function servicesRules(counts: readonly number[], config: ProxyConfig): string[] {
+  const node = nodeAddressMatch(config.nodePortAddresses);
+  const mark = setMark(config.masqueradeMark);
+  return [
+    `ip saddr != ${config.clusterCidr} ${DEST} @${SET.clusterIPs} ${mark}`,
+    `${DEST} @${SET.externalIPs} ${mark}`,
+    `${node} ${PORT} @${SET.externalNodePorts} ${mark}`,
+    `${DEST} vmap @${SET.serviceIPs}`,
+    ...counts.map((n) => `${DEST} @${groupNames(n).ips} dnat ip addr . port to ${DEST} . numgen random mod ${n} map @${groupNames(n).endpoints}`),
+    `${node} ${PORT} vmap @${SET.serviceNodePorts}`,
+    ...counts.map((n) => `${node} ${PORT} @${groupNames(n).nodePorts} dnat ip addr . port to ${PORT} . numgen random mod ${n} map @${groupNames(n).nodePortEndpoints}`),
+  ];
+}
+
+function staticChains(counts: readonly number[], config: ProxyConfig): NftChain[] {
+  const m = formatMark(config.masqueradeMark);
+  const node = nodeAddressMatch(config.nodePortAddresses);
+  const verdictsJump = `ct state new jump ${CHAIN.verdicts}`;
+  return [
+    { name: 'nat-prerouting', hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: [`jump ${CHAIN.services}`] },
+    { name: 'nat-output', hook: 'type nat hook output priority dstnat; policy accept;', rules: [`jump ${CHAIN.services}`] },
+    { name: 'nat-postrouting', hook: 'type nat hook postrouting priority srcnat; policy accept;', rules: [`jump ${CHAIN.masquerading}`] },
+    { name: 'filter-input', hook: 'type filter hook input priority filter - 1; policy accept;', rules: [verdictsJump] },
+    {
+      name: 'filter-forward',
+      hook: 'type filter hook forward priority filter - 1; policy accept;',
+      rules: [verdictsJump, 'ct state invalid drop', `meta mark & ${m} == ${m} accept`, 'ct state related,established accept'],
+    },
+    { name: 'filter-output', hook: 'type filter hook output priority filter - 1; policy accept;', rules: [verdictsJump] },
+    { name: CHAIN.services, rules: servicesRules(counts, config) },
+    {
+      name: CHAIN.masquerading,
+      // The mark is cleared so an encapsulated copy of the packet is not masqueraded twice.
+      rules: [`ct status dnat ip saddr . ip daddr @${SET.hairpin} masquerade fully-random`, `meta mark & ${m} == 0 return`, `meta mark set meta mark ^ ${m}`, 'masquerade fully-random'],
+    },
+    {
+      name: CHAIN.verdicts,
+      rules: [`${DEST} @${SET.rejectIPs} reject`, `${node} ${PORT} @${SET.rejectNodePorts} reject`, `${DEST} @${SET.dropIPs} drop`, `${node} ${PORT} @${SET.dropNodePorts} drop`],
+    },
+  ];
+}
+
+export function buildNftTable(state: ProxyState, config: ProxyConfig): NftTable {
+  const elements = new Elements();
+  const counts = new Set<number>();
+  const own: { chains: NftChain[]; sets: NftSet[] }[] = [];
+  for (const sp of state.servicePorts) {
+    const plan = planServicePort(sp);
+    addVerdicts(plan, elements);
+    for (const e of sp.clusterEndpoints) elements.add(SET.hairpin, `${e.ip} . ${e.ip}`);
+    if (sp.clusterEndpoints.length === 0) continue;
+    if (plan.internalTarget) elements.add(SET.clusterIPs, destination(sp.clusterIP, sp));
+    if (needsOwnChains(plan)) {
+      addOwnEntries(plan, elements);
+      own.push(ownChains(plan, config));
+    } else {
+      counts.add(addGrouped(plan, elements));
+    }
+  }
+  const sorted = [...counts].sort((a, b) => a - b);
+  const withElements = (s: NftSet): NftSet => (s.spec.includes('dynamic') ? s : { ...s, elements: elements.of(s.name) });
+  return {
+    sets: [...staticSets(), ...sorted.flatMap(groupSets), ...own.flatMap((o) => o.sets)].map(withElements),
+    chains: [...staticChains(sorted, config), ...own.flatMap((o) => o.chains)],
+  };
+}
