@@ -15,6 +15,17 @@ export const FORWARD_CHAIN = 'WEFT-FORWARD';
 /** Per service port: endpoints for Cluster policy, endpoints for Local policy, external entry, LB firewall. */
 export type ServiceChainKind = 'SVC' | 'SVL' | 'EXT' | 'FW';
 
+const FIXED_CHAINS = new Set([SERVICES_CHAIN, NODEPORTS_CHAIN, POSTROUTING_CHAIN, HAIRPIN_CHAIN, FORWARD_CHAIN]);
+const SERVICE_CHAIN = /^WEFT-(?:SVC|SVL|EXT|FW)-[A-Z2-7]{16}$/;
+
+/**
+ * Whether the proxy owns a chain. Other weft components keep WEFT- chains in the same tables
+ * (weft-bridge's WEFT-MASQ-*, weftd's WEFT-POSTRTG): a sync must never flush or delete those.
+ */
+export function isProxyChain(name: string): boolean {
+  return FIXED_CHAINS.has(name) || SERVICE_CHAIN.test(name);
+}
+
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** RFC 4648 base32 of the first 80 bits of SHA-256: 16 characters, as kube-proxy derives its names. */

@@ -135,6 +135,10 @@ function renderRoute(route: Route, plan: AttachmentPlan): string {
   const family = routeFamily(route);
   if (family === undefined) throw new CniError(ErrorCode.InvalidConfig, `cannot add route to "${route.dst}": not an address/prefix`);
   // As the reference's ConfigureIface: a route without a gateway goes via the pod's gateway of its family.
+  // The gateway lands in an `ip -batch` line: anything but one address of the route's family would add words to the command.
+  if (route.gw !== undefined && parseIp(route.gw)?.family !== family) {
+    throw new CniError(ErrorCode.InvalidConfig, `cannot add route to "${route.dst}": gateway "${route.gw}" is not an IPv${family} address`);
+  }
   const gw = route.gw ?? plan.ips.find((ip) => cidrOf(ip).ip.family === family)?.gateway;
   const parts = [`route add ${route.dst}`, gw !== undefined ? `via ${gw}` : '', `dev ${plan.attachment.ifname}`];
   if (route.priority !== undefined) parts.push(`metric ${route.priority}`);

@@ -1,8 +1,8 @@
-import { HAIRPIN_CHAIN } from '../chain-names.ts';
+import { HAIRPIN_CHAIN, isProxyChain } from '../chain-names.ts';
 import type { Rule, Table } from './rules.ts';
 
 // What `iptables-save` says is in the kernel now, read once per sync: the rules (with their table),
-// the WEFT- chains, and the endpoint addresses the hairpin chain already covers.
+// the proxy's own WEFT- chains, and the endpoint addresses the hairpin chain already covers.
 
 export interface SavedRules {
   readonly rules: readonly Rule[];
@@ -17,7 +17,7 @@ export function parseSaved(saveText: string): SavedRules {
     if (line.startsWith('*')) table = line.slice(1).trim();
     if (table !== 'nat' && table !== 'filter') continue;
     const declared = /^:(WEFT-\S+) /.exec(line);
-    if (declared) chains[table].add(declared[1] as string);
+    if (declared && isProxyChain(declared[1] as string)) chains[table].add(declared[1] as string);
     const appended = /^-A (\S+) (.*)$/.exec(line);
     if (appended) rules.push({ table, chain: appended[1] as string, spec: appended[2] as string });
   }

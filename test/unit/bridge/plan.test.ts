@@ -86,6 +86,13 @@ describe('rendered ip -batch lines', () => {
     expect(renderPodSetup(plan).at(-1)).toBe('route add 10.9.0.0/16 via 10.1.0.9 dev eth0 metric 5 table 100 mtu 1300');
   });
 
+  it('refuses a route gateway that is not one address of the route\'s family, so it cannot add words to the batch', () => {
+    for (const gw of ['10.1.0.9 table 5', 'fd00:1::9', 'not-an-ip']) {
+      const plan = planAttachment(config(), attachment, { netns, ipam: { cniVersion: '1.1.0', ips: [{ address: '10.1.0.5/24' }], routes: [{ dst: '10.9.0.0/16', gw }] } });
+      expect(() => renderPodSetup(plan)).toThrow(CniError);
+    }
+  });
+
   it('puts the port in its VLAN untagged, and the bridge too when it is the gateway', () => {
     expect(renderVlan(planAttachment(config({ vlan: 7, isGateway: true }), attachment, { netns, ipam }))).toEqual([
       `vlan del dev ${H} vid 1`,

@@ -99,3 +99,13 @@ describe('the restore payload', () => {
     expect(text.split('\n').filter((l) => l.startsWith('-I '))).toEqual(['-I PREROUTING -m comment --comment "WEFT-SERVICES service portals" -j WEFT-SERVICES']);
   });
 });
+
+describe('a sync beside other weft components', () => {
+  it('neither flushes nor deletes weftd\'s and weft-bridge\'s WEFT- chains found in the kernel', () => {
+    const saved = parseSaved(['*nat', ':WEFT-POSTRTG - [0:0]', ':WEFT-MASQ-0123456789ABCDEF - [0:0]', ':WEFT-SVC-AAAAAAAAAAAAAAAA - [0:0]', '-A POSTROUTING -j WEFT-POSTRTG', 'COMMIT', ''].join('\n'));
+    const text = renderIptables(STATE, CONFIG, { existingChains: saved.chains });
+    expect(text).not.toContain('WEFT-POSTRTG');
+    expect(text).not.toContain('WEFT-MASQ-');
+    expect(text).toContain('-X WEFT-SVC-AAAAAAAAAAAAAAAA');
+  });
+});
