@@ -4,6 +4,8 @@ import type { IptablesBackend } from '../proxy/apply-iptables.ts';
 import { serviceChainName } from '../proxy/chain-names.ts';
 import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit, type ProxyConfig } from '../proxy/config.ts';
 import { IptablesProxier } from '../proxy/iptables-proxier.ts';
+import { NftablesProxier } from '../proxy/nftables-proxier.ts';
+import { groupNames } from '../proxy/nftables/render.ts';
 import { renderIptables } from '../proxy/iptables/render.ts';
 import { parseClusterObjects, type ClusterObjects } from '../proxy/objects.ts';
 import { buildProxyState } from '../proxy/state.ts';
@@ -137,4 +139,43 @@ async function measure(ns: { node: string; floorNode: string }, c: FloorCase, pr
     endpointChangeMs,
     ...optional('endpointChangeFloorMs', endpointChangeFloorMs),
   };
+}
+
+export interface NftablesFloorResult {
+  readonly services: number;
+  readonly payloadLines: number;
+  /** NftablesProxier full sync into an empty namespace: state, table, one `nft -f`. */
+  readonly fullSyncMs: number;
+  /** Its partial sync after one endpoint change (element lines only). */
+  readonly endpointChangeMs: number;
+  readonly endpointChangeLines: number;
+}
+
+/** The replacement endpoint is in the group's map: the change really reached the kernel. */
+async function assertNftElement(netns: string, endpoints: number, ip: string): Promise<void> {
+  const listed = await run('nft', ['list', 'map', 'ip', 'weft', groupNames(endpoints).endpoints], { netns });
+  if (!listed.stdout.includes(`${ip} . ${TARGET_PORT}`)) throw new Error(`cannot confirm the endpoint change: map "${groupNames(endpoints).endpoints}" has no element to "${ip} . ${TARGET_PORT}"`);
+}
+
+/** The same objects and endpoint change as the iptables cases, through the nftables proxier. */
+export async function runNftablesCase(scope: NetnsScope, c: { services: number; endpoints: number }): Promise<NftablesFloorResult> {
+  const items = generateObjects({ from: 0, to: c.services }, c.endpoints);
+  const objects = parseClusterObjects({ kind: 'List', items });
+  const node = await scope.create(`pfn-${c.services}`);
+  try {
+    const proxier = new NftablesProxier({ log: createLogger({ component: 'bench-proxy', level: 'error' }), netns: node.path });
+    const noChanges = { services: new Set<string>(), node: false, triggerTimes: [] };
+    let started = performance.now();
+    const full = await proxier.sync('full', objects, { config: BENCH_CONFIG, changes: noChanges });
+    const fullSyncMs = elapsed(started);
+    const changed = Math.floor(c.services / 2);
+    const newItems = items.map((item, i) => (i === 2 * changed + 1 ? sliceObject(changed, changedAddresses(changed, c.endpoints, 0)) : item));
+    started = performance.now();
+    const partial = await proxier.sync('partial', parseClusterObjects({ kind: 'List', items: newItems }), { config: BENCH_CONFIG, changes: { ...noChanges, services: new Set([`${BENCH_NAMESPACE}/${serviceName(changed)}`]) } });
+    const endpointChangeMs = elapsed(started);
+    await assertNftElement(node.path, c.endpoints, replacementIP(0));
+    return { services: c.services, payloadLines: full.payload.split('\n').length - 1, fullSyncMs, endpointChangeMs, endpointChangeLines: partial.payload.split('\n').length - 1 };
+  } finally {
+    await deleteNetns(node.name);
+  }
 }

@@ -7,7 +7,7 @@ import { findK8sBinaries, startControlPlane } from '../test/support/control-plan
 import { NetnsScope } from '../test/support/netns.ts';
 import { API_IP, createObjects, runClusterCase, type ClusterContext, type ClusterResult, type ProxyImplementation } from './proxy-cluster.ts';
 import { withBackend } from './proxy-backend.ts';
-import { runFloorCase, type FloorResult } from './proxy-floor.ts';
+import { runFloorCase, runNftablesCase, type FloorResult, type NftablesFloorResult } from './proxy-floor.ts';
 import { kubeProxy, weftProxy } from './proxy-implementations.ts';
 import { ratio } from './stats.ts';
 
@@ -60,6 +60,17 @@ function parseOptions(argv: string[]): Options {
 
 const ms = (value: number | undefined): string => (value === undefined ? '> limit' : value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${value.toFixed(value < 100 ? 1 : 0)} ms`);
 
+async function runNftablesFloor(scope: NetnsScope, options: Options): Promise<NftablesFloorResult[]> {
+  const results: NftablesFloorResult[] = [];
+  for (const services of options.sizes) {
+    progress(`floor: ${services} Services x ${options.endpoints} endpoints, nftables`);
+    const r = await runNftablesCase(scope, { services, endpoints: options.endpoints });
+    progress(`  weft full sync ${ms(r.fullSyncMs)} (${r.payloadLines} lines), endpoint change ${ms(r.endpointChangeMs)} (${r.endpointChangeLines} lines)`);
+    results.push(r);
+  }
+  return results;
+}
+
 async function runFloor(scope: NetnsScope, options: Options): Promise<FloorResult[]> {
   const results: FloorResult[] = [];
   for (const services of options.sizes) {
@@ -110,7 +121,7 @@ async function runCluster(scope: NetnsScope, options: Options, implementations: 
   return results;
 }
 
-function table(floor: readonly FloorResult[], cluster: readonly ClusterResult[], options: Options): Record<string, unknown>[] {
+function table(floor: readonly FloorResult[], nftables: readonly NftablesFloorResult[], cluster: readonly ClusterResult[], options: Options): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
   progress('\nServices  what                                   full sync   endpoint change   RSS MiB');
   for (const services of options.sizes) {
@@ -118,6 +129,13 @@ function table(floor: readonly FloorResult[], cluster: readonly ClusterResult[],
       progress(`${String(services).padStart(8)}  weft sync code, no API, iptables-${f.backend.padEnd(6)}        ${ms(f.fullSyncMs).padStart(9)}   ${ms(f.endpointChangeMs).padStart(15)}`);
       const over = (a: number, b?: number) => (b ? ratio(a, b) : '-');
       progress(`${String(services).padStart(8)}  floor: restore alone, iptables-${f.backend.padEnd(6)}       ${ms(f.floorMs).padStart(9)}   ${ms(f.endpointChangeFloorMs).padStart(15)}             weft/floor ${over(f.fullSyncMs, f.floorMs)}, ${over(f.endpointChangeMs, f.endpointChangeFloorMs)}`);
+    }
+    const nft = nftables.find((r) => r.services === services);
+    if (nft) {
+      progress(`${String(services).padStart(8)}  weft sync code, no API, nftables              ${ms(nft.fullSyncMs).padStart(9)}   ${ms(nft.endpointChangeMs).padStart(15)}`);
+      for (const f of floor.filter((r) => r.services === services)) {
+        progress(`${String(services).padStart(8)}  nftables/iptables-${f.backend.padEnd(6)}: full sync ${ratio(nft.fullSyncMs, f.fullSyncMs)}, endpoint change ${ratio(nft.endpointChangeMs, f.endpointChangeMs)}`);
+      }
     }
     const of = (name: string) => cluster.find((r) => r.services === services && r.proxy === name);
     for (const r of cluster.filter((c) => c.services === services)) {
@@ -131,6 +149,7 @@ function table(floor: readonly FloorResult[], cluster: readonly ClusterResult[],
     const row = {
       services,
       floor: floor.filter((r) => r.services === services),
+      nftables: nft,
       cluster: cluster.filter((r) => r.services === services),
       ratios: { fullSyncWeftOverKubeProxy: pair(weft?.fullSyncMs, upstream?.fullSyncMs) ?? fullSyncBound, endpointChangeWeftOverKubeProxy: pair(weft?.endpointChangeMs, upstream?.endpointChangeMs), rssWeftOverKubeProxy: pair(weft?.rssMiB, upstream?.rssMiB) },
     };
@@ -157,14 +176,16 @@ async function main(): Promise<void> {
   for (const note of notes) progress(note);
 
   let floor: FloorResult[] = [];
+  let nftables: NftablesFloorResult[] = [];
   let cluster: ClusterResult[] = [];
   try {
     floor = await runFloor(scope, options);
+    nftables = await runNftablesFloor(scope, options);
     if (implementations.length > 0) cluster = await runCluster(scope, options, implementations);
   } finally {
     await scope.cleanup();
   }
-  const rows = table(floor, cluster, options);
+  const rows = table(floor, nftables, cluster, options);
   for (const note of notes) progress(note);
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true, mode: 0o700 });

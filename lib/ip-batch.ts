@@ -3,6 +3,13 @@ import { run, type RunResult } from './exec.ts';
 // All link, address, route and neighbour changes go through one `ip -batch -` per namespace:
 // one spawn applies a whole plan (7 commands in ~5 ms), and a failing line is reported by number.
 
+const MISSING = /Cannot find device|No such (device|process|file)|does not exist|Cannot assign requested address|not found/i;
+
+/** True when an ip/bridge message says the object is not there (ENODEV, ESRCH, ENOENT, EADDRNOTAVAIL). */
+export function saysMissing(message: string): boolean {
+  return MISSING.test(message);
+}
+
 export class IpBatchError extends Error {
   readonly line: number;
   readonly command: string;
@@ -20,7 +27,7 @@ export class IpBatchError extends Error {
   }
   /** True when the kernel said the object is not there (ENODEV, ESRCH, ENOENT, EADDRNOTAVAIL). */
   get missing(): boolean {
-    return /Cannot find device|No such (device|process|file)|does not exist|Cannot assign requested address|not found/i.test(this.detail);
+    return saysMissing(this.detail);
   }
 }
 
@@ -51,6 +58,13 @@ export async function applyIpBatch(lines: readonly string[], options: { netns?: 
   if (lines.length === 0) return;
   const target = ipInNetns(['-batch', '-'], options.netns);
   const result = await run('ip', target.args, { input: lines.join('\n') + '\n', netns: target.netns });
+  if (result.code !== 0) throw parseIpBatchFailure(lines, result);
+}
+
+/** Applies `bridge -batch -` (FDB, VLAN) the same way; throws IpBatchError naming the failing line. */
+export async function applyBridgeBatch(lines: readonly string[], options: { netns?: string } = {}): Promise<void> {
+  if (lines.length === 0) return;
+  const result = await run('bridge', ['-batch', '-'], { input: lines.join('\n') + '\n', netns: options.netns });
   if (result.code !== 0) throw parseIpBatchFailure(lines, result);
 }
 

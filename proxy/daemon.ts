@@ -4,7 +4,7 @@ import { ChangeTracker } from './change-tracker.ts';
 import type { DaemonFlags } from './flags.ts';
 import { healthCheckTargets, HealthCheckServers } from './health-check-node-port.ts';
 import { healthResponse, isHealthy } from './healthz.ts';
-import { listenHttp, NOT_FOUND, type HttpListener } from './http-listener.ts';
+import { listenHttp, NOT_FOUND, type HttpListener } from '../lib/http-listener.ts';
 import { startInformers } from './informers.ts';
 import { IptablesProxier, resolveNodePortAddresses } from './iptables-proxier.ts';
 import { ProxyMetrics } from './metrics.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from '../lib/log.ts';
-import { listenHttp, type HttpListener, type HttpResponse } from './http-listener.ts';
+import { listenHttp, type HttpListener, type HttpResponse } from '../lib/http-listener.ts';
 import type { Service } from './objects.ts';
 import type { ProxyState } from './state.ts';
 

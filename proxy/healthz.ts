@@ -1,4 +1,4 @@
-import type { HttpResponse } from './http-listener.ts';
+import type { HttpResponse } from '../lib/http-listener.ts';
 
 // /healthz and /livez as kube-proxy answers them: healthy once rules were synced, and only while
 // changes do not wait longer than the timeout (kube-proxy: twice the sync period) and the last

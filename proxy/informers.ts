@@ -1,5 +1,6 @@
 import { CoreV1Api, DiscoveryV1Api, ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.ts';
+import { backoffDelayMs } from '../lib/backoff.ts';
 import type { ChangeEvent, ObjectKind } from './change-tracker.ts';
 
 // The proxy's view of the API: Services, EndpointSlices and its own Node through client-node's
@@ -8,8 +9,7 @@ import type { ChangeEvent, ObjectKind } from './change-tracker.ts';
 // here with a bounded backoff, from its last resourceVersion, so a restarted API server costs a watch
 // reconnect, not a re-list or a flush of working rules.
 
-const RETRY_BASE_MS = 250;
-const RETRY_MAX_MS = 5_000;
+const RETRY = { baseMs: 250, maxMs: 5_000 };
 
 export interface Informers {
   /** Settles once every kind has been listed at least once (the first full sync waits for it). */
@@ -86,7 +86,7 @@ export function startInformers(config: KubeConfig, options: { hostname: string; 
     informer.on('error', (error: unknown) => {
       if (stopped) return;
       failures += 1;
-      const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(failures - 1, 10));
+      const delay = backoffDelayMs(failures - 1, RETRY);
       log.warn('watch failed, retrying', { kind: source.kind, retryInMs: delay, error: error instanceof Error ? error.message : String(error) });
       const timer = setTimeout(() => {
         timers.delete(timer);

@@ -1,3 +1,5 @@
+import { backoffDelayMs } from '../lib/backoff.ts';
+
 // When the next sync runs and what kind it is, decided from the loop's record and the clock alone.
 // Full syncs (re-read the kernel, rewrite every chain) at start, after a failure and every sync
 // period; partial syncs (changed Services' chains only) for changes; min-sync-period between the
@@ -30,7 +32,7 @@ export const INITIAL_RECORD: SyncRecord = { needFull: true, pending: false, fail
 
 export function backoffMs(failures: number, periods: SyncPeriods): number {
   if (failures <= 0) return 0;
-  return Math.min(periods.maxBackoffMs, periods.baseBackoffMs * 2 ** Math.min(failures - 1, 30));
+  return backoffDelayMs(failures - 1, { baseMs: periods.baseBackoffMs, maxMs: periods.maxBackoffMs });
 }
 
 /** What to run next and in how many ms (0: now). An idle decision's delay is when to look again. */

@@ -1,5 +1,5 @@
 import type { Attachment, Result } from '../cni/types.ts';
-import { formatCidr, formatIp, networkAddress, parseCidr, parseIp } from '../../lib/ip.ts';
+import { familyBits, formatCidr, formatIp, networkAddress, parseCidr, parseIp } from '../../lib/ip.ts';
 
 // CHECK compares what ADD reported (prevResult) with what the kernel shows now. Pure: the caller
 // queries `ip -json` and hands the listings in.
@@ -34,7 +34,7 @@ function canonical(text: string): string {
 function routeKey(dst: string, gateway: string | undefined, v6Hint: boolean): string {
   // iproute2 prints 0.0.0.0/0 as "default" and host routes without a prefix.
   const v6 = dst.includes(':') || (dst === 'default' && v6Hint);
-  const full = dst === 'default' ? (v6 ? '::/0' : '0.0.0.0/0') : dst.includes('/') ? dst : `${dst}/${v6 ? 128 : 32}`;
+  const full = dst === 'default' ? (v6 ? '::/0' : '0.0.0.0/0') : dst.includes('/') ? dst : `${dst}/${familyBits(v6 ? 6 : 4)}`;
   const cidr = parseCidr(full);
   const gw = gateway === undefined ? '' : canonical(gateway);
   return `${cidr ? formatCidr({ ip: networkAddress(cidr), prefix: cidr.prefix }) : full} via ${gw}`;

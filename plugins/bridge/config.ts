@@ -1,3 +1,5 @@
+import { isInterfaceName } from '../../lib/names.ts';
+import { isMacAddress } from '../../lib/mac.ts';
 import { invalidConfig } from '../cni/errors.ts';
 import type { Request } from '../cni/request.ts';
 import type { DNS, NetConf } from '../cni/types.ts';
@@ -25,8 +27,6 @@ export interface BridgeConfig {
   readonly dns?: DNS;
 }
 
-const IFNAME = /^[^/:\s]{1,15}$/;
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 function flag(conf: NetConf, field: string): boolean {
   const value = conf[field];
@@ -48,7 +48,7 @@ function parseMac(field: string, value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
   const mac = typeof value === 'string' ? value.toLowerCase() : '';
   // A multicast MAC (lowest bit of the first octet) cannot be a unicast interface's address.
-  if (!MAC.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw invalidConfig(field, `must be a unicast MAC address, not ${JSON.stringify(value)}`);
+  if (!isMacAddress(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw invalidConfig(field, `must be a unicast MAC address, not ${JSON.stringify(value)}`);
   return mac;
 }
 
@@ -62,7 +62,7 @@ function parseIpamType(conf: NetConf): string | undefined {
 
 export function parseBridgeConfig(conf: NetConf, request: Request): BridgeConfig {
   const bridge = conf.bridge ?? 'cni0';
-  if (typeof bridge !== 'string' || !IFNAME.test(bridge) || bridge === '.' || bridge === '..') {
+  if (typeof bridge !== 'string' || !isInterfaceName(bridge)) {
     throw invalidConfig('bridge', `must be an interface name of 1 to 15 characters, not ${JSON.stringify(bridge)}`);
   }
   const isDefaultGateway = flag(conf, 'isDefaultGateway');

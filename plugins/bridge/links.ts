@@ -1,5 +1,4 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { runChecked } from '../../lib/exec.ts';
 import { applyIpBatch, IpBatchError, queryIpJson } from '../../lib/ip-batch.ts';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { Family } from '../../lib/ip.ts';
@@ -75,8 +74,4 @@ export async function queryRoutes(netns: string): Promise<ObservedRoute[]> {
     queryIpJson<ObservedRoute>(['-6', 'route', 'show', 'table', 'all'], { netns }),
   ]);
   return [...v4, ...v6];
-}
-
-export async function applyBridgeBatch(lines: readonly string[]): Promise<void> {
-  if (lines.length) await runChecked('bridge', ['-batch', '-'], { input: lines.join('\n') + '\n' });
 }

@@ -1,5 +1,5 @@
 import type { Attachment, IPConfig } from '../cni/types.ts';
-import { formatCidr, formatIp, networkAddress, parseCidr, type Family } from '../../lib/ip.ts';
+import { familyBits, formatCidr, formatIp, networkAddress, parseCidr, type Family } from '../../lib/ip.ts';
 import { attachmentTag, masqChainName, parseAttachmentTag } from './names.ts';
 
 // Masquerade for traffic leaving the pod's subnet, as iptables-restore text (one atomic transaction per
@@ -7,7 +7,6 @@ import { attachmentTag, masqChainName, parseAttachmentTag } from './names.ts';
 // the attachment's tag so DEL and GC find them from `iptables-save` without knowing the pod's address.
 
 const MULTICAST: Record<Family, string> = { 4: '224.0.0.0/4', 6: 'ff00::/8' };
-const HOST_PREFIX: Record<Family, number> = { 4: 32, 6: 128 };
 
 /** Rules for one pod, per family; families without an address are absent. */
 export function renderMasqRules(attachment: Attachment, options: { network: string; ips: readonly IPConfig[] }): Map<Family, string> {
@@ -23,7 +22,7 @@ export function renderMasqRules(attachment: Attachment, options: { network: stri
     if (lines.length === 0) lines.push(`-A ${chain} ! -d ${MULTICAST[family]} ${comment} -j MASQUERADE`);
     // Traffic within the pod's subnet keeps its source; ACCEPT ends the chain before MASQUERADE.
     lines.unshift(`-A ${chain} -d ${formatCidr({ ip: networkAddress(cidr), prefix: cidr.prefix })} ${comment} -j ACCEPT`);
-    lines.push(`-A POSTROUTING -s ${formatIp(cidr.ip)}/${HOST_PREFIX[family]} ${comment} -j ${chain}`);
+    lines.push(`-A POSTROUTING -s ${formatIp(cidr.ip)}/${familyBits(family)} ${comment} -j ${chain}`);
     byFamily.set(family, lines);
   }
   return new Map([...byFamily].map(([family, lines]) => [family, ['*nat', `:${chain} - [0:0]`, ...lines, 'COMMIT', ''].join('\n')]));

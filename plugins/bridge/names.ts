@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { localMacFromDigest } from '../../lib/mac.ts';
 import type { Attachment } from '../cni/types.ts';
 
 // Names and addresses derived from the attachment, so DEL, CHECK and GC find what ADD made without
@@ -13,24 +14,17 @@ export function hostVethName(attachment: Attachment): string {
   return `weft${digest(attachment.containerId, attachment.ifname).toString('hex').slice(0, 11)}`;
 }
 
-function localMac(bytes: Buffer): string {
-  // Locally administered (bit 1) unicast (bit 0 clear), so it never clashes with a vendor's address.
-  const octets = [...bytes.subarray(0, 6)];
-  octets[0] = (octets[0]! & 0xfc) | 0x02;
-  return octets.map((o) => o.toString(16).padStart(2, '0')).join(':');
-}
-
 /** A fixed MAC for the bridge: without one the bridge takes its lowest port's MAC, which changes as pods come and go. */
 export function bridgeMac(bridge: string): string {
-  return localMac(digest('bridge', bridge));
+  return localMacFromDigest(digest('bridge', bridge));
 }
 
 export function hostVethMac(attachment: Attachment): string {
-  return localMac(digest('host', attachment.containerId, attachment.ifname));
+  return localMacFromDigest(digest('host', attachment.containerId, attachment.ifname));
 }
 
 export function podMac(attachment: Attachment): string {
-  return localMac(digest('pod', attachment.containerId, attachment.ifname));
+  return localMacFromDigest(digest('pod', attachment.containerId, attachment.ifname));
 }
 
 /** iptables chain for one pod's masquerade rules: "WEFT-MASQ-" + 16 hex = 26 characters (limit 28). */

@@ -1,4 +1,5 @@
-import { applyIpBatch, IpBatchError } from '../../lib/ip-batch.ts';
+import { applyBridgeBatch, applyIpBatch, IpBatchError } from '../../lib/ip-batch.ts';
+import { runAll } from '../cni/run-all.ts';
 import { delegate, type PluginInvoker } from '../cni/delegate.ts';
 import { CniError, ErrorCode, toCniError } from '../cni/errors.ts';
 import { parseResult } from '../cni/result.ts';
@@ -7,7 +8,7 @@ import type { Attachment, Result, Verb } from '../cni/types.ts';
 import { parseCidr } from '../../lib/ip.ts';
 import { findMismatches } from './check.ts';
 import { parseBridgeConfig, type BridgeConfig } from './config.ts';
-import { applyBridgeBatch, deleteLink, enableForwarding, ensureBridge, listLinks, queryLink, queryRoutes } from './links.ts';
+import { deleteLink, enableForwarding, ensureBridge, listLinks, queryLink, queryRoutes } from './links.ts';
 import { renderMacspoofAdd } from './macspoof.ts';
 import { renderMasqRules } from './masq.ts';
 import { hostVethName, parseAttachmentTag } from './names.ts';
@@ -32,15 +33,8 @@ function ipam(ctx: Context<BridgeConfig>, verb: Verb, options: BridgePluginOptio
 }
 
 /** Runs every step even when one fails (DEL and GC must clean up as much as they can), then throws the first failure. */
-async function runAll(action: string, steps: (() => Promise<unknown>)[]): Promise<void> {
-  const failures: unknown[] = [];
-  for (const step of steps) {
-    try {
-      await step();
-    } catch (error) {
-      failures.push(error);
-    }
-  }
+async function runSteps(action: string, steps: (() => Promise<unknown>)[]): Promise<void> {
+  const failures = (await runAll(steps, (step) => step())).map((f) => f.error);
   if (failures.length) {
     const error = toCniError(failures[0], ErrorCode.NetlinkFailure, action);
     throw failures.length > 1 ? new CniError(error.code, error.message, { details: failures.map((f) => (f instanceof Error ? f.message : String(f))).join('; ') }) : error;
@@ -96,7 +90,7 @@ async function del(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Pr
   const attachment = attachmentOf(ctx);
   const hostVeth = hostVethName(attachment);
   // Deleting the host end removes the pod's end too, so DEL works the same with or without the namespace.
-  await runAll(`delete "${attachment.ifname}" of container "${attachment.containerId}"`, [
+  await runSteps(`delete "${attachment.ifname}" of container "${attachment.containerId}"`, [
     () => deleteLink(hostVeth),
     ...(config.ipMasq ? [() => removeMasq((net, a) => net === config.name && sameAttachment(a, attachment))] : []),
     ...(config.macspoofchk ? [() => removeMacspoof((name) => name === hostVeth)] : []),
@@ -125,7 +119,7 @@ async function gc(ctx: Context<BridgeConfig>, valid: readonly Attachment[], opti
     return tag !== undefined && tag.network === network && !isValid(tag.attachment);
   });
   const remaining = new Set(links.map((l) => l.ifname).filter((name) => !strays.some((s) => s.ifname === name)));
-  await runAll(`collect garbage of network "${network}"`, [
+  await runSteps(`collect garbage of network "${network}"`, [
     ...(ctx.config.ipamType ? [() => ipam(ctx, 'GC', options)] : []),
     ...strays.map((link) => () => deleteLink(link.ifname)),
     () => removeMasq((net, a) => net === network && !isValid(a)),

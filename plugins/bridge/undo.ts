@@ -1,3 +1,5 @@
+import { runAll } from '../cni/run-all.ts';
+
 // The undo log of one ADD: each step that changed the system records how to take it back, and a
 // failure unwinds exactly those steps, newest first, continuing past steps that fail themselves.
 
@@ -10,14 +12,7 @@ export class UndoLog {
 
   /** Runs every recorded step in reverse; returns "cannot <action>: <why>" for each that failed. */
   async unwind(): Promise<string[]> {
-    const failures: string[] = [];
-    for (const step of this.#steps.splice(0).reverse()) {
-      try {
-        await step.undo();
-      } catch (error) {
-        failures.push(`cannot ${step.action}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-    return failures;
+    const failures = await runAll(this.#steps.splice(0).reverse(), (step) => step.undo());
+    return failures.map(({ item, error }) => `cannot ${item.action}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

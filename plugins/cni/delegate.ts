@@ -1,3 +1,4 @@
+import { isPlainName } from '../../lib/names.ts';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../lib/exec.ts';
@@ -22,11 +23,9 @@ export const spawnPlugin: PluginInvoker = async (file, env, stdin) => {
   return { code: result.code, stdout: result.stdout };
 };
 
-const PLUGIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
 /** Finds an executable plugin in CNI_PATH; the name must not be a path. */
 export function findPlugin(type: string, path: readonly string[]): string {
-  if (!PLUGIN_NAME.test(type)) throw new CniError(ErrorCode.InvalidConfig, `invalid config: plugin type "${type}" is not a plain name`);
+  if (!isPlainName(type)) throw new CniError(ErrorCode.InvalidConfig, `invalid config: plugin type "${type}" is not a plain name`);
   for (const dir of path) {
     const file = join(dir, type);
     try {

@@ -1,3 +1,4 @@
+import { isInterfaceName, isPlainName } from '../../lib/names.ts';
 import { CniError, ErrorCode } from './errors.ts';
 import type { Verb } from './types.ts';
 
@@ -16,10 +17,6 @@ export interface Request {
 }
 
 const VERBS: readonly Verb[] = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'];
-// The spec allows container IDs of letters, digits and _ . - (it must also be safe in file names).
-const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-// Interface names: at most 15 bytes, no '/', ':', whitespace, not '.' or '..'.
-const IFNAME = /^[^/:\s]{1,15}$/;
 
 function envError(msg: string): CniError {
   return new CniError(ErrorCode.InvalidEnvironment, msg);
@@ -53,13 +50,14 @@ export function parseRequest(env: NodeJS.ProcessEnv): Request {
   const netns = env.CNI_NETNS || undefined;
   if (perContainer) {
     if (!containerId) throw envError('missing environment variable CNI_CONTAINERID');
-    if (!CONTAINER_ID.test(containerId)) throw envError(`invalid CNI_CONTAINERID "${containerId}": letters, digits, "_", "." and "-" only`);
+    // The spec allows container IDs of letters, digits and _ . - (they must also be safe in file names).
+    if (!isPlainName(containerId)) throw envError(`invalid CNI_CONTAINERID "${containerId}": letters, digits, "_", "." and "-" only`);
     if (!ifname) throw envError('missing environment variable CNI_IFNAME');
-    if (!IFNAME.test(ifname) || ifname === '.' || ifname === '..') throw envError(`invalid CNI_IFNAME "${ifname}"`);
+    if (!isInterfaceName(ifname)) throw envError(`invalid CNI_IFNAME "${ifname}"`);
     if (command !== 'DEL' && !netns) throw envError('missing environment variable CNI_NETNS');
   }
   if (netns !== undefined && !netns.startsWith('/')) throw envError(`invalid CNI_NETNS "${netns}": not an absolute path`);
   const path = (env.CNI_PATH ?? '').split(':').filter((p) => p !== '');
-  if (command !== 'VERSION' && path.length === 0 && perContainer) throw envError('missing environment variable CNI_PATH');
+  if (path.length === 0 && perContainer) throw envError('missing environment variable CNI_PATH');
   return { command, containerId, netns, ifname, args: parseCniArgs(env.CNI_ARGS), path };
 }

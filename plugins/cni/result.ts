@@ -1,13 +1,10 @@
+import { isObject } from '../../lib/json.ts';
 import { CniError, ErrorCode } from './errors.ts';
 import type { Result, IPConfig, Route, Interface } from './types.ts';
 import { compareVersions } from './version.ts';
 
 // Results travel in the version the runtime asked for. 0.3.x and 0.4.0 tag each IP with "version";
 // 1.0.0 dropped that; 1.1.0 added route mtu/advmss/priority/table/scope. Internally weft holds the 1.1.0 form.
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function ipFamily(cidr: string): '4' | '6' {
   return cidr.includes(':') ? '6' : '4';

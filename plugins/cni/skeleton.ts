@@ -1,3 +1,5 @@
+import { isObject } from '../../lib/json.ts';
+import { isPlainName } from '../../lib/names.ts';
 import { CniError, ErrorCode, toCniError } from './errors.ts';
 import { parseCommand, parseRequest, type Request } from './request.ts';
 import { renderResult } from './result.ts';
@@ -31,10 +33,6 @@ export interface PluginIO {
   writeStdout(text: string): void;
   /** Reports an error to the plugin's log; it is also printed as JSON on stdout. */
   logError(error: CniError): void;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The version this invocation speaks: cniVersion, or the newest supported entry of cniVersions. */
@@ -80,7 +78,7 @@ function parseStdin(stdin: string): Record<string, unknown> {
 }
 
 function validateNetConf(conf: Record<string, unknown>, version: string): NetConf {
-  if (typeof conf.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(conf.name)) {
+  if (typeof conf.name !== 'string' || !isPlainName(conf.name)) {
     throw new CniError(ErrorCode.InvalidConfig, 'invalid config: "name" must be letters, digits, "_", "." and "-"');
   }
   if (typeof conf.type !== 'string' || conf.type === '') throw new CniError(ErrorCode.InvalidConfig, 'invalid config: missing "type"');

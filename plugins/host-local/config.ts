@@ -1,7 +1,9 @@
+import { isObject } from '../../lib/json.ts';
+import { isPlainName, isSafeAbsolutePath } from '../../lib/names.ts';
 import { CniError, ErrorCode, invalidConfig } from '../cni/errors.ts';
 import type { Request } from '../cni/request.ts';
 import type { NetConf, Route } from '../cni/types.ts';
-import { cidrContains, compareIps, formatIp, lastAddress, networkAddress, offsetIp, parseCidr, parseIp, sameIp, type IP } from '../../lib/ip.ts';
+import { cidrContains, compareIps, familyBits, formatIp, lastAddress, networkAddress, offsetIp, parseCidr, parseIp, sameIp, type IP } from '../../lib/ip.ts';
 import { findRangeSet, isAllocatable, rangesOverlap, type Range, type RangeSet } from './range.ts';
 
 // The `ipam` section, read with the reference host-local's keys and defaults, validated once.
@@ -19,11 +21,8 @@ export interface HostLocalConfig {
 }
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
-const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,253}$/;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+// A network name is a directory under dataDir: within NAME_MAX.
+const NETWORK_NAME_MAX = 254;
 
 function optionalString(section: Record<string, unknown>, key: string, field: string): string | undefined {
   const value = section[key];
@@ -53,7 +52,7 @@ function parseRange(raw: unknown, field: string): Range {
   if (subnetText === undefined) throw invalidConfig(`${field}.subnet`, 'is missing');
   const parsed = parseCidr(subnetText);
   if (!parsed) throw invalidConfig(`${field}.subnet`, `"${subnetText}" is not a CIDR`);
-  const bits = parsed.ip.family === 4 ? 32 : 128;
+  const bits = familyBits(parsed.ip.family);
   if (parsed.prefix > bits - 2) throw invalidConfig(`${field}.subnet`, `"${subnetText}" is too small to allocate from`);
   const subnet = { ip: networkAddress(parsed), prefix: parsed.prefix };
   if (!sameIp(subnet.ip, parsed.ip)) throw invalidConfig(`${field}.subnet`, `"${subnetText}" has host bits set (network address "${formatIp(subnet.ip)}")`);
@@ -127,7 +126,7 @@ function parsePath(ipam: Record<string, unknown>, key: string): string | undefin
   const field = `ipam.${key}`;
   const path = optionalString(ipam, key, field);
   if (path === undefined) return undefined;
-  if (!path.startsWith('/') || path.includes('\0') || path.split('/').includes('..')) {
+  if (!isSafeAbsolutePath(path)) {
     throw invalidConfig(field, `"${path}" must be an absolute path without ".."`);
   }
   return path;
@@ -180,7 +179,7 @@ function parseRequested(conf: NetConf, request: Request, sets: readonly RangeSet
 export function parseHostLocalConfig(conf: NetConf, request: Request): HostLocalConfig {
   const ipam = conf.ipam;
   if (!isObject(ipam)) throw invalidConfig('ipam', 'is missing');
-  if (!NETWORK_NAME.test(conf.name)) throw invalidConfig('name', `"${conf.name}" must be letters, digits, "_", "." and "-"`);
+  if (!isPlainName(conf.name) || conf.name.length > NETWORK_NAME_MAX) throw invalidConfig('name', `"${conf.name}" must be letters, digits, "_", "." and "-"`);
   const rangeSets = parseRangeSets(ipam);
   const resolvConf = parsePath(ipam, 'resolvConf');
   return {

@@ -1,3 +1,4 @@
+import { runAll } from '../cni/run-all.ts';
 import { CniError, ErrorCode, toCniError } from '../cni/errors.ts';
 import type { Context, Plugin } from '../cni/skeleton.ts';
 import type { Attachment, DNS, IPConfig, Result } from '../cni/types.ts';
@@ -118,15 +119,8 @@ async function status(ctx: Context<HostLocalConfig>, deps: HostLocalDeps): Promi
 
 async function gc(ctx: Context<HostLocalConfig>, valid: readonly Attachment[], deps: HostLocalDeps): Promise<void> {
   const store = deps.openStore(ctx.config);
-  let first: unknown;
-  for (const ip of orphaned(store.list(), valid)) {
-    try {
-      store.release(ip);
-    } catch (error) {
-      first ??= toCniError(error, ErrorCode.IOFailure, `release "${formatIp(ip)}"`);
-    }
-  }
-  if (first) throw first;
+  const [first] = await runAll(orphaned(store.list(), valid), (ip) => store.release(ip));
+  if (first) throw toCniError(first.error, ErrorCode.IOFailure, `release "${formatIp(first.item)}"`);
 }
 
 export function createHostLocalPlugin(deps: HostLocalDeps): Plugin<HostLocalConfig> {

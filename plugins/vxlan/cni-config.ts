@@ -1,3 +1,4 @@
+import { isPlainName, isSafeAbsolutePath } from '../../lib/names.ts';
 import { invalidConfig } from '../cni/errors.ts';
 import type { NetConf } from '../cni/types.ts';
 import { formatIpv4Cidr } from '../../lib/ip.ts';
@@ -15,7 +16,7 @@ export interface VxlanCniConfig {
 
 function absolutePath(conf: NetConf, key: string, fallback: string): string {
   const value = conf[key] ?? fallback;
-  if (typeof value !== 'string' || !value.startsWith('/') || value.split('/').includes('..')) throw invalidConfig(key, 'must be an absolute path without ".."');
+  if (typeof value !== 'string' || !isSafeAbsolutePath(value)) throw invalidConfig(key, 'must be an absolute path without ".."');
   return value;
 }
 
@@ -23,7 +24,7 @@ export function parseVxlanCniConfig(conf: NetConf): VxlanCniConfig {
   const delegate = conf.delegate ?? {};
   if (typeof delegate !== 'object' || delegate === null || Array.isArray(delegate)) throw invalidConfig('delegate', 'must be an object');
   const type = (delegate as Record<string, unknown>).type;
-  if (type !== undefined && (typeof type !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(type))) throw invalidConfig('delegate.type', 'must be a plugin name');
+  if (type !== undefined && (typeof type !== 'string' || !isPlainName(type))) throw invalidConfig('delegate.type', 'must be a plugin name');
   return {
     subnetFile: absolutePath(conf, 'subnetFile', '/run/weft/subnet.env'),
     dataDir: absolutePath(conf, 'dataDir', '/var/lib/cni/weft-vxlan'),

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
+import type { Logger } from '../../lib/log.ts';
 import { CniError, ErrorCode, toCniError } from '../cni/errors.ts';
 import { delegate, type PluginInvoker } from '../cni/delegate.ts';
 import type { Context, Plugin } from '../cni/skeleton.ts';
 import type { Attachment, Result } from '../cni/types.ts';
 import { buildDelegateConf, parseVxlanCniConfig, type VxlanCniConfig } from './cni-config.ts';
-import { listDelegates, loadDelegate, removeDelegate, saveDelegate } from './delegate-store.ts';
+import { delegateFileName, listDelegates, loadDelegate, removeDelegate, saveDelegate } from './delegate-store.ts';
 import { readSubnetFile, type SubnetEnv } from './subnet-file.ts';
 
 // weft-vxlan: turns weftd's subnet file into a bridge + host-local delegate config, remembers it per
@@ -25,7 +26,13 @@ function delegateType(conf: Record<string, unknown>): string {
   return String(conf.type);
 }
 
-export function createVxlanPlugin(options: { invoke?: PluginInvoker } = {}): Plugin<VxlanCniConfig> {
+export interface VxlanPluginOptions {
+  invoke?: PluginInvoker;
+  /** Where DEL reports a stored config it could not read. */
+  log?: Logger;
+}
+
+export function createVxlanPlugin(options: VxlanPluginOptions = {}): Plugin<VxlanCniConfig> {
   const run = (ctx: Context<VxlanCniConfig>, verb: 'ADD' | 'DEL' | 'CHECK' | 'GC', conf: Record<string, unknown>) =>
     delegate(delegateType(conf), verb, ctx.request, JSON.stringify(conf), { invoke: options.invoke });
 
@@ -48,18 +55,26 @@ export function createVxlanPlugin(options: { invoke?: PluginInvoker } = {}): Plu
 
     async del(ctx): Promise<void> {
       const { containerId, ifname } = ctx.request;
-      const stored = loadDelegate(ctx.config.dataDir, containerId, ifname);
+      const loaded = loadDelegate(ctx.config.dataDir, containerId, ifname);
       // Nothing stored: ADD never got as far as the delegate, or DEL already ran.
-      if (!stored) return;
-      await run(ctx, 'DEL', stored.conf);
+      if (loaded.state === 'absent') return;
+      let conf: Record<string, unknown> | undefined;
+      if (loaded.state === 'stored') conf = loaded.stored.conf;
+      else {
+        // A damaged file must not block every later DEL: release with today's config when there is one.
+        options.log?.warn('ignoring unreadable stored delegate config', { containerId, ifname, reason: loaded.reason });
+        conf = existsSync(ctx.config.subnetFile) ? buildDelegateConf(ctx.conf, ctx.config, readSubnet(ctx.config)) : undefined;
+      }
+      if (conf) await run(ctx, 'DEL', conf);
       removeDelegate(ctx.config.dataDir, containerId, ifname);
     },
 
     async check(ctx): Promise<void> {
       const { containerId, ifname } = ctx.request;
-      const stored = loadDelegate(ctx.config.dataDir, containerId, ifname);
-      if (!stored) throw new CniError(ErrorCode.UnknownContainer, `cannot check container "${containerId}": no stored delegate config for interface "${ifname}"`);
-      await run(ctx, 'CHECK', { ...stored.conf, prevResult: ctx.conf.prevResult });
+      const loaded = loadDelegate(ctx.config.dataDir, containerId, ifname);
+      if (loaded.state === 'absent') throw new CniError(ErrorCode.UnknownContainer, `cannot check container "${containerId}": no stored delegate config for interface "${ifname}"`);
+      if (loaded.state === 'unreadable') throw new CniError(ErrorCode.IOFailure, `cannot check container "${containerId}": stored delegate config for interface "${ifname}" is unreadable: ${loaded.reason}`);
+      await run(ctx, 'CHECK', { ...loaded.stored.conf, prevResult: ctx.conf.prevResult });
     },
 
     async status(ctx): Promise<void> {
@@ -70,16 +85,18 @@ export function createVxlanPlugin(options: { invoke?: PluginInvoker } = {}): Plu
     },
 
     async gc(ctx, valid: readonly Attachment[]): Promise<void> {
-      const keep = new Set(valid.map((a) => `${a.containerId}\n${a.ifname}`));
       const stored = listDelegates(ctx.config.dataDir);
-      for (const entry of stored) {
-        if (!keep.has(`${entry.containerId}\n${entry.ifname}`)) removeDelegate(ctx.config.dataDir, entry.containerId, entry.ifname);
-      }
       // The delegate (and its IPAM) releases what the invalid attachments held.
       const conf = existsSync(ctx.config.subnetFile) ? buildDelegateConf(ctx.conf, ctx.config, readSubnet(ctx.config)) : stored[0]?.conf;
-      if (!conf) return;
-      const attachments = valid.map((a) => ({ containerID: a.containerId, ifname: a.ifname }));
-      await run(ctx, 'GC', { ...conf, 'cni.dev/valid-attachments': attachments });
+      if (conf) {
+        const attachments = valid.map((a) => ({ containerID: a.containerId, ifname: a.ifname }));
+        await run(ctx, 'GC', { ...conf, 'cni.dev/valid-attachments': attachments });
+      }
+      // Only now: had the delegate failed, the stored configs are what the next GC or DEL still needs.
+      const keep = new Set(valid.map((a) => delegateFileName(a.containerId, a.ifname)));
+      for (const entry of stored) {
+        if (!keep.has(delegateFileName(entry.containerId, entry.ifname))) removeDelegate(ctx.config.dataDir, entry.containerId, entry.ifname);
+      }
     },
   };
 }

@@ -1,6 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { listenHttp, NOT_FOUND, type HttpHandler, type HttpListener } from '../../lib/http-listener.ts';
 import type { Logger } from '../../lib/log.ts';
-import { Backoff, sleep } from './backoff.ts';
+import { Backoff, sleep } from '../../lib/backoff.ts';
 import { applyFabricCommands, ensureDevice, findUplink, readKernelFabric } from './fabric-apply.ts';
 import { planStalePrune } from './fabric-prune.ts';
 import { deviceName, planFabricChange, planPeers, vtepMacFor, type FabricSpec, type Peer } from './fabric-plan.ts';
@@ -11,20 +11,14 @@ import { NetworkConfigError } from './network-config.ts';
 import { writeSubnetFile } from './subnet-file.ts';
 import { LeaseLostError, type SubnetManager } from './subnet-manager.ts';
 import { VXLAN_OVERHEAD, type DeviceSpec } from './vxlan-device.ts';
+import type { WeftdArgs } from './weftd-args.ts';
 
 // weftd: read the config, lease a subnet, make the VXLAN device, publish the subnet file, then keep
 // the lease renewed and the peers programmed until stopped. Only an unusable config ends it early;
 // an etcd outage leaves the programmed fabric in place while renewals and the watch retry.
 
-export interface DaemonOptions {
-  iface?: string;
-  publicIp?: string;
-  subnetFile: string;
-  ipMasq: boolean;
-  healthzPort?: number;
-  /** How often the lease is renewed; well inside its 24 h TTL. */
-  renewIntervalMs: number;
-}
+/** The renew interval should stay well inside the lease's 24 h TTL. */
+export type DaemonOptions = Pick<WeftdArgs, 'iface' | 'publicIp' | 'subnetFile' | 'ipMasq' | 'healthzIp' | 'healthzPort' | 'renewIntervalMs'>;
 
 export interface DaemonDeps {
   manager: SubnetManager;
@@ -32,22 +26,23 @@ export interface DaemonDeps {
   signal: AbortSignal;
 }
 
-function serveHealthz(port: number, healthy: () => boolean, log: Logger): Server {
-  const server = createServer((req, res) => {
-    const ok = req.url === '/healthz' && healthy();
-    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
-  });
-  // A port in use must not take the fabric down with it: report and go on without health checks.
-  server.on('error', (error) => log.error('cannot serve health checks', { port, error }));
-  return server.listen(port);
+const TEXT = 'text/plain; charset=utf-8';
+
+function healthzHandler(healthy: () => boolean): HttpHandler {
+  return ({ path }) => {
+    if (path !== '/healthz') return NOT_FOUND;
+    return healthy() ? { status: 200, contentType: TEXT, body: 'ok\n' } : { status: 503, contentType: TEXT, body: 'not ready\n' };
+  };
 }
 
 /** Returns the exit code: 0 after a clean stop, 1 when the config or the node cannot be used. */
 export async function runDaemon(options: DaemonOptions, deps: DaemonDeps): Promise<number> {
   const { manager, log, signal } = deps;
   let ready = false;
-  const healthz = options.healthzPort !== undefined ? serveHealthz(options.healthzPort, () => ready, log) : undefined;
+  let healthz: HttpListener | undefined;
   try {
+    // Bound first: a health check that cannot be served is a start-up failure, not a silent gap.
+    if (options.healthzPort !== undefined) healthz = await listenHttp(options.healthzIp, options.healthzPort, healthzHandler(() => ready));
     const uplink = await findUplink({ iface: options.iface, publicIp: options.publicIp });
     const config = await manager.getNetworkConfig(signal);
     const vni = config.backend.vni;
@@ -156,6 +151,6 @@ export async function runDaemon(options: DaemonOptions, deps: DaemonDeps): Promi
     log.error('cannot start', { error });
     return 1;
   } finally {
-    healthz?.close();
+    await healthz?.close();
   }
 }

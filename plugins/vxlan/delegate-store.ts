@@ -10,27 +10,45 @@ export interface StoredDelegate {
   conf: Record<string, unknown>;
 }
 
-/** File name for an attachment. Both parts were validated by the request parser (no "/", no whitespace). */
-function fileName(containerId: string, ifname: string): string {
-  return `${containerId}--${ifname}.json`;
+/**
+ * File name for an attachment. Both parts were validated by the request parser (no "/", no
+ * whitespace); ':' is in neither alphabet, so no two attachments share a name.
+ */
+export function delegateFileName(containerId: string, ifname: string): string {
+  return `${containerId}:${ifname}.json`;
+}
+
+/** What a DEL or CHECK finds for an attachment; an unreadable file is reported, not thrown. */
+export type LoadedDelegate = { state: 'stored'; stored: StoredDelegate } | { state: 'absent' } | { state: 'unreadable'; reason: string };
+
+function isStoredDelegate(value: unknown): value is StoredDelegate {
+  const entry = value as Partial<StoredDelegate> | null;
+  return typeof entry === 'object' && entry !== null && typeof entry.containerId === 'string' && typeof entry.ifname === 'string' && typeof entry.conf === 'object' && entry.conf !== null;
 }
 
 export function saveDelegate(dataDir: string, stored: StoredDelegate): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(dataDir, fileName(stored.containerId, stored.ifname)), JSON.stringify(stored), { mode: 0o600 });
+  writeFileSync(join(dataDir, delegateFileName(stored.containerId, stored.ifname)), JSON.stringify(stored), { mode: 0o600 });
 }
 
-export function loadDelegate(dataDir: string, containerId: string, ifname: string): StoredDelegate | undefined {
+export function loadDelegate(dataDir: string, containerId: string, ifname: string): LoadedDelegate {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(join(dataDir, fileName(containerId, ifname)), 'utf8')) as StoredDelegate;
+    text = readFileSync(join(dataDir, delegateFileName(containerId, ifname)), 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read stored delegate config of container "${containerId}": ${(error as Error).message}`, { cause: error });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent' };
+    return { state: 'unreadable', reason: (error as Error).message };
+  }
+  try {
+    const entry: unknown = JSON.parse(text);
+    return isStoredDelegate(entry) ? { state: 'stored', stored: entry } : { state: 'unreadable', reason: 'not a stored delegate config' };
+  } catch (error) {
+    return { state: 'unreadable', reason: (error as Error).message };
   }
 }
 
 export function removeDelegate(dataDir: string, containerId: string, ifname: string): void {
-  rmSync(join(dataDir, fileName(containerId, ifname)), { force: true });
+  rmSync(join(dataDir, delegateFileName(containerId, ifname)), { force: true });
 }
 
 /** Every stored attachment; unreadable files are skipped (GC must go on). */
@@ -44,8 +62,8 @@ export function listDelegates(dataDir: string): StoredDelegate[] {
   const stored: StoredDelegate[] = [];
   for (const name of names.filter((n) => n.endsWith('.json'))) {
     try {
-      const entry = JSON.parse(readFileSync(join(dataDir, name), 'utf8')) as StoredDelegate;
-      if (typeof entry.containerId === 'string' && typeof entry.ifname === 'string') stored.push(entry);
+      const entry: unknown = JSON.parse(readFileSync(join(dataDir, name), 'utf8'));
+      if (isStoredDelegate(entry)) stored.push(entry);
     } catch {
       // a half-written or foreign file: not ours to judge
     }

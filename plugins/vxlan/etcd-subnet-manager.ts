@@ -1,5 +1,5 @@
 import type { Logger } from '../../lib/log.ts';
-import { Backoff, sleep } from './backoff.ts';
+import { Backoff, sleep } from '../../lib/backoff.ts';
 import { EtcdClient, type KeyValue } from './etcd-client.ts';
 import { ipv4CidrContains, formatIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
 import { decodeLease, encodeLeaseValue, leaseId, parseSubnetKeyName, subnetKeyName, type Lease } from './lease.ts';

@@ -1,5 +1,5 @@
 import { run } from '../../lib/exec.ts';
-import { applyIpBatch, parseIpBatchFailure, queryIpJson } from '../../lib/ip-batch.ts';
+import { applyBridgeBatch, applyIpBatch, queryIpJson, saysMissing } from '../../lib/ip-batch.ts';
 import { parseIpv4Cidr } from '../../lib/ip.ts';
 import type { FabricCommands, Uplink } from './fabric-plan.ts';
 import type { KernelFabric } from './fabric-prune.ts';
@@ -75,13 +75,7 @@ async function removeAll(program: 'ip' | 'bridge', lines: readonly string[]): Pr
   if (result.code === 0) return [];
   return result.stderr
     .split('\n')
-    .filter((l) => l.trim() !== '' && !/Command failed|No such|Cannot find|not found|does not exist|No such process/i.test(l));
-}
-
-async function applyBridgeBatch(lines: readonly string[]): Promise<void> {
-  if (lines.length === 0) return;
-  const result = await run('bridge', ['-batch', '-'], { input: lines.join('\n') + '\n' });
-  if (result.code !== 0) throw parseIpBatchFailure(lines, result);
+    .filter((l) => l.trim() !== '' && !l.startsWith('Command failed') && !saysMissing(l));
 }
 
 /** Applies a fabric change: removals first (tolerating absent entries), then FDB, neighbours and routes. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { localMacFromDigest } from '../../lib/mac.ts';
 import { ipv4CidrContains, formatIpv4Cidr, formatIpv4, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
 import { leaseId, type Lease } from './lease.ts';
 
@@ -47,10 +48,7 @@ export function deviceName(vni: number): string {
 
 /** A MAC derived from the public IP and VNI, so a restarted node keeps the one its peers hold. */
 export function vtepMacFor(publicIp: string, vni: number): string {
-  const bytes = createHash('sha256').update(`weft-vtep/${publicIp}/${vni}`).digest().subarray(0, 6);
-  // Locally administered (bit 1 set), unicast (bit 0 clear).
-  bytes[0] = (bytes[0]! & 0xfe) | 0x02;
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  return localMacFromDigest(createHash('sha256').update(`weft-vtep/${publicIp}/${vni}`).digest());
 }
 
 /** The peers to program for a lease set, keyed by subnet. */

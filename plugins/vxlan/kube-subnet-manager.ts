@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CoreV1Api, makeInformer, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../lib/kube/config.ts';
 import type { Logger } from '../../lib/log.ts';
-import { Backoff, sleep } from './backoff.ts';
+import { Backoff, sleep } from '../../lib/backoff.ts';
 import { formatIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
 import { leaseId, type Lease } from './lease.ts';
 import { NetworkConfigError, parseNetworkConfig, type NetworkConfig } from './network-config.ts';
@@ -81,7 +81,7 @@ export class KubeSubnetManager implements SubnetManager {
   async acquireLease(config: NetworkConfig, attributes: LeaseAttributes, signal: AbortSignal): Promise<Lease> {
     this.network = config.network;
     const { nodeName: name, log } = this.options;
-    const backoff = new Backoff(WAIT_MAX_MS);
+    const backoff = new Backoff({ maxMs: WAIT_MAX_MS });
     while (!signal.aborted) {
       try {
         const node = await this.api.readNode({ name });

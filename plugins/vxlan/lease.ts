@@ -1,3 +1,4 @@
+import { isMacAddress } from '../../lib/mac.ts';
 import { formatIpv4Cidr, formatIpv4, parseIpv4Cidr, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
 
 // A node's subnet lease as flannel stores it: key "<prefix>/subnets/10.244.1.0-24", value
@@ -10,7 +11,6 @@ export interface Lease {
   vtepMac: string;
 }
 
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** The key suffix under <prefix>/subnets/: "10.244.1.0-24". */
 export function subnetKeyName(subnet: Ipv4Cidr): string {
@@ -49,7 +49,7 @@ export function leaseFromRecord(subnet: Ipv4Cidr, record: unknown): Lease | unde
   const publicIp = typeof raw.PublicIP === 'string' && parseIpv4(raw.PublicIP) !== undefined ? raw.PublicIP : undefined;
   const data = raw.BackendData ?? {};
   const vtepMac = typeof data.VtepMAC === 'string' ? data.VtepMAC.toLowerCase() : '';
-  if (!publicIp || !MAC.test(vtepMac)) return undefined;
+  if (!publicIp || !isMacAddress(vtepMac)) return undefined;
   return { subnet, publicIp, vni: typeof data.VNI === 'number' ? data.VNI : 1, vtepMac };
 }
 

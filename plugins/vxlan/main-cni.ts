@@ -1,3 +1,4 @@
+import { createLogger, parseLogLevel } from '../../lib/log.ts';
 import { createBridgePlugin } from '../bridge/plugin.ts';
 import { createSelfInvoker } from '../cni/in-process.ts';
 import { processIO } from '../cni/process-io.ts';
@@ -11,5 +12,6 @@ const bridgeInProcess = () => createBridgePlugin({ invoke: createSelfInvoker({ '
 
 export async function main(_argv: string[]): Promise<number> {
   const invoke = createSelfInvoker({ 'weft-bridge': bridgeInProcess, 'weft-host-local': hostLocalPlugin });
-  return runPlugin(createVxlanPlugin({ invoke }), processIO('weft-vxlan'));
+  const log = createLogger({ component: 'weft-vxlan', level: parseLogLevel(process.env.WEFT_LOG_LEVEL, 'warn'), file: process.env.WEFT_LOG_FILE || undefined });
+  return runPlugin(createVxlanPlugin({ invoke, log }), processIO('weft-vxlan'));
 }

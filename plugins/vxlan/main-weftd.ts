@@ -34,8 +34,5 @@ export async function main(argv: string[]): Promise<number> {
     log.error('cannot start: no usable subnet manager', { error });
     return 1;
   }
-  return runDaemon(
-    { iface: args.iface, publicIp: args.publicIp, subnetFile: args.subnetFile, ipMasq: args.ipMasq, healthzPort: args.healthzPort, renewIntervalMs: args.renewIntervalMs },
-    { manager, log, signal: stop.signal },
-  );
+  return runDaemon(args, { manager, log, signal: stop.signal });
 }

@@ -1,3 +1,4 @@
+import { isObject } from '../../lib/json.ts';
 import { ipv4CidrContains, ipv4CidrSize, formatIpv4Cidr, parseIpv4Cidr, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
 
 // The cluster-wide network config stored at <prefix>/config, in flannel's format so an existing
@@ -30,10 +31,6 @@ export class NetworkConfigError extends Error {
 
 function fail(field: string, problem: string): never {
   throw new NetworkConfigError(`invalid network config: "${field}" ${problem}`);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function integerIn(raw: Record<string, unknown>, field: string, fallback: number, [min, max]: [number, number]): number {

@@ -1,3 +1,4 @@
+import { isInterfaceName, isSafeAbsolutePath } from '../../lib/names.ts';
 import { parseIpv4 } from '../../lib/ip.ts';
 
 // weftd's command line, flannel's flag names where they exist.
@@ -20,6 +21,8 @@ export interface WeftdArgs {
   publicIp?: string;
   subnetFile: string;
   ipMasq: boolean;
+  /** Where the health check listens; only used with healthzPort. */
+  healthzIp: string;
   healthzPort?: number;
   renewIntervalMs: number;
   logLevel?: string;
@@ -27,7 +30,7 @@ export interface WeftdArgs {
 
 export const WEFTD_USAGE = `usage: weftd (--etcd-endpoints=URL[,URL] [--etcd-prefix=/coreos.com/network]
               | --kube-subnet-mgr [--kubeconfig-file=PATH] [--node-name=NAME] [--net-config-path=/etc/weft/net-conf.json])
-             (--iface=IFNAME | --public-ip=IP) [--subnet-file=/run/weft/subnet.env] [--ip-masq] [--healthz-port=N]
+             (--iface=IFNAME | --public-ip=IP) [--subnet-file=/run/weft/subnet.env] [--ip-masq] [--healthz-ip=127.0.0.1] [--healthz-port=N]
              [--subnet-lease-renew-interval=SECONDS] [--log-level=debug|info|warn|error]
   With --kube-subnet-mgr the node name defaults to $NODE_NAME and credentials to the pod's service account.
 `;
@@ -50,7 +53,7 @@ function port(value: string, flag: string): number {
 }
 
 function absolutePath(value: string, flag: string): string {
-  if (!value.startsWith('/') || value.split('/').includes('..')) fail(`"--${flag}" must be an absolute path without "..", got "${value}"`);
+  if (!isSafeAbsolutePath(value)) fail(`"--${flag}" must be an absolute path without "..", got "${value}"`);
   return value;
 }
 
@@ -60,7 +63,7 @@ export interface WeftdEnv {
 }
 
 export function parseWeftdArgs(argv: readonly string[], options: WeftdEnv = {}): WeftdArgs {
-  const args: Omit<WeftdArgs, 'subnetManager'> = { subnetFile: '/run/weft/subnet.env', ipMasq: false, renewIntervalMs: 3600_000 };
+  const args: Omit<WeftdArgs, 'subnetManager'> = { subnetFile: '/run/weft/subnet.env', ipMasq: false, healthzIp: '127.0.0.1', renewIntervalMs: 3600_000 };
   let etcdEndpoints: string[] = [];
   let etcdPrefix: string | undefined;
   let kube = false;
@@ -81,7 +84,7 @@ export function parseWeftdArgs(argv: readonly string[], options: WeftdEnv = {}):
         break;
       case 'iface':
         args.iface = need();
-        if (!/^[^/:\s]{1,15}$/.test(args.iface)) fail(`"--iface" is not an interface name: "${args.iface}"`);
+        if (!isInterfaceName(args.iface)) fail(`"--iface" is not an interface name: "${args.iface}"`);
         break;
       case 'public-ip':
         args.publicIp = need();
@@ -92,6 +95,10 @@ export function parseWeftdArgs(argv: readonly string[], options: WeftdEnv = {}):
         break;
       case 'ip-masq':
         args.ipMasq = value === undefined || value === 'true';
+        break;
+      case 'healthz-ip':
+        args.healthzIp = need();
+        if (parseIpv4(args.healthzIp) === undefined) fail(`"--healthz-ip" is not an IPv4 address: "${args.healthzIp}"`);
         break;
       case 'healthz-port':
         args.healthzPort = port(need(), name);

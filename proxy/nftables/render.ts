@@ -3,7 +3,7 @@ import { formatMark, type ProxyConfig } from '../config.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { planServicePort, type ServicePlan } from '../iptables/service-plan.ts';
 import type { ProxyState, ServicePortState } from '../state.ts';
-import type { NftChain, NftSet, NftTable } from './table.ts';
+import { elementKey, type NftChain, type NftSet, type NftTable } from './table.ts';
 
 // The desired `ip weft` table. Most Service ports (Cluster policies, no affinity, no source ranges)
 // get no chain at all: they are elements of sets and maps grouped by endpoint count N, and one rule
@@ -17,6 +17,7 @@ const PORT = 'meta l4proto . th dport';
 
 const CHAIN = {
   services: 'services',
+  nodePorts: 'nodeports',
   masquerading: 'masquerading',
   verdicts: 'service-verdicts',
 } as const;
@@ -66,16 +67,22 @@ function setMark(mark: number): string {
   return `meta mark set meta mark | ${formatMark(mark)}`;
 }
 
-/** Collects elements per set, keeping the first value per key (two ports claiming one destination: the first in key order wins, as with iptables' first match). */
+/**
+ * What one Service port contributes to the table: elements (`SET ELEMENT`, the element being `key`
+ * or `key : value`), its own chains and sets, and its endpoint-count group. A partial sync compares
+ * the parts of changed Services only, so its cost does not grow with the table.
+ */
+export interface Parts {
+  readonly elements: readonly string[];
+  readonly chains: readonly NftChain[];
+  readonly sets: readonly NftSet[];
+  readonly group?: number;
+}
+
 class Elements {
-  readonly #sets = new Map<string, Map<string, string>>();
+  readonly list: string[] = [];
   add(set: string, key: string, value?: string): void {
-    let entries = this.#sets.get(set);
-    if (!entries) this.#sets.set(set, (entries = new Map()));
-    if (!entries.has(key)) entries.set(key, value === undefined ? key : `${key} : ${value}`);
-  }
-  of(set: string): string[] {
-    return [...(this.#sets.get(set)?.values() ?? [])];
+    this.list.push(`${set} ${value === undefined ? key : `${key} : ${value}`}`);
   }
 }
 
@@ -98,10 +105,11 @@ function addGrouped(plan: ServicePlan, elements: Elements): number {
 
 function addOwnEntries(plan: ServicePlan, elements: Elements): void {
   const { sp } = plan;
-  if (plan.internalTarget) elements.add(SET.serviceIPs, destination(sp.clusterIP, sp), `goto ${plan.internalTarget}`);
+  const to = (ip: string, chain: string) => elements.add(SET.serviceIPs, destination(ip, sp), `goto ${chain}`);
+  if (plan.internalTarget) to(sp.clusterIP, plan.internalTarget);
   if (!plan.usesExternalChain) return;
-  for (const ip of sp.externalIPs) elements.add(SET.serviceIPs, destination(ip, sp), `goto ${plan.ext}`);
-  for (const ip of sp.loadBalancerIPs) elements.add(SET.serviceIPs, destination(ip, sp), `goto ${plan.usesFirewall ? plan.fw : plan.ext}`);
+  for (const ip of sp.externalIPs) to(ip, plan.ext);
+  for (const ip of sp.loadBalancerIPs) to(ip, plan.usesFirewall ? plan.fw : plan.ext);
   if (sp.nodePort !== undefined) elements.add(SET.serviceNodePorts, nodePortKey(sp), `goto ${plan.ext}`);
 }
 
@@ -182,6 +190,21 @@ function groupSets(count: number): NftSet[] {
   ];
 }
 
+/**
+ * Each group's DNAT rule sits in a chain of its own, written only with its maps: nft 1.0.6 cannot add
+ * a rule using a map that already exists in the kernel when the map's data is a typeof concatenation
+ * ("conflicting protocols specified: ip vs. th", reproduced), so the chains that do change (services,
+ * nodeports: when a group comes or goes) only jump.
+ */
+function groupChains(count: number): NftChain[] {
+  const g = groupNames(count);
+  const pick = `numgen random mod ${count}`;
+  return [
+    { name: `group-${count}`, rules: [`${DEST} @${g.ips} dnat ip addr . port to ${DEST} . ${pick} map @${g.endpoints}`] },
+    { name: `nodeport-group-${count}`, rules: [`${PORT} @${g.nodePorts} dnat ip addr . port to ${PORT} . ${pick} map @${g.nodePortEndpoints}`] },
+  ];
+}
+
 function servicesRules(counts: readonly number[], config: ProxyConfig): string[] {
   const node = nodeAddressMatch(config.nodePortAddresses);
   const mark = setMark(config.masqueradeMark);
@@ -190,9 +213,8 @@ function servicesRules(counts: readonly number[], config: ProxyConfig): string[]
     `${DEST} @${SET.externalIPs} ${mark}`,
     `${node} ${PORT} @${SET.externalNodePorts} ${mark}`,
     `${DEST} vmap @${SET.serviceIPs}`,
-    ...counts.map((n) => `${DEST} @${groupNames(n).ips} dnat ip addr . port to ${DEST} . numgen random mod ${n} map @${groupNames(n).endpoints}`),
-    `${node} ${PORT} vmap @${SET.serviceNodePorts}`,
-    ...counts.map((n) => `${node} ${PORT} @${groupNames(n).nodePorts} dnat ip addr . port to ${PORT} . numgen random mod ${n} map @${groupNames(n).nodePortEndpoints}`),
+    ...counts.map((n) => `jump group-${n}`),
+    `${node} jump ${CHAIN.nodePorts}`,
   ];
 }
 
@@ -202,7 +224,7 @@ function staticChains(counts: readonly number[], config: ProxyConfig): NftChain[
   const verdictsJump = `ct state new jump ${CHAIN.verdicts}`;
   return [
     { name: 'nat-prerouting', hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: [`jump ${CHAIN.services}`] },
-    { name: 'nat-output', hook: 'type nat hook output priority dstnat; policy accept;', rules: [`jump ${CHAIN.services}`] },
+    { name: 'nat-output', hook: 'type nat hook output priority -100; policy accept;', rules: [`jump ${CHAIN.services}`] },
     { name: 'nat-postrouting', hook: 'type nat hook postrouting priority srcnat; policy accept;', rules: [`jump ${CHAIN.masquerading}`] },
     { name: 'filter-input', hook: 'type filter hook input priority filter - 1; policy accept;', rules: [verdictsJump] },
     {
@@ -212,6 +234,8 @@ function staticChains(counts: readonly number[], config: ProxyConfig): NftChain[
     },
     { name: 'filter-output', hook: 'type filter hook output priority filter - 1; policy accept;', rules: [verdictsJump] },
     { name: CHAIN.services, rules: servicesRules(counts, config) },
+    { name: CHAIN.nodePorts, rules: [`${PORT} vmap @${SET.serviceNodePorts}`, ...counts.map((n) => `jump nodeport-group-${n}`)] },
+    ...counts.flatMap(groupChains),
     {
       name: CHAIN.masquerading,
       // The mark is cleared so an encapsulated copy of the packet is not masqueraded twice.
@@ -224,27 +248,54 @@ function staticChains(counts: readonly number[], config: ProxyConfig): NftChain[
   ];
 }
 
-export function buildNftTable(state: ProxyState, config: ProxyConfig): NftTable {
+export function servicePortParts(sp: ServicePortState, config: ProxyConfig): Parts {
+  const plan = planServicePort(sp);
   const elements = new Elements();
-  const counts = new Set<number>();
-  const own: { chains: NftChain[]; sets: NftSet[] }[] = [];
-  for (const sp of state.servicePorts) {
-    const plan = planServicePort(sp);
-    addVerdicts(plan, elements);
-    for (const e of sp.clusterEndpoints) elements.add(SET.hairpin, `${e.ip} . ${e.ip}`);
-    if (sp.clusterEndpoints.length === 0) continue;
-    if (plan.internalTarget) elements.add(SET.clusterIPs, destination(sp.clusterIP, sp));
-    if (needsOwnChains(plan)) {
-      addOwnEntries(plan, elements);
-      own.push(ownChains(plan, config));
-    } else {
-      counts.add(addGrouped(plan, elements));
+  addVerdicts(plan, elements);
+  for (const e of sp.clusterEndpoints) elements.add(SET.hairpin, `${e.ip} . ${e.ip}`);
+  if (sp.clusterEndpoints.length === 0) return { elements: elements.list, chains: [], sets: [] };
+  if (plan.internalTarget) elements.add(SET.clusterIPs, destination(sp.clusterIP, sp));
+  if (needsOwnChains(plan)) {
+    addOwnEntries(plan, elements);
+    return { elements: elements.list, ...ownChains(plan, config) };
+  }
+  const group = addGrouped(plan, elements);
+  return { elements: elements.list, chains: [], sets: [], group };
+}
+
+/** The groups in use, ascending: they order the dispatch jumps. */
+export function groupsOf(parts: Iterable<Parts>): number[] {
+  const groups = new Set<number>();
+  for (const p of parts) if (p.group !== undefined) groups.add(p.group);
+  return [...groups].sort((a, b) => a - b);
+}
+
+/**
+ * The table holding `parts` with the declarations of `groups`. Two ports claiming one key in a set
+ * (the same destination twice, which the API server's allocators prevent for ClusterIPs and node
+ * ports) keep the first one's element.
+ */
+export function assembleTable(parts: readonly Parts[], groups: readonly number[], config: ProxyConfig): NftTable {
+  const bySet = new Map<string, Map<string, string>>();
+  for (const p of parts) {
+    for (const line of p.elements) {
+      const at = line.indexOf(' ');
+      const set = line.slice(0, at);
+      const element = line.slice(at + 1);
+      let entries = bySet.get(set);
+      if (!entries) bySet.set(set, (entries = new Map()));
+      const key = elementKey(element);
+      if (!entries.has(key)) entries.set(key, element);
     }
   }
-  const sorted = [...counts].sort((a, b) => a - b);
-  const withElements = (s: NftSet): NftSet => (s.spec.includes('dynamic') ? s : { ...s, elements: elements.of(s.name) });
+  const withElements = (s: NftSet): NftSet => (s.spec.includes('dynamic') ? s : { ...s, elements: [...(bySet.get(s.name)?.values() ?? [])] });
   return {
-    sets: [...staticSets(), ...sorted.flatMap(groupSets), ...own.flatMap((o) => o.sets)].map(withElements),
-    chains: [...staticChains(sorted, config), ...own.flatMap((o) => o.chains)],
+    sets: [...staticSets(), ...groups.flatMap(groupSets), ...parts.flatMap((p) => p.sets)].map(withElements),
+    chains: [...staticChains(groups, config), ...parts.flatMap((p) => p.chains)],
   };
+}
+
+export function buildNftTable(state: ProxyState, config: ProxyConfig): NftTable {
+  const parts = state.servicePorts.map((sp) => servicePortParts(sp, config));
+  return assembleTable(parts, groupsOf(parts), config);
 }

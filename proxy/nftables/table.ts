@@ -78,8 +78,9 @@ export function renderFullSync(table: NftTable): string {
  * (a set's type, a chain's hook): those need a full sync. Order inside the transaction: new objects,
  * element deletions then additions (a map key whose value changed is deleted and re-added), rewritten
  * chains, then stale chains (flushed first, as they may jump to each other) and stale sets.
+ * `elementLines` replaces the element comparison when the caller knows the changes (partial syncs).
  */
-export function renderTableDiff(before: NftTable, after: NftTable): string | undefined {
+export function renderTableDiff(before: NftTable, after: NftTable, options: { elementLines?: readonly string[] } = {}): string | undefined {
   const oldSets = new Map(before.sets.map((s) => [s.name, s]));
   const oldChains = new Map(before.chains.map((c) => [c.name, c]));
   const newSets = new Map(after.sets.map((s) => [s.name, s]));
@@ -93,11 +94,14 @@ export function renderTableDiff(before: NftTable, after: NftTable): string | und
   const lines: string[] = [];
   for (const s of after.sets) if (!oldSets.has(s.name)) lines.push(declareSet(s));
   for (const c of after.chains) if (!oldChains.has(c.name)) lines.push(declareChain(c));
-  for (const s of after.sets) {
-    const wanted = new Set(s.elements ?? []);
-    const had = new Set(oldSets.get(s.name)?.elements ?? []);
-    lines.push(...elementLines('delete', s.name, [...had].filter((e) => !wanted.has(e)).map(elementKey)));
-    lines.push(...elementLines('add', s.name, [...wanted].filter((e) => !had.has(e))));
+  if (options.elementLines) lines.push(...options.elementLines);
+  else {
+    for (const s of after.sets) {
+      const wanted = new Set(s.elements ?? []);
+      const had = new Set(oldSets.get(s.name)?.elements ?? []);
+      lines.push(...elementLines('delete', s.name, [...had].filter((e) => !wanted.has(e)).map(elementKey)));
+      lines.push(...elementLines('add', s.name, [...wanted].filter((e) => !had.has(e))));
+    }
   }
   for (const c of after.chains) {
     const old = oldChains.get(c.name);
@@ -109,6 +113,29 @@ export function renderTableDiff(before: NftTable, after: NftTable): string | und
   lines.push(...staleChains.map((c) => `flush chain ${TABLE} ${c.name}`), ...staleChains.map((c) => `delete chain ${TABLE} ${c.name}`));
   lines.push(...before.sets.filter((s) => !newSets.has(s.name)).map((s) => `delete ${s.map ? 'map' : 'set'} ${TABLE} ${s.name}`));
   return text(lines);
+}
+
+/**
+ * Element lines for changes given as `SET ELEMENT` strings: deletions (by key) before additions, so
+ * a map key whose value changed is replaced.
+ */
+export function renderElementChanges(deleted: readonly string[], added: readonly string[]): string[] {
+  const bySet = (lines: readonly string[], keyOnly: boolean) => {
+    const groups = new Map<string, string[]>();
+    for (const line of lines) {
+      const at = line.indexOf(' ');
+      const set = line.slice(0, at);
+      const element = line.slice(at + 1);
+      const list = groups.get(set) ?? [];
+      if (list.length === 0) groups.set(set, list);
+      list.push(keyOnly ? elementKey(element) : element);
+    }
+    return groups;
+  };
+  return [
+    ...[...bySet(deleted, true)].flatMap(([set, keys]) => elementLines('delete', set, keys)),
+    ...[...bySet(added, false)].flatMap(([set, elements]) => elementLines('add', set, elements)),
+  ];
 }
 
 /** Rules and elements a payload writes: what the metrics call rules. */

@@ -141,7 +141,7 @@ describe('weftd and weft-vxlan edge cases', () => {
       expect(readdirSync(dataDir).filter((f) => f.includes(`${RUN_ID}-g`))).toHaveLength(2);
       const gc = await call('GC', conf({ 'cni.dev/valid-attachments': [{ containerID: `${RUN_ID}-gk`, ifname: 'eth0' }] }));
       expect(gc.code, gc.stdout).toBe(0);
-      expect(readdirSync(dataDir).filter((f) => f.includes(`${RUN_ID}-g`))).toEqual([`${RUN_ID}-gk--eth0.json`]);
+      expect(readdirSync(dataDir).filter((f) => f.includes(`${RUN_ID}-g`))).toEqual([`${RUN_ID}-gk:eth0.json`]);
       const ipamFiles = readdirSync(join(node().dir, 'ipam', `weft-${RUN_ID}`));
       expect(ipamFiles).toContain(String(kept.json.ips[0].address).split('/')[0]);
       expect(ipamFiles).not.toContain(String(dropped.json.ips[0].address).split('/')[0]);

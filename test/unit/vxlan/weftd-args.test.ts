@@ -8,6 +8,7 @@ describe('parseWeftdArgs', () => {
       iface: 'eth0',
       subnetFile: '/run/weft/subnet.env',
       ipMasq: true,
+      healthzIp: '127.0.0.1',
       healthzPort: 8471,
       renewIntervalMs: 3_600_000,
     });
@@ -22,6 +23,10 @@ describe('parseWeftdArgs', () => {
     expect(args.subnetManager).toEqual({ kind: 'kube', nodeName: 'node-b', kubeconfigFile: '/etc/weft/kubeconfig', netConfigPath: '/run/net-conf.json' });
   });
 
+  it('binds the health check where --healthz-ip says', () => {
+    expect(parseWeftdArgs(['--etcd-endpoints=http://a:1', '--healthz-ip=10.0.0.5', '--healthz-port=8471']).healthzIp).toBe('10.0.0.5');
+  });
+
   it.each([
     ['no subnet manager', ['--iface=eth0'], /"--etcd-endpoints" or "--kube-subnet-mgr" is required/],
     ['the kube subnet manager without a node name', ['--kube-subnet-mgr'], /set NODE_NAME or "--node-name"/],
@@ -30,6 +35,7 @@ describe('parseWeftdArgs', () => {
     ['a kube flag without the kube subnet manager', ['--etcd-endpoints=http://a:1', '--node-name=a'], /"--node-name" needs "--kube-subnet-mgr"/],
     ['a relative net-conf path', ['--kube-subnet-mgr', '--node-name=a', '--net-config-path=net-conf.json'], /"--net-config-path" must be an absolute path/],
     ['an endpoint that is not a URL', ['--etcd-endpoints=10.0.0.1:2379'], /not an http/],
+    ['a healthz IP that is not an address', ['--etcd-endpoints=http://a:1', '--healthz-ip=localhost'], /"--healthz-ip" is not an IPv4 address: "localhost"/],
     ['a bad public IP', ['--etcd-endpoints=http://a:1', '--public-ip=10.0.0'], /"--public-ip"/],
     ['a relative subnet file', ['--etcd-endpoints=http://a:1', '--subnet-file=run/x'], /"--subnet-file"/],
     ['an unknown flag', ['--etcd-endpoints=http://a:1', '--backend=udp'], /unknown flag "--backend"/],

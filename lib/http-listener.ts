@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 
-// The proxy's small HTTP endpoints (healthz, metrics, healthCheckNodePorts) share this: a pure
+// The daemons' small HTTP endpoints (healthz, metrics, healthCheckNodePorts) share this: a pure
 // handler from request to response, and one listener per address that can be closed.
 
 export interface HttpResponse {
@@ -29,7 +29,7 @@ export function listenHttp(host: string, port: number, handler: HttpHandler): Pr
     res.writeHead(response.status, { 'Content-Type': response.contentType, 'X-Content-Type-Options': 'nosniff' });
     res.end(response.body);
   });
-  // A probe that keeps its connection open must not hold the proxy's shutdown.
+  // A probe that keeps its connection open must not hold a daemon's shutdown.
   server.keepAliveTimeout = 1000;
   return new Promise((resolve, reject) => {
     server.once('error', (error) => reject(new Error(`cannot listen on "${host}:${port}": ${error.message}`, { cause: error })));
