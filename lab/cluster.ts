@@ -27,7 +27,7 @@ export interface Cluster {
   pods: Pod[];
 }
 
-export function podName(node: OverlayNode, index: number): string {
+function podName(node: OverlayNode, index: number): string {
   return `n${node.index}p${index}`;
 }
 

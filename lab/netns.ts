@@ -14,7 +14,7 @@ export interface Netns {
   try(file: string, args: readonly string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-export async function createNamedNetns(name: string): Promise<Netns> {
+async function createNamedNetns(name: string): Promise<Netns> {
   await runChecked('ip', ['netns', 'add', name]);
   const path = `/var/run/netns/${name}`;
   const netns: Netns = {

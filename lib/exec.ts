@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 // The one place that spawns programs. The CNI hot path uses node:child_process directly because
-// execa adds ~30 ms of module loading to every plugin start (measured; see README "Performance").
+// execa adds ~30 ms of module loading to every plugin start (measured; see docs/PERFORMANCE.md).
 
 export interface RunOptions {
   /** Written to the child's stdin, then stdin is closed. */

@@ -47,7 +47,7 @@ export function parseIpBatchFailure(lines: readonly string[], result: RunResult)
 const NAMED_NETNS = /^\/(?:var\/)?run\/netns\/([A-Za-z0-9_.-]+)$/;
 
 /** The `ip` arguments and spawn options that run `ip ARGS` inside a namespace given by path. */
-export function ipInNetns(args: readonly string[], netns: string | undefined): { args: string[]; netns?: string } {
+function ipInNetns(args: readonly string[], netns: string | undefined): { args: string[]; netns?: string } {
   const name = netns ? NAMED_NETNS.exec(netns)?.[1] : undefined;
   if (name) return { args: ['-n', name, ...args] };
   return netns ? { args: [...args], netns } : { args: [...args] };

@@ -47,10 +47,6 @@ export class IptablesProxier {
     this.#options = options;
   }
 
-  get lastState(): ProxyState | undefined {
-    return this.#lastState;
-  }
-
   async sync(kind: 'full' | 'partial', objects: ClusterObjects, options: { config: ProxyConfig; changes: Changes }): Promise<SyncOutcome> {
     const { config, changes } = options;
     const exec = this.#options.netns ? { netns: this.#options.netns } : {};

@@ -10,7 +10,7 @@ import type { Result, Verb } from './types.ts';
 // Delegation as the spec describes it: find the plugin named by "type" in CNI_PATH, run it with the
 // same environment but our verb, hand it the whole config on stdin, and read its result or error.
 
-export interface PluginOutput {
+interface PluginOutput {
   code: number;
   stdout: string;
 }
@@ -38,7 +38,7 @@ export function findPlugin(type: string, path: readonly string[]): string {
   throw new CniError(ErrorCode.InvalidConfig, `cannot find plugin "${type}" in CNI_PATH`, { details: `searched: ${path.join(':')}` });
 }
 
-export function delegateEnv(request: Request, command: Verb, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+function delegateEnv(request: Request, command: Verb, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base, CNI_COMMAND: command, CNI_CONTAINERID: request.containerId, CNI_IFNAME: request.ifname, CNI_PATH: request.path.join(':') };
   if (request.netns) env.CNI_NETNS = request.netns;
   else delete env.CNI_NETNS;
@@ -46,7 +46,7 @@ export function delegateEnv(request: Request, command: Verb, base: NodeJS.Proces
   return env;
 }
 
-export interface DelegateOptions {
+interface DelegateOptions {
   invoke?: PluginInvoker;
   env?: NodeJS.ProcessEnv;
 }

@@ -77,10 +77,9 @@ export class AppliedParts {
     const oldGroups = this.groups;
     const removed = this.#count(oldParts, -1);
     const added = this.#count(newParts, 1);
-    const reborn = new Set(added.born);
     const stillWanted = new Set(removed.zeroed.filter((e) => this.#elementRefs.has(e)));
     const deleted = removed.zeroed.filter((e) => !stillWanted.has(e));
-    const fresh = added.born.filter((e) => !stillWanted.has(e) || !reborn.has(e));
+    const fresh = added.born.filter((e) => !stillWanted.has(e));
     const declarations = (parts: readonly Parts[], groups: readonly number[]) => {
       const t = assembleTable(parts, groups, this.#config);
       return { ...t, sets: t.sets.map((s) => (s.elements ? { ...s, elements: [] } : s)) };
