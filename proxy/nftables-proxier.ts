@@ -4,6 +4,7 @@ import { deleteConntrackFlows, staleUdpFlows } from './conntrack.ts';
 import type { ProxierOptions, SyncOutcome } from './iptables-proxier.ts';
 import { applyNft } from './nftables/apply.ts';
 import { AppliedParts } from './nftables/applied-parts.ts';
+import { updateProxyState } from './nftables/partial-state.ts';
 import { countPayloadLines } from './nftables/table.ts';
 import type { ClusterObjects } from './objects.ts';
 import { buildProxyState, type ProxyState } from './state.ts';
@@ -30,17 +31,21 @@ export class NftablesProxier {
   async sync(kind: 'full' | 'partial', objects: ClusterObjects, options: { config: ProxyConfig; changes: Changes }): Promise<SyncOutcome> {
     const { config, changes } = options;
     const exec = this.#options.netns ? { netns: this.#options.netns } : {};
-    const state = buildProxyState(objects, config);
     const previous = this.#applied;
+    const lastState = this.#lastState;
     this.#applied = undefined;
-    const canPartial = kind === 'partial' && previous !== undefined && !changes.node && previous.sameConfig(config);
+    const canPartial = kind === 'partial' && previous !== undefined && lastState !== undefined && !changes.node && previous.sameConfig(config);
+    let state = canPartial ? updateProxyState(lastState, objects, { config, changed: changes.services }) : buildProxyState(objects, config);
     const diff = canPartial ? previous.partial(state.servicePorts, changes.services) : undefined;
     let applied = previous;
     let payload = diff;
-    if (payload === undefined) ({ applied, payload } = AppliedParts.full(state.servicePorts, config));
+    if (payload === undefined) {
+      if (canPartial) state = buildProxyState(objects, config);
+      ({ applied, payload } = AppliedParts.full(state.servicePorts, config));
+    }
     await applyNft(payload, exec);
     this.#applied = applied;
-    const deletions = staleUdpFlows(this.#lastState, state);
+    const deletions = staleUdpFlows(lastState, state);
     this.#lastState = state;
     for (const failure of await deleteConntrackFlows(deletions, exec)) this.#options.log.warn(failure);
     // The outcome's counters are per iptables table; nftables has one table, reported as nat.

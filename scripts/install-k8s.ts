@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { run, runChecked } from '../lib/exec.ts';
+import { createProgress, goBuildInto, goEnv } from './go-build.ts';
 import {
   BUILD_TAGS,
   K8S_BINARIES,
@@ -26,16 +27,9 @@ import {
 //   npx node scripts/install-k8s.ts              build what is missing
 //   npx node scripts/install-k8s.ts --pin 1.34   rewrite go.mod/go.sum for the newest v1.34.x, then build
 
-const started = Date.now();
-const elapsed = (since = started) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
-const progress = (msg: string) => console.log(`[install-k8s ${elapsed()}] ${msg}`);
+const progress = createProgress('install-k8s');
 
 const GO_MOD = join(TOOLS_DIR, 'go.mod');
-
-function goEnv(): NodeJS.ProcessEnv {
-  // Static binaries with no libc dependency; go.mod and go.sum are inputs, never rewritten by a build.
-  return { ...process.env, CGO_ENABLED: '0', GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=readonly`.trim() };
-}
 
 function go(args: readonly string[]) {
   return runChecked('go', ['-C', TOOLS_DIR, ...args], { env: goEnv() });
@@ -61,17 +55,10 @@ async function installedVersion(file: string, binary: K8sBinary): Promise<string
 }
 
 async function build(binary: K8sBinary, binDir: string, ldflags: string): Promise<void> {
-  const file = join(binDir, binary);
-  const partial = `${file}.partial`;
   const since = Date.now();
   progress(`building ${binary} ...`);
-  // nice: the machine has two cores and other test runs share them.
-  await runChecked('nice', ['-n', '10', 'go', '-C', TOOLS_DIR, 'build', '-trimpath', '-tags', BUILD_TAGS, '-ldflags', ldflags, '-o', partial, commandPackage(binary)], {
-    env: goEnv(),
-  });
-  // Renamed only when complete, so an interrupted build never passes for a cached binary.
-  renameSync(partial, file);
-  progress(`built ${binary} in ${elapsed(since)}`);
+  await goBuildInto(join(binDir, binary), commandPackage(binary), { moduleDir: TOOLS_DIR, flags: ['-trimpath', '-tags', BUILD_TAGS, '-ldflags', ldflags] });
+  progress(`built ${binary} in ${progress.elapsed(since)}`);
 }
 
 async function main(): Promise<void> {
@@ -92,7 +79,7 @@ async function main(): Promise<void> {
     progress(`downloading modules for ${KUBERNETES_MODULE} ${version} ...`);
     const since = Date.now();
     await go(['mod', 'download']);
-    progress(`modules ready in ${elapsed(since)}`);
+    progress(`modules ready in ${progress.elapsed(since)}`);
     // The release's commit time, so rebuilding the same version stamps the same buildDate.
     const info = JSON.parse((await go(['list', '-m', '-json', KUBERNETES_MODULE])).stdout);
     const ldflags = versionLdflags(version, new Date(info.Time).toISOString().replace(/\.\d+Z$/, 'Z'));

