@@ -16,18 +16,35 @@ interface VitestJson {
   success: boolean;
 }
 
+interface Tier {
+  project: string;
+  files?: string[];
+  env?: Record<string, string>;
+}
+
+// The cluster tier runs the proxy daemon's cases once per packet-filter backend.
+const TIERS: Record<string, Tier> = {
+  unit: { project: 'unit' },
+  netns: { project: 'netns' },
+  cluster: { project: 'cluster' },
+  'cluster-nftables': { project: 'cluster', files: ['test/cluster/proxy-daemon.test.ts'], env: { WEFT_PROXY_MODE: 'nftables' } },
+};
+
 const requested = process.argv.slice(2);
-const tiers = requested.length > 0 ? requested : ['unit', 'netns', 'cluster'];
+const tiers = requested.length > 0 ? requested : Object.keys(TIERS);
 const reportDir = mkdtempSync(join(tmpdir(), 'weft-test-report-'));
 const totals = { passed: 0, failed: 0, skipped: 0 };
-let failedTiers: string[] = [];
+const failedTiers: string[] = [];
 
 for (const tier of tiers) {
   console.log(`[test] ${tier} tests`);
   const report = join(reportDir, `${tier}.json`);
-  const run = await execa('vitest', ['run', '--project', tier, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
+  const spec = TIERS[tier];
+  if (!spec) throw new Error(`cannot run tier "${tier}": known tiers are ${Object.keys(TIERS).join(', ')}`);
+  const run = await execa('vitest', ['run', '--project', spec.project, ...(spec.files ?? []), '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
     stdio: 'inherit',
     reject: false,
+    env: spec.env ?? {},
   });
   let summary: VitestJson | undefined;
   try {
