@@ -1,32 +1,25 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { runChecked } from '../../lib/exec.ts';
 import { NetnsScope, type Netns } from '../support/netns.ts';
-import { bodies, CLIENT_IP, createProxyTopology, curl, NODE_IP, OBJECTS, POD_CIDR } from './proxy-topology.ts';
+import { applyRenderedRules, bodies, CLIENT_IP, createProxyTopology, curl, NODE_IP } from './proxy-topology.ts';
 
-// `weft-proxy render` output applied with iptables-restore --noflush inside a "node" namespace, then
-// checked by traffic in the topology of proxy-topology.ts.
+// `weft-proxy render` output, for each packet-filter mode, applied inside a "node" namespace
+// (iptables-restore --noflush, or nft -f) and checked by the same traffic in the topology of proxy-topology.ts.
 
-const WEFT = fileURLToPath(new URL('../../bin/weft.ts', import.meta.url));
-
-describe('weft-proxy render applied in a node namespace', () => {
+describe.each(['iptables', 'nftables'] as const)('weft-proxy render --proxy-mode %s applied in a node namespace', (mode) => {
   const scope = new NetnsScope();
   const dir = mkdtempSync(join(tmpdir(), 'weft-proxy-'));
   let node: Netns;
   let ext: Netns;
   let client: Netns;
   let pods: ReadonlyMap<string, Netns>;
+  let udpClient: string;
 
   beforeAll(async () => {
-    ({ node, ext, client, pods } = await createProxyTopology(scope, dir));
-    const objectsFile = join(dir, 'objects.yaml');
-    writeFileSync(objectsFile, stringify(OBJECTS), { mode: 0o600 });
-    const rendered = await runChecked(process.execPath, [WEFT, 'weft-proxy', 'render', '--hostname-override', 'node-1', '--cluster-cidr', POD_CIDR, '--objects', objectsFile]);
-    await node.exec('iptables-restore', ['--noflush', '-w'], rendered.stdout);
+    ({ node, ext, client, pods, udpClient } = await createProxyTopology(scope, dir));
+    await applyRenderedRules(node, { dir, mode });
   });
 
   afterAll(async () => {
@@ -45,8 +38,7 @@ describe('weft-proxy render applied in a node namespace', () => {
   });
 
   it('a UDP ClusterIP port answers from both backends, next to a TCP port of the same Service', async () => {
-    const out = await client.exec(process.execPath, [join(dir, 'udp-client.cjs'), '10.96.0.10', '53', '16']);
-    const replies = out.trim().split('\n');
+    const replies = (await client.exec(process.execPath, [udpClient, '10.96.0.10', '53', '16'])).trim().split('\n');
     expect(replies).toHaveLength(16);
     expect(new Set(replies)).toEqual(new Set([`backend-a ${CLIENT_IP}`, `backend-b ${CLIENT_IP}`]));
   });

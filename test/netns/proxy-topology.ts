@@ -1,6 +1,9 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { stringify } from 'yaml';
+import { runChecked } from '../../lib/exec.ts';
 import type { Netns, NetnsScope } from '../support/netns.ts';
 
 // The proxy traffic tests' topology, shared by the iptables and nftables tests. All inside
@@ -177,4 +180,15 @@ export async function createProxyTopology(scope: NetnsScope, dir: string): Promi
     expect(up, `backend ${b.id} answers directly`).toBe(true);
   }
   return { node, ext, client, pods, udpClient };
+}
+
+const WEFT = fileURLToPath(new URL('../../bin/weft.ts', import.meta.url));
+
+/** Renders OBJECTS with `weft-proxy render --proxy-mode MODE` and applies the output in the node namespace. */
+export async function applyRenderedRules(node: Netns, options: { dir: string; mode: 'iptables' | 'nftables' }): Promise<void> {
+  const objectsFile = join(options.dir, 'objects.yaml');
+  writeFileSync(objectsFile, stringify(OBJECTS), { mode: 0o600 });
+  const rendered = await runChecked(process.execPath, [WEFT, 'weft-proxy', 'render', '--proxy-mode', options.mode, '--hostname-override', 'node-1', '--cluster-cidr', POD_CIDR, '--objects', objectsFile]);
+  if (options.mode === 'iptables') await node.exec('iptables-restore', ['--noflush', '-w'], rendered.stdout);
+  else await node.exec('nft', ['-f', '-'], rendered.stdout);
 }
