@@ -53,6 +53,14 @@ export interface FloorResult {
   readonly endpointChangeFloorMs?: number;
 }
 
+/** The objects after the endpoints of the middle Service were replaced, and that Service as the change. */
+function oneEndpointChanged(items: readonly unknown[], c: { services: number; endpoints: number }): { index: number; objects: ReturnType<typeof parseClusterObjects>; services: Set<string> } {
+  const index = Math.floor(c.services / 2);
+  // Items alternate Service, EndpointSlice: the slice of Service i is item 2i+1.
+  const newItems = items.map((item, i) => (i === 2 * index + 1 ? sliceObject(index, changedAddresses(index, c.endpoints, 0)) : item));
+  return { index, objects: parseClusterObjects({ kind: 'List', items: newItems }), services: new Set([`${BENCH_NAMESPACE}/${serviceName(index)}`]) };
+}
+
 function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
 }
@@ -119,13 +127,11 @@ async function measure(ns: { node: string; floorNode: string }, c: FloorCase, pr
   const fullSyncMs = elapsed(started);
   const floorMs = await restoreAlone(ns.floorNode, full.payload, c);
 
-  const changed = Math.floor(c.services / 2);
-  const newItems = items.map((item, i) => (i === 2 * changed + 1 ? sliceObject(changed, changedAddresses(changed, c.endpoints, 0)) : item));
-  const newObjects = parseClusterObjects({ kind: 'List', items: newItems });
+  const change = oneEndpointChanged(items, c);
   started = performance.now();
-  const partial = await proxier.sync('partial', newObjects, { config: BENCH_CONFIG, changes: { ...noChanges, services: new Set([`${BENCH_NAMESPACE}/${serviceName(changed)}`]) } });
+  const partial = await proxier.sync('partial', change.objects, { config: BENCH_CONFIG, changes: { ...noChanges, services: change.services } });
   const endpointChangeMs = elapsed(started);
-  await assertDnat(ns.node, c.backend, { index: changed, ip: replacementIP(0) });
+  await assertDnat(ns.node, c.backend, { index: change.index, ip: replacementIP(0) });
   const endpointChangeFloorMs = floorMs === undefined ? undefined : await restoreAlone(ns.floorNode, partial.payload, c);
 
   return {
@@ -168,11 +174,9 @@ export async function runNftablesCase(scope: NetnsScope, c: { services: number; 
     let started = performance.now();
     const full = await proxier.sync('full', objects, { config: BENCH_CONFIG, changes: noChanges });
     const fullSyncMs = elapsed(started);
-    const changed = Math.floor(c.services / 2);
-    const newItems = items.map((item, i) => (i === 2 * changed + 1 ? sliceObject(changed, changedAddresses(changed, c.endpoints, 0)) : item));
-    const newObjects = parseClusterObjects({ kind: 'List', items: newItems });
+    const change = oneEndpointChanged(items, c);
     started = performance.now();
-    const partial = await proxier.sync('partial', newObjects, { config: BENCH_CONFIG, changes: { ...noChanges, services: new Set([`${BENCH_NAMESPACE}/${serviceName(changed)}`]) } });
+    const partial = await proxier.sync('partial', change.objects, { config: BENCH_CONFIG, changes: { ...noChanges, services: change.services } });
     const endpointChangeMs = elapsed(started);
     await assertNftElement(node.path, c.endpoints, replacementIP(0));
     return { services: c.services, payloadLines: full.payload.split('\n').length - 1, fullSyncMs, endpointChangeMs, endpointChangeLines: partial.payload.split('\n').length - 1 };

@@ -4,27 +4,16 @@ import { serviceChainName } from '../../proxy/chain-names.ts';
 import type { ProxyConfig } from '../../proxy/config.ts';
 import type { ProxyState, ServicePortState } from '../../proxy/state.ts';
 import { NetnsScope, type Netns } from '../support/netns.ts';
+import { EP1, servicePort } from '../unit/proxy/fixtures.ts';
 
 // The apply layer against the real iptables in a namespace: idempotent jumps, partial syncs that
 // delete stale chains, other software's rules left alone, failures naming the payload line.
 
 const CONFIG: ProxyConfig = { hostname: 'node-1', clusterCidr: '10.180.0.0/16', masqueradeMark: 0x4000, nodePortAddresses: [] };
 
+/** One TCP port with one endpoint, from the unit tests' fixture. */
 function port(name: string, clusterIP: string): ServicePortState {
-  return {
-    key: `ns1/${name}:http`,
-    service: `ns1/${name}`,
-    protocol: 'tcp',
-    clusterIP,
-    port: 80,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    externalTrafficLocal: false,
-    internalTrafficLocal: false,
-    clusterEndpoints: [{ ip: '10.180.0.1', port: 8080 }],
-    localEndpoints: [],
-  };
+  return servicePort({ key: `ns1/${name}:http`, service: `ns1/${name}`, clusterIP, clusterEndpoints: [EP1], localEndpoints: [] });
 }
 
 const WEB = port('web', '172.30.0.41');
