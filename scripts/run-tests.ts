@@ -32,6 +32,14 @@ const TIERS: Record<string, Tier> = {
 
 const requested = process.argv.slice(2);
 const tiers = requested.length > 0 ? requested : Object.keys(TIERS);
+
+// Namespace and cluster tiers share the kernel, the machine's cgroups and its two cores with any other
+// run (another checkout, a benchmark): one such run at a time, queued on the lock the benchmarks take.
+const LOCK = '/tmp/weft-netns.lock';
+if (tiers.some((t) => t !== 'unit') && !process.env.WEFT_TEST_LOCKED) {
+  const locked = await execa('flock', [LOCK, process.execPath, import.meta.filename, ...tiers], { stdio: 'inherit', reject: false, env: { WEFT_TEST_LOCKED: LOCK } });
+  process.exit(locked.exitCode ?? 1);
+}
 const reportDir = mkdtempSync(join(tmpdir(), 'weft-test-report-'));
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failedTiers: string[] = [];
