@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { run } from '../lib/exec.ts';
 import { shortHash } from '../proxy/chain-names.ts';
-import type { ControlPlane } from '../test/support/control-plane.ts';
+import type { ControlPlane } from '../lab/kube/control-plane.ts';
 import { deleteNetns, type Netns, type NetnsScope } from '../test/support/netns.ts';
 import { BENCH_NAMESPACE, BENCH_NODE, changedAddresses, endpointAddresses, generateObjects, servicePortKey, sliceObject, TARGET_PORT } from './proxy-objects.ts';
 

@@ -9,7 +9,7 @@ import { groupNames } from '../proxy/nftables/render.ts';
 import { renderIptables } from '../proxy/iptables/render.ts';
 import { parseClusterObjects, type ClusterObjects } from '../proxy/objects.ts';
 import { buildProxyState } from '../proxy/state.ts';
-import { CLUSTER_CIDR } from '../test/support/control-plane-args.ts';
+import { CLUSTER_CIDR } from '../lab/kube/control-plane-args.ts';
 import { deleteNetns, type NetnsScope } from '../test/support/netns.ts';
 import { withBackend } from './proxy-backend.ts';
 import { BENCH_NAMESPACE, BENCH_NODE, changedAddresses, generateObjects, replacementIP, serviceName, servicePortKey, sliceObject, TARGET_PORT } from './proxy-objects.ts';

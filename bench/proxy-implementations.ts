@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { run } from '../lib/exec.ts';
 import { serviceChainName } from '../proxy/chain-names.ts';
-import { startComponent, stopComponent } from '../test/support/component-process.ts';
+import { startComponent, stopComponent } from '../lab/kube/component-process.ts';
 import type { Netns } from '../test/support/netns.ts';
 import { startUpstreamKubeProxy } from '../test/support/upstream-kube-proxy.ts';
-import { CLUSTER_CIDR } from '../test/support/control-plane-args.ts';
+import { CLUSTER_CIDR } from '../lab/kube/control-plane-args.ts';
 import { servicePortKey } from './proxy-objects.ts';
 import { kubeProxyEndpointChain, pidIn, type ProxyImplementation, type RunningProxy } from './proxy-cluster.ts';
 

@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { IptablesBackend } from '../proxy/apply-iptables.ts';
-import { findK8sBinaries, startControlPlane } from '../test/support/control-plane.ts';
+import { findK8sBinaries, startControlPlane } from '../lab/kube/control-plane.ts';
 import { NetnsScope } from '../test/support/netns.ts';
 import { API_IP, createObjects, runClusterCase, type ClusterContext, type ClusterResult, type ProxyImplementation } from './proxy-cluster.ts';
 import { withBackend } from './proxy-backend.ts';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-// The demo's command line: npm run demo -- [--nodes N] [--pods N] [--keep].
+// The overlay demo's command line: npm run demo:overlay -- [--nodes N] [--pods N] [--keep].
 
 export interface DemoArgs {
   nodes: number;
@@ -9,7 +9,7 @@ export interface DemoArgs {
   help: boolean;
 }
 
-export const DEMO_USAGE = `usage: npm run demo -- [--nodes N] [--pods N] [--keep]
+export const DEMO_USAGE = `usage: npm run demo:overlay -- [--nodes N] [--pods N] [--keep]
   --nodes N   node namespaces, each running weftd (2..20, default 3)
   --pods N    pods per node, attached through weft-vxlan (1..20, default 2)
   --keep      leave the cluster running until Ctrl-C, printing how to inspect it

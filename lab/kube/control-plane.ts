@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runChecked } from '../../lib/exec.ts';
 import { K8S_BINARIES, TOOLS_DIR, k8sBinDir, pinnedVersion } from '../../scripts/k8s-tools.ts';
-import { startComponent, stopComponent, waitUntilReady, type Component } from './component-process.ts';
+import { firstExited, probeHealth as probe, startComponent, stopComponent, waitUntilReady, type Component } from './component-process.ts';
 import { KUBERNETES_SERVICE_IP, apiserverArgs, controllerManagerArgs, etcdArgs, etcdUrl } from './control-plane-args.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { Pki } from './pki.ts';
@@ -81,15 +81,6 @@ function freePort(): Promise<number> {
   });
 }
 
-/** GETs a health URL with curl from the control plane's namespace: true on 2xx, else what came back. */
-async function probe(url: string, options: { ca?: string; netns?: string }): Promise<true | string> {
-  const tls = options.ca ? ['--cacert', options.ca] : [];
-  const result = await run('curl', ['-sS', '--fail-with-body', '--max-time', '5', ...tls, url], { netns: options.netns });
-  if (result.code === 0) return true;
-  const failed = result.stdout.split('\n').filter((l) => l.includes('failed'));
-  return (failed.length > 0 ? failed.join('; ') : result.stderr.trim() || result.stdout.slice(0, 200)) || `curl exit ${result.code}`;
-}
-
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const found = findK8sBinaries();
   if ('missing' in found) throw new Error(`cannot start the control plane: ${found.missing}`);
@@ -103,7 +94,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
   const dir = mkdtempSync(join(tmpdir(), 'weft-control-plane-'));
   const components: Component[] = [];
-  const wait = { components, timeoutMs: options.readyTimeoutMs ?? 90_000, log };
+  const wait = { died: firstExited(components), timeoutMs: options.readyTimeoutMs ?? 90_000, log };
   let closed = false;
   const close = async () => {
     if (closed) return;

@@ -1,6 +1,6 @@
 import type { KeyPair } from './pki.ts';
 
-// Command lines for the test control plane, as hack/local-up-cluster.sh runs it: etcd on loopback
+// Command lines for a control plane, as hack/local-up-cluster.sh runs it: etcd on loopback
 // (plain HTTP), the API server on one chosen address with TLS, no cloud provider, no leader election.
 
 export const SERVICE_CIDR = '10.96.0.0/16';
@@ -107,5 +107,26 @@ export function controllerManagerArgs(options: ControllerManagerArgsOptions): st
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
     '--profiling=false',
     ...(options.extraArgs ?? []),
+  ];
+}
+
+/** The lab cluster runs every controller: its Nodes have kubelets, so node lifecycle (not-ready taints) matters. */
+export const LAB_CONTROLLERS = ['*'] as const;
+
+/** What the lab's API server adds to apiserverArgs, as kubeadm runs it. */
+export const LAB_APISERVER_EXTRA_ARGS = [
+  // Kubelets may only write their own Node and its Pods.
+  '--enable-admission-plugins=NodeRestriction',
+  // Nodes are reached by the InternalIP they registered: their hostnames resolve only on the nodes.
+  '--kubelet-preferred-address-types=InternalIP',
+] as const;
+
+export function schedulerArgs(options: { kubeconfig: string }): string[] {
+  return [
+    `--kubeconfig=${options.kubeconfig}`,
+    // No health/metrics listener, as for the controller manager.
+    '--secure-port=0',
+    '--leader-elect=false',
+    '--profiling=false',
   ];
 }

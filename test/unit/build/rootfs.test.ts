@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLdd } from '../../../build/image.ts';
+import { parseLdd } from '../../../build/rootfs.ts';
 
 describe('parseLdd', () => {
   it('lists resolved libraries and the interpreter, not the vDSO or unresolved names', () => {

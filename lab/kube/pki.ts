@@ -2,8 +2,9 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChecked } from '../../lib/exec.ts';
 
-// Certificates for a test control plane, made with openssl: P-256 keys (fast to generate), valid for two
-// days, every file 0600 inside a directory the caller created 0700.
+// Certificates for a control plane, made with openssl: P-256 keys (fast to generate), valid for two days
+// (tests) or as long as the caller says (a lab cluster a user keeps), every file 0600 inside a directory the
+// caller created 0700.
 
 export interface KeyPair {
   cert: string;
@@ -24,7 +25,7 @@ const FILE_STEM = /^[a-z0-9][a-z0-9-]{0,62}$/;
 // Subject values go into openssl's "/CN=.../O=..." syntax, where "/" "=" and "+" are separators.
 const SUBJECT_VALUE = /^[A-Za-z0-9:._@ -]{1,64}$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-const DAYS = '2';
+const DEFAULT_DAYS = 2;
 const KEY_ARGS = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 // An empty config, so the distribution's defaults add no extensions of their own (v3_ca marks every cert a CA).
 const MINIMAL_CONFIG = '[req]\ndistinguished_name = dn\n[dn]\n';
@@ -46,12 +47,12 @@ export function subjectAltName(names: readonly string[]): string {
 }
 
 /** openssl req arguments issuing one leaf certificate signed by `ca`. */
-export function leafCertArgs(config: string, ca: KeyPair, request: CertRequest, out: KeyPair): string[] {
+export function leafCertArgs(config: string, ca: KeyPair, request: CertRequest, out: KeyPair, days = DEFAULT_DAYS): string[] {
   const usage = request.usage === 'server' ? 'serverAuth' : 'clientAuth';
   const sans = request.altNames?.length ? ['-addext', `subjectAltName=${subjectAltName(request.altNames)}`] : [];
   return [
     'req', '-config', config, '-x509', '-CA', ca.cert, '-CAkey', ca.key, ...KEY_ARGS,
-    '-keyout', out.key, '-out', out.cert, '-days', DAYS, '-subj', subject(request.commonName, request.organization),
+    '-keyout', out.key, '-out', out.cert, '-days', String(days), '-subj', subject(request.commonName, request.organization),
     '-addext', 'basicConstraints=critical,CA:FALSE',
     '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
     '-addext', `extendedKeyUsage=${usage}`,
@@ -64,18 +65,20 @@ export class Pki {
   readonly dir: string;
   readonly ca: KeyPair;
   private readonly config: string;
+  private readonly days: number;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, days: number) {
     this.dir = dir;
+    this.days = days;
     this.ca = this.paths('ca');
     this.config = join(dir, 'openssl.cnf');
   }
 
-  static async create(dir: string): Promise<Pki> {
-    const pki = new Pki(dir);
+  static async create(dir: string, options: { days?: number } = {}): Promise<Pki> {
+    const pki = new Pki(dir, options.days ?? DEFAULT_DAYS);
     writeFileSync(pki.config, MINIMAL_CONFIG, { mode: 0o600 });
     await runChecked('openssl', [
-      'req', '-config', pki.config, '-x509', ...KEY_ARGS, '-keyout', pki.ca.key, '-out', pki.ca.cert, '-days', DAYS,
+      'req', '-config', pki.config, '-x509', ...KEY_ARGS, '-keyout', pki.ca.key, '-out', pki.ca.cert, '-days', String(pki.days),
       '-subj', subject('weft-test-ca'),
       '-addext', 'basicConstraints=critical,CA:TRUE',
       '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
@@ -86,7 +89,7 @@ export class Pki {
 
   async issue(request: CertRequest): Promise<KeyPair> {
     const out = this.paths(request.name);
-    await runChecked('openssl', leafCertArgs(this.config, this.ca, request, out));
+    await runChecked('openssl', leafCertArgs(this.config, this.ca, request, out, this.days));
     this.restrict(out);
     return out;
   }

@@ -12,7 +12,7 @@ import { waitFor } from '../lab/wait.ts';
 import { DEMO_USAGE, parseDemoArgs } from './demo/args.ts';
 import { commandOutput, heading, parseLeaseListing, table } from './demo/report.ts';
 
-// npm run demo: a cluster made of network namespaces (no Docker, no Kubernetes): an underlay with a
+// npm run demo:overlay: a cluster made of network namespaces (no Docker, no Kubernetes): an underlay with a
 // bridge and a real etcd, N nodes running weftd from dist/bin, M pods per node attached through
 // weft-vxlan as containerd would attach them. Shows leases, pod IPs, one node's fabric, a cross-node
 // ping and HTTP request, then removes everything (also on Ctrl-C and on failure).

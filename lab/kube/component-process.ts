@@ -1,4 +1,4 @@
-import { runInBackground, type BackgroundProcess, type RunResult } from '../../lib/exec.ts';
+import { run, runInBackground, type BackgroundProcess, type RunResult } from '../../lib/exec.ts';
 
 // Long-running control-plane processes for tests: started so they die with the test worker, stopped
 // gently then forcefully, and waited on with a readiness check that fails fast when one of them exits.
@@ -31,10 +31,23 @@ function tail(text: string, lines = 15): string {
 }
 
 export interface WaitOptions {
-  /** Fail as soon as one of these exits, quoting the end of its output. */
-  components: readonly Component[];
+  /** Fail as soon as this names a process that exited (with the end of its output). */
+  died: () => string | undefined;
   timeoutMs: number;
   log: (line: string) => void;
+}
+
+/** A `died` check for a growing list of components: the first that exited, with the end of its output. */
+export function firstExited(components: readonly Component[]): () => string | undefined {
+  let died: string | undefined;
+  const watched = new WeakSet<Component>();
+  return () => {
+    for (const c of components.filter((c) => !watched.has(c))) {
+      watched.add(c);
+      void c.process.exited.then((r) => (died ??= `${c.name} exited with ${r.code}:\n${tail(r.stderr || r.stdout)}`));
+    }
+    return died;
+  };
 }
 
 /**
@@ -43,13 +56,10 @@ export interface WaitOptions {
  */
 export async function waitUntilReady(what: string, check: () => Promise<true | string>, options: WaitOptions): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
-  let died: string | undefined;
-  for (const c of options.components) {
-    void c.process.exited.then((r) => (died ??= `${c.name} exited with ${r.code}:\n${tail(r.stderr || r.stdout)}`));
-  }
   let state = 'not checked yet';
   let lastReport = Date.now();
   while (Date.now() < deadline) {
+    const died = options.died();
     if (died) throw new Error(`cannot start ${what}: ${died}`);
     const result = await check().catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
     if (result === true) return;
@@ -61,4 +71,13 @@ export async function waitUntilReady(what: string, check: () => Promise<true | s
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   throw new Error(`cannot start ${what}: not ready after ${options.timeoutMs} ms: ${state}`);
+}
+
+/** GETs a health URL with curl (from `netns` when given): true on 2xx, else what came back. */
+export async function probeHealth(url: string, options: { ca?: string; netns?: string } = {}): Promise<true | string> {
+  const tls = options.ca ? ['--cacert', options.ca] : [];
+  const result = await run('curl', ['-sS', '--fail-with-body', '--max-time', '5', ...tls, url], { netns: options.netns });
+  if (result.code === 0) return true;
+  const failed = result.stdout.split('\n').filter((l) => l.includes('failed'));
+  return (failed.length > 0 ? failed.join('; ') : result.stderr.trim() || result.stdout.slice(0, 200)) || `curl exit ${result.code}`;
 }
