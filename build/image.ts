@@ -15,7 +15,7 @@ import { copyLibrariesOf, copyWithLibraries, createSkeleton, installBusybox } fr
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WEFT_DIR = '/opt/weft/bin';
-const TOOLS = ['/usr/bin/ip', '/usr/sbin/xtables-nft-multi', '/usr/sbin/xtables-legacy-multi', '/usr/sbin/nft', '/usr/bin/nsenter', '/usr/sbin/conntrack', '/usr/sbin/ipset'];
+const TOOLS = ['/usr/bin/ip', '/usr/sbin/bridge', '/usr/sbin/xtables-nft-multi', '/usr/sbin/xtables-legacy-multi', '/usr/sbin/nft', '/usr/bin/nsenter', '/usr/sbin/conntrack', '/usr/sbin/ipset'];
 // iptables loads its match and target extensions with dlopen, so ldd of the binary does not list them.
 const XTABLES_DIR = '/usr/lib/x86_64-linux-gnu/xtables';
 const IPTABLES_LINKS: Record<string, string> = Object.fromEntries(
@@ -27,7 +27,8 @@ const IPTABLES_LINKS: Record<string, string> = Object.fromEntries(
     ]),
   ),
 );
-const BUSYBOX_APPLETS = ['sh', 'cp', 'mv', 'ln', 'mkdir', 'rm', 'cat', 'ls', 'sleep'];
+// What deploy/30-weft-node.yaml's install step runs, and a few tools for looking around in the Pod.
+const BUSYBOX_APPLETS = ['sh', 'cp', 'mv', 'ln', 'mkdir', 'rm', 'rmdir', 'chmod', 'cat', 'ls', 'sleep', 'grep'];
 
 async function populateRootfs(rootfs: string, binDir: string): Promise<void> {
   createSkeleton(rootfs);

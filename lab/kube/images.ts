@@ -14,7 +14,7 @@ import { PAUSE_IMAGE } from './node-config.ts';
 // once into ~/.cache/weft/images.
 
 /** Bumped when a recipe changes, so cached tarballs of an older recipe are rebuilt. */
-const RECIPE_REVISION = 1;
+const RECIPE_REVISION = 2;
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export const E2E_IMAGES = {
@@ -30,8 +30,10 @@ interface Recipe {
 }
 
 // A Debian userland for test images: the tools e2e tests exec (dig, curl, nc, ip, ss, getent, iperf, bash)
-// from this machine's packages, over busybox for sh, seq, awk, hostname and the rest.
-const TEST_TOOLS = ['/usr/bin/bash', '/usr/bin/dig', '/usr/bin/nslookup', '/usr/bin/host', '/usr/bin/curl', '/usr/bin/nc', '/usr/bin/ip', '/usr/bin/ss', '/usr/bin/iperf', '/usr/bin/getent'];
+// and dash as /bin/sh from this machine's packages, over busybox for seq, awk, hostname and the rest.
+// Debian's busybox sh runs its own applets before PATH (its ip and nc are not iproute2's and OpenBSD's),
+// so it is no /bin/sh here.
+const TEST_TOOLS = ['/usr/bin/dash', '/usr/bin/bash', '/usr/bin/dig', '/usr/bin/nslookup', '/usr/bin/host', '/usr/bin/curl', '/usr/bin/nc', '/usr/bin/ip', '/usr/bin/ss', '/usr/bin/iperf', '/usr/bin/getent'];
 
 const PASSWD = ['root:x:0:0:root:/root:/bin/sh', 'www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin', 'user-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh', 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin', ''];
 const GROUP = ['root:x:0:', 'www-data:x:33:', 'user-defined-in-image:x:1000:', 'group-defined-in-image:x:50000:user-defined-in-image', 'nogroup:x:65534:', ''];
@@ -40,6 +42,8 @@ async function populateTestUserland(rootfs: string): Promise<void> {
   createSkeleton(rootfs);
   await installBusybox(rootfs);
   await copyWithLibraries(rootfs, TEST_TOOLS);
+  rmSync(join(rootfs, 'usr/bin/sh'));
+  symlinkSync('dash', join(rootfs, 'usr/bin/sh'));
   writeFileSync(join(rootfs, 'etc/passwd'), PASSWD.join('\n'), { mode: 0o644 });
   writeFileSync(join(rootfs, 'etc/group'), GROUP.join('\n'), { mode: 0o644 });
   writeFileSync(join(rootfs, 'etc/nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files dns\n', { mode: 0o644 });

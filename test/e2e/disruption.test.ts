@@ -1,6 +1,6 @@
 import { PatchStrategy, setHeaderOptions, type V1DaemonSet } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2eCluster, firstTwo, httpGet, waitUntil, type TestNamespace } from './support/cluster.ts';
+import { E2eCluster, firstTwo, httpGet, waitServing, waitUntil, type TestNamespace } from './support/cluster.ts';
 import { nodeControlFromEnv } from './support/node-control.ts';
 import { HTTP_PORT, inspectorPod, netexecDeployment, netexecPod, requestLoop, service, summarizeLoop } from './support/workloads.ts';
 
@@ -48,6 +48,7 @@ describe('disruption', () => {
     await cluster.apps.createNamespacedDeployment({ namespace: ns.name, body: netexecDeployment('scaled', labels, 1) });
     const svc = await ns.createService(service('scaled', labels, [{ name: 'http', port: 80, targetPort: HTTP_PORT }]));
     await ns.waitEndpoints('scaled', 1, 120_000);
+    await waitServing(ns, 'client', `http://${svc.spec?.clusterIP}/hostname`);
     const stop = startLoop(`http://${svc.spec?.clusterIP}/hostname`);
     await scale('scaled', 6);
     await new Promise((r) => setTimeout(r, 3000));
@@ -86,6 +87,7 @@ describe('disruption', () => {
       await ns.startPods([netexecPod(backends[0] as string, { labels, nodeName: a.name }), netexecPod(backends[1] as string, { labels, nodeName: b.name })]);
       const svc = await ns.createService(service(`behind-${daemonSet}`, labels, [{ name: 'http', port: 80, targetPort: HTTP_PORT }]));
       await ns.waitEndpoints(`behind-${daemonSet}`, 2);
+      await waitServing(ns, 'client', `http://${svc.spec?.clusterIP}/hostname`);
       const before = await podAddresses([...backends, 'client']);
       const stop = startLoop(`http://${svc.spec?.clusterIP}/hostname`);
       await restartDaemonSet(daemonSet);
@@ -132,7 +134,8 @@ describe('disruption', () => {
     await ns.startPods([inspectorPod(inspector, node)]);
     const observe = async () => {
       const allocated = (await ns.sh(inspector, 'ls /host/var/lib/cni/networks/*/ 2>/dev/null | grep -E "^[0-9.]+$" || true')).split('\n').filter(Boolean).sort();
-      const veths = Number((await ns.sh(inspector, 'ip -o link show type veth | wc -l')).trim());
+      // Pods' veths are bridge ports; the node's own uplink may be a veth too (kind's and the lab's are).
+      const veths = Number((await ns.sh(inspector, 'ip -o link show type veth | grep -c " master " || true')).trim());
       const pods = (await cluster.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` })).items.filter((p) => !p.spec?.hostNetwork);
       const podIps = pods.map((p) => p.status?.podIP).filter((ip): ip is string => Boolean(ip)).sort();
       return { allocated, veths, podIps, settled: pods.every((p) => !p.metadata?.deletionTimestamp) };

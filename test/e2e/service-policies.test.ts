@@ -1,6 +1,6 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2eCluster, firstTwo, httpGet, type TestNamespace } from './support/cluster.ts';
+import { E2eCluster, firstTwo, httpGet, waitServing, type TestNamespace } from './support/cluster.ts';
 import { HTTP_PORT, netexecPod, service } from './support/workloads.ts';
 
 // The per-Service policies: ClientIP session affinity switched on and off, externalTrafficPolicy Local
@@ -48,6 +48,7 @@ describe('service policies', () => {
     const svc = await ns.createService(service('sticky', { app: 'sticky' }, [{ name: 'http', port: 80, targetPort: HTTP_PORT }], { sessionAffinity: 'ClientIP' }));
     await ns.waitEndpoints('sticky', 3);
     const url = `http://${svc.spec?.clusterIP}:80/hostname`;
+    await waitServing(ns, 'client', url);
     expect(new Set(await hostsAnswering(ns, 'client', url, 20)).size).toBe(1);
     await ns.cluster.core.patchNamespacedService({ name: 'sticky', namespace: ns.name, body: { spec: { sessionAffinity: 'None' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     // The switch reaches every proxy within a few seconds; then 30 requests land on more than one endpoint.
@@ -57,13 +58,14 @@ describe('service policies', () => {
   });
 
   it('externalTrafficPolicy Local answers only on nodes with a local endpoint, keeps the client address, and its health check port says so', async () => {
-    const svc = await ns.createService(service('local', { app: 'local' }, [{ name: 'http', port: 80, targetPort: HTTP_PORT }], { type: 'NodePort', externalTrafficPolicy: 'Local' }));
+    // LoadBalancer: only that type gets a healthCheckNodePort (no load balancer needs to exist for it).
+    const svc = await ns.createService(service('local', { app: 'local' }, [{ name: 'http', port: 80, targetPort: HTTP_PORT }], { type: 'LoadBalancer', externalTrafficPolicy: 'Local' }));
     await ns.waitEndpoints('local', 1);
     const nodePort = svc.spec?.ports?.[0]?.nodePort as number;
     const healthPort = svc.spec?.healthCheckNodePort as number;
     const [withEndpoint, without] = firstTwo(nodes);
     // From the other node over the underlay: the endpoint sees the caller's node address, not a masquerade.
-    expect((await httpGet(ns, 'host-1', `http://${withEndpoint.ip}:${nodePort}/clientip`))?.split(':')[0]).toBe(without.ip);
+    expect((await waitServing(ns, 'host-1', `http://${withEndpoint.ip}:${nodePort}/clientip`)).split(':')[0]).toBe(without.ip);
     expect(await httpGet(ns, 'host-0', `http://${without.ip}:${nodePort}/hostname`)).toBeUndefined();
     expect(await httpStatus(ns, 'host-1', `http://${withEndpoint.ip}:${healthPort}/`)).toMatchObject({ status: 200, body: { localEndpoints: 1 } });
     expect(await httpStatus(ns, 'host-1', `http://${without.ip}:${healthPort}/`)).toMatchObject({ status: 503, body: { localEndpoints: 0 } });
@@ -78,7 +80,7 @@ describe('service policies', () => {
 
   it("hostPort reaches the Pod at its node's address, from the node and from the other node", async () => {
     const target = nodes[1]?.ip as string;
-    expect(await httpGet(ns, 'host-0', `http://${target}:${HOST_PORT}/hostname`)).toBe('hostport');
+    expect(await waitServing(ns, 'host-0', `http://${target}:${HOST_PORT}/hostname`)).toBe('hostport');
     expect(await httpGet(ns, 'host-1', `http://${target}:${HOST_PORT}/hostname`)).toBe('hostport');
     expect(await httpGet(ns, 'client', `http://${target}:${HOST_PORT}/hostname`)).toBe('hostport');
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2eCluster, httpGet, udpRequest, type TestNamespace } from './support/cluster.ts';
+import { E2eCluster, httpGet, udpRequest, waitServing, type TestNamespace } from './support/cluster.ts';
 import { HTTP_PORT, UDP_PORT, netexecPod, service } from './support/workloads.ts';
 
 // Services as kube-proxy serves them: ClusterIP and DNS name, several ports, one port number on TCP and
@@ -41,6 +41,7 @@ describe('services', () => {
     clusterIp = svc.spec?.clusterIP as string;
     nodePort = svc.spec?.ports?.find((p) => p.name === 'http')?.nodePort as number;
     await ns.waitEndpoints('web', 2);
+    await waitServing(ns, 'client', `http://${clusterIp}:80/hostname`);
   });
 
   afterAll(async () => {

@@ -173,3 +173,11 @@ export function firstTwo<T>(items: readonly T[]): [T, T] {
   if (a === undefined || b === undefined) throw new Error(`cannot pick two: only ${items.length} available`);
   return [a, b];
 }
+
+/**
+ * Waits until a URL answers from a Pod: a Service created a moment ago is programmed on every node within
+ * about a second (the proxies' minimum sync period), so the first request may come too early.
+ */
+export function waitServing(ns: TestNamespace, fromPod: string, url: string, timeoutMs = 30_000): Promise<string> {
+  return waitUntil(`${url} to answer from ${ns.name}/${fromPod}`, () => httpGet(ns, fromPod, url), timeoutMs);
+}
