@@ -14,7 +14,7 @@ import { importImages, launchKubelet, startContainerd, stopDaemonsOf, writeKubel
 import { CONTROL_PLANE_TAINT, KUBELET_SYSCTLS } from './node-config.ts';
 import { createNodeMachine, createUnderlay, isEmptyDir, killNodeProcesses, missingMountpoints, removeNodeMachine } from './node-machine.ts';
 import { DEFAULT_LAB_ID, planTopology, type LabTopology, type NodePlan } from './topology.ts';
-import { mergeEntry, readKubeconfig, removeEntry, singleKubeconfig, userKubeconfigPath, writeKubeconfigDoc, type KubeconfigEntry } from './user-kubeconfig.ts';
+import { currentContext, mergeEntry, readKubeconfig, removeEntry, singleKubeconfig, userKubeconfigPath, writeKubeconfigDoc, type KubeconfigEntry } from './user-kubeconfig.ts';
 
 // A real Kubernetes cluster on one machine, without Docker: `npm run cluster:up` / `cluster:down` /
 // `cluster:status`. Each node is a network + mount + UTS namespace with its own kubelet and containerd,
@@ -260,7 +260,9 @@ export async function clusterUp(options: UpOptions = {}): Promise<LabCluster> {
 
     if (options.mergeKubeconfig ?? true) {
       const file = userKubeconfigPath();
-      writeKubeconfigDoc(file, mergeEntry(readKubeconfig(file), entry));
+      const doc = readKubeconfig(file);
+      state.previousContext = currentContext(doc);
+      writeKubeconfigDoc(file, mergeEntry(doc, entry));
       state.mergedInto = file;
       save();
       say(`context "${context}" merged into ${file}`);
@@ -326,7 +328,7 @@ export async function clusterDown(options: { id?: string; progress?: (line: stri
     const file = state.mergedInto;
     await attempt(`context in ${file}`, () => {
       const doc = readKubeconfig(file);
-      if (doc) writeKubeconfigDoc(file, removeEntry(doc, state.context as string));
+      if (doc) writeKubeconfigDoc(file, removeEntry(doc, state.context as string, state.previousContext));
     });
   }
   // Another lab may still mount over these paths: they go with the last lab.

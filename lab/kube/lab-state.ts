@@ -26,6 +26,8 @@ export interface LabState {
   /** The user's kubeconfig the context was merged into. */
   mergedInto?: string;
   context?: string;
+  /** The user's current context before the merge made the lab's current, restored by cluster:down. */
+  previousContext?: string;
 }
 
 /** Where labs keep their state: $WEFT_STATE_DIR, else $XDG_STATE_HOME/weft/labs, else ~/.local/state/weft/labs. */

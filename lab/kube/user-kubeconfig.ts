@@ -47,17 +47,27 @@ export function mergeEntry(doc: KubeconfigDoc | undefined, entry: KubeconfigEntr
   };
 }
 
-/** `doc` without the lab's entries; the current context is cleared if it was the lab's. */
-export function removeEntry(doc: KubeconfigDoc, name: string): KubeconfigDoc {
+/**
+ * `doc` without the lab's entries. If the lab's context is current, the one that was current before the
+ * lab's merge comes back (when it still exists); otherwise none is current.
+ */
+export function removeEntry(doc: KubeconfigDoc, name: string, previousContext?: string): KubeconfigDoc {
   const without = (list: Named[] | null | undefined) => (list ?? []).filter((e) => e.name !== name);
   const { 'current-context': current, ...rest } = doc;
+  const contexts = without(doc.contexts);
+  const restored = current === name ? (contexts.some((c) => c.name === previousContext) ? previousContext : undefined) : current;
   return {
     ...rest,
     clusters: without(doc.clusters),
     users: without(doc.users),
-    contexts: without(doc.contexts),
-    ...(current && current !== name ? { 'current-context': current } : {}),
+    contexts,
+    ...(restored ? { 'current-context': restored } : {}),
   };
+}
+
+/** The context current in a kubeconfig, if any. */
+export function currentContext(doc: KubeconfigDoc | undefined): string | undefined {
+  return doc?.['current-context'] || undefined;
 }
 
 /** The file kubectl writes to: the first entry of $KUBECONFIG, else ~/.kube/config. */

@@ -62,7 +62,13 @@ describe.skipIf('missing' in found)('lab cluster life cycle', () => {
     process.env.WEFT_STATE_DIR = join(work, 'labs');
     process.env.KUBECONFIG = kubeconfig;
     // The user's kubeconfig already holds a cluster of their own, which must survive.
-    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters:\n- name: theirs\n  cluster: {server: "https://example.invalid"}\ncurrent-context: theirs\n', { mode: 0o600 });
+    writeFileSync(kubeconfig, [
+      'apiVersion: v1', 'kind: Config',
+      'clusters:', '- name: theirs', '  cluster: {server: "https://example.invalid"}',
+      'users:', '- name: theirs', '  user: {token: t}',
+      'contexts:', '- name: theirs', '  context: {cluster: theirs, user: theirs}',
+      'current-context: theirs', '',
+    ].join('\n'), { mode: 0o600 });
     before = await snapshot();
   });
 

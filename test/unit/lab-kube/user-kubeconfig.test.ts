@@ -28,12 +28,15 @@ describe("the lab's entry in the user's kubeconfig", () => {
     expect(merged.users).toEqual([{ name: 'weft-lab', user: { 'client-certificate-data': 'Q0VSVA==', 'client-key-data': 'S0VZ' } }]);
   });
 
-  it('removes only its own entries and the current context when it was the lab', () => {
-    const removed = removeEntry(mergeEntry(existing, entry), 'weft-lab');
+  it('removes only its own entries, and gives back the context that was current before the lab', () => {
+    const removed = removeEntry(mergeEntry(existing, entry), 'weft-lab', 'prod');
     expect(removed.clusters).toEqual([{ name: 'prod', cluster: { server: 'https://prod' } }]);
     expect(removed.contexts).toEqual(existing.contexts);
-    expect(removed['current-context']).toBeUndefined();
-    expect(removeEntry(existing, 'weft-lab')['current-context']).toBe('prod');
+    expect(removed['current-context']).toBe('prod');
+    // The user switched away from the lab meanwhile: their choice stays.
+    expect(removeEntry({ ...mergeEntry(existing, entry), 'current-context': 'prod' }, 'weft-lab', 'gone')['current-context']).toBe('prod');
+    // The previous context was deleted meanwhile: none is current.
+    expect(removeEntry(mergeEntry(existing, entry), 'weft-lab', 'gone')['current-context']).toBeUndefined();
   });
 
   it('writes where kubectl writes: the first KUBECONFIG entry, else ~/.kube/config', () => {
