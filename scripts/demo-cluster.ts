@@ -35,8 +35,9 @@ const DEMO_OBJECTS = [
       template: {
         metadata: { labels: { app: 'echo' } },
         spec: {
-          // One per worker before any doubles up: the demo is about crossing nodes.
-          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'echo' } } }],
+          // One per worker before any doubles up: the demo is about crossing nodes. Honor: the tainted
+          // control-plane node is no domain to balance against.
+          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', nodeTaintsPolicy: 'Honor', labelSelector: { matchLabels: { app: 'echo' } } }],
           containers: [{ name: 'echo', image: 'registry.k8s.io/e2e-test-images/agnhost:2.56', imagePullPolicy: 'IfNotPresent', args: ['netexec', '--http-port=8080'], ports: [{ containerPort: 8080 }] }],
         },
       },
