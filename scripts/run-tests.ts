@@ -11,7 +11,7 @@ import { findK8sBinaries } from '../lab/kube/control-plane.ts';
 // overlap), then prints one plain closing line that CI reads: "tests: N passed, N failed, N skipped".
 // The lab tier brings up a real cluster (kubelets and containerd per node), installs weft from deploy/,
 // runs the e2e cases against it and the upstream [sig-network] Conformance tests (once per mode in
-// WEFT_CONFORMANCE_MODES, default iptables), and removes the cluster.
+// WEFT_CONFORMANCE_MODES, default both), and removes the cluster.
 
 interface VitestJson {
   numPassedTests: number;
@@ -88,7 +88,7 @@ async function vitest(name: string, spec: Tier, env: Record<string, string> = {}
 }
 
 function conformanceModes(): ProxyMode[] {
-  const modes = (process.env.WEFT_CONFORMANCE_MODES ?? 'iptables').split(',').filter(Boolean);
+  const modes = (process.env.WEFT_CONFORMANCE_MODES ?? 'iptables,nftables').split(',').filter(Boolean);
   for (const mode of modes) if (mode !== 'iptables' && mode !== 'nftables') throw new Error(`cannot run conformance: WEFT_CONFORMANCE_MODES names "${mode}"`);
   return modes as ProxyMode[];
 }

@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startDaemon, type DaemonRecord } from './daemon-process.ts';
 import { API_SERVER_PORT, type LabTopology } from './topology.ts';
@@ -8,18 +7,6 @@ import { API_SERVER_PORT, type LabTopology } from './topology.ts';
 // API server), forwarded by socat into the control-plane node's namespace. Nothing else of the machine's
 // network changes: no interface, route or rule; each connection is relayed by a socat started inside the
 // node's namespace.
-
-/** A free port on the machine's loopback. */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('cannot pick a free port: no address'))));
-    });
-  });
-}
 
 /** The per-connection relay: stdio to the API server, from inside the control-plane node's namespace. */
 export function renderConnectScript(topology: LabTopology): string {

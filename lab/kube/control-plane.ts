@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runChecked } from '../../lib/exec.ts';
 import { K8S_BINARIES, TOOLS_DIR, k8sBinDir, pinnedVersion } from '../../scripts/k8s-tools.ts';
 import { firstExited, probeHealth as probe, startComponent, stopComponent, waitUntilReady, type Component } from './component-process.ts';
 import { KUBERNETES_SERVICE_IP, apiserverArgs, controllerManagerArgs, etcdArgs, etcdUrl } from './control-plane-args.ts';
+import { freeLoopbackPort } from './free-port.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { Pki } from './pki.ts';
 
@@ -69,18 +69,6 @@ export function findK8sBinaries(): { version: string; binDir: string } | { missi
   return { version, binDir };
 }
 
-// Picked in the caller's namespace; a namespace the test just created has no listeners of its own.
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('cannot pick a free port: no address'))));
-    });
-  });
-}
-
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const found = findK8sBinaries();
   if ('missing' in found) throw new Error(`cannot start the control plane: ${found.missing}`);
@@ -117,7 +105,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const kubeletClient = await pki.issue({ name: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', organization: 'system:masters', usage: 'client' });
     const serviceAccount = await pki.keyPair('service-account');
 
-    const [etcdClientPort, etcdPeerPort, apiserverPort] = [await freePort(), await freePort(), await freePort()] as [number, number, number];
+    const [etcdClientPort, etcdPeerPort, apiserverPort] = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()] as [number, number, number];
     const server = `https://${address}:${apiserverPort}`;
     const clientKubeconfig = async (name: string, commonName: string, organization?: string) =>
       writeKubeconfig(join(dir, `${name}.kubeconfig`), {

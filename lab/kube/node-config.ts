@@ -48,8 +48,8 @@ export const NODE_NET_SYSCTLS: Readonly<Record<string, string>> = {
 /** cgroup v1 hierarchies a node's cgroupRoot is created in (this machine's mounted ones); runc adds the unified one. */
 export const CGROUP_HIERARCHIES = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd', 'unified'] as const;
 
-// Only what the CRI needs; snapshotters that probe for filesystems this machine lacks stay quiet.
-const DISABLED_PLUGINS = [
+/** containerd plugins a node does without: tracing, and snapshotters that probe for filesystems this machine lacks. */
+export const QUIET_DISABLED_PLUGINS = [
   'io.containerd.internal.v1.tracing',
   'io.containerd.tracing.processor.v1.otlp',
   'io.containerd.snapshotter.v1.aufs',
@@ -67,7 +67,7 @@ export function renderContainerdConfig(): string {
     'version = 2',
     `root = ${toml('/var/lib/containerd')}`,
     `state = ${toml('/run/containerd')}`,
-    `disabled_plugins = ${toml(DISABLED_PLUGINS)}`,
+    `disabled_plugins = ${toml(QUIET_DISABLED_PLUGINS)}`,
     '[grpc]',
     `  address = ${toml(CONTAINERD_SOCKET)}`,
     '[debug]',
