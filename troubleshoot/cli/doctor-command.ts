@@ -11,7 +11,7 @@ import { runsWeft } from './node-check.ts';
 // `weft doctor`: checks this node and says how to fix what is wrong. Exit 0 healthy, 1 warnings,
 // 2 errors (or a question it cannot answer: bad flags, no weft on this node). Reads only.
 
-export const DOCTOR_USAGE = `usage: weft doctor [--json] [--proxy-healthz HOST:PORT]
+const DOCTOR_USAGE = `usage: weft doctor [--json] [--proxy-healthz HOST:PORT]
          [--subnet-file FILE] [--cni-conf-dir DIR] [--cni-bin-dir DIR]
   Checks forwarding and bridge netfilter, reverse-path filtering, the VXLAN device, every peer's route,
   neighbour and FDB entry, the subnet file, lease renewals, the CNI config and plugins, IPAM leaks and

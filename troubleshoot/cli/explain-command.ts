@@ -15,7 +15,7 @@ import { runsWeft } from './node-check.ts';
 // when every way the packet may go gets through (delivered here, or handed on to the next node), 1
 // when some way is dropped or rejected, 2 when the question cannot be answered (bad input, no weft).
 
-export const EXPLAIN_USAGE = `usage: weft explain --from SRC --to DST[:PORT][/tcp|udp] [--json] [--probe]
+const EXPLAIN_USAGE = `usage: weft explain --from SRC --to DST[:PORT][/tcp|udp] [--json] [--probe]
          [--in DEV] [--size BYTES] [--kubeconfig FILE]
          [--subnet-file FILE] [--cni-conf-dir DIR] [--cni-bin-dir DIR]
   SRC, DST: IPv4 addresses, or with a kubeconfig pod/NAMESPACE/NAME, svc/NAMESPACE/NAME[:PORT], node/NAME.
@@ -30,7 +30,7 @@ const FLAGS = {
   'subnet-file': 'string', 'cni-conf-dir': 'string', 'cni-bin-dir': 'string', help: 'boolean',
 } as const;
 
-export interface ExplainArgs {
+interface ExplainArgs {
   readonly from: Resolved;
   readonly to: Resolved;
   readonly json: boolean;
@@ -50,7 +50,7 @@ async function lookupFor(args: ParsedArgs): Promise<Lookup> {
   return apiLookup(stringFlag(args, 'kubeconfig'));
 }
 
-export async function parseExplainArgs(args: ParsedArgs, lookup: () => Promise<Lookup>): Promise<ExplainArgs> {
+async function parseExplainArgs(args: ParsedArgs, lookup: () => Promise<Lookup>): Promise<ExplainArgs> {
   const from = parseTarget(required(args, 'from'), 'from');
   const to = parseTarget(required(args, 'to'), 'to');
   const sizeText = stringFlag(args, 'size');

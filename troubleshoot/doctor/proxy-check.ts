@@ -1,5 +1,6 @@
 import { countRules } from '../netfilter/iptables-ruleset.ts';
 import { hasProxyChains, proxyTable } from '../netfilter/proxy-layout.ts';
+import { rejectedDestinations, undispatchedDestinations, unreachableProxyChains, type ProxyRulesets } from '../netfilter/proxy-rules.ts';
 import type { NodeState } from '../state/node-state.ts';
 import { check, type CheckResult } from './check.ts';
 
@@ -15,7 +16,7 @@ export interface ProxyHealth {
   readonly error?: string;
 }
 
-export const DEFAULT_PROXY_HEALTHZ = '127.0.0.1:10256';
+const DEFAULT_PROXY_HEALTHZ = '127.0.0.1:10256';
 
 /** The proxy's health address: its --healthz-bind-address (0.0.0.0 asked on 127.0.0.1), else the default. */
 export function proxyHealthAddress(args: readonly string[] | undefined): string {
@@ -53,4 +54,37 @@ export function checkProxy(state: NodeState, health: ProxyHealth | undefined, no
   evidence.push(`GET http://${health.address}/healthz: ${health.status} ${health.body?.trim() ?? ''}`);
   if (health.status !== 200 || body.healthy === false) return check('proxy', 'error', `weft-proxy is unhealthy: last sync ${ago}`, { evidence, fix });
   return check('proxy', 'ok', `weft-proxy is healthy (${mode ?? 'no'} rules), last sync ${ago}`, { evidence });
+}
+
+function proxyRulesets(state: NodeState): ProxyRulesets {
+  const { rulesets } = state;
+  return { iptables: [{ engine: 'iptables-nft', ruleset: rulesets.iptablesNft }, { engine: 'iptables-legacy', ruleset: rulesets.iptablesLegacy }], nftables: rulesets.nftables };
+}
+
+/** Every chain of the proxy is reached from somewhere: one that is not lost the rule leading to it. */
+export function checkProxyRules(state: NodeState): CheckResult {
+  const mode = proxyMode(state);
+  if (!mode) return check('proxy-rules', 'skip', 'no weft-proxy rules on this node');
+  const unreachable = unreachableProxyChains(proxyRulesets(state)).map((c) => `unreachable: ${c}`);
+  const undispatched = undispatchedDestinations(proxyRulesets(state)).map((d) => `not dispatched: ${d}`);
+  if (unreachable.length + undispatched.length > 0) {
+    return check('proxy-rules', 'error', 'weft-proxy rules are missing: some Service traffic reaches no endpoint chain', {
+      evidence: [...unreachable, ...undispatched],
+      fix: 'restart weft-proxy: its first sync rewrites every rule (or wait for its periodic full sync)',
+    });
+  }
+  return check('proxy-rules', 'ok', `every weft-proxy chain is reached (${mode} mode)`);
+}
+
+/** Service addresses the proxy answers with a reject: Services without ready endpoints. */
+export function checkServiceEndpoints(state: NodeState): CheckResult {
+  if (!proxyMode(state)) return check('service-endpoints', 'skip', 'no weft-proxy rules on this node');
+  const rejected = rejectedDestinations(proxyRulesets(state));
+  if (rejected.length > 0) {
+    return check('service-endpoints', 'warn', `${rejected.length} Service address(es) without endpoints: clients are refused`, {
+      evidence: rejected.map((r) => `no endpoints: ${r}`),
+      fix: 'kubectl get endpointslices -l kubernetes.io/service-name=NAME: check the Service\'s selector and its Pods\' readiness (or scale it up)',
+    });
+  }
+  return check('service-endpoints', 'ok', 'every Service the proxy serves has endpoints');
 }

@@ -3,7 +3,7 @@ import type { CheckResult } from './check.ts';
 import { checkCniConfig, checkIpamLeaks, checkIpamPool } from './cni-checks.ts';
 import { checkBridgeNetfilter, checkConntrack, checkForwarding, checkIptablesBackends, checkReversePath } from './kernel-checks.ts';
 import { checkLeaseRenewal, checkPeers, checkSubnetFile, checkVxlanDevice, checkWeftd } from './overlay-checks.ts';
-import { checkProxy, type ProxyHealth } from './proxy-check.ts';
+import { checkProxy, checkProxyRules, checkServiceEndpoints, type ProxyHealth } from './proxy-check.ts';
 
 // Every check, in the order an operator reads them: the daemon, the kernel's settings, the overlay,
 // the CNI side, the proxy, the packet filter and conntrack.
@@ -22,6 +22,8 @@ export function runChecks(state: NodeState, proxyHealth: ProxyHealth | undefined
     checkIpamLeaks(state),
     checkIpamPool(state),
     checkProxy(state, proxyHealth, now),
+    checkProxyRules(state),
+    checkServiceEndpoints(state),
     checkIptablesBackends(state),
     checkConntrack(state.kernel),
   ];

@@ -17,7 +17,7 @@ import { firstLine, Kubectl } from './kubectl.ts';
 // next node when it leaves through the overlay; `doctor` runs `weft doctor` in every weft-node Pod
 // and prints one table. Exit codes as the node commands: 0 fine, 1 a path drops / warnings, 2 errors.
 
-export const PLUGIN_USAGE = `usage: kubectl weft explain SRC DST[:PORT][/tcp|udp] [--json] [--probe] [--node NODE] [--size BYTES]
+const PLUGIN_USAGE = `usage: kubectl weft explain SRC DST[:PORT][/tcp|udp] [--json] [--probe] [--node NODE] [--size BYTES]
        kubectl weft doctor [--json]
   common flags: --kubeconfig FILE, --context NAME
   SRC, DST: pod/NAMESPACE/NAME, svc/NAMESPACE/NAME[:PORT], node/NAME or an IPv4 address.

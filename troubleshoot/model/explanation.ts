@@ -31,6 +31,8 @@ export type CauseCode =
   | 'hairpin-off'
   | 'br-netfilter-off'
   | 'no-pod'
+  | 'leaked-address'
+  | 'missing-proxy-rule'
   | 'link-down';
 
 export interface Cause {

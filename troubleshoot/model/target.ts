@@ -28,7 +28,7 @@ function bad(flag: string, text: string, why: string): never {
   throw new UsageError(`cannot parse "--${flag}": "${text}" ${why}`);
 }
 
-export function formatRef(ref: TargetRef): string {
+function formatRef(ref: TargetRef): string {
   if (ref.kind === 'address') return ref.ip;
   return ref.kind === 'node' ? `node/${ref.name}` : `${ref.kind}/${ref.namespace}/${ref.name}`;
 }

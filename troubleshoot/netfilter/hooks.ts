@@ -18,7 +18,7 @@ function translated(hook: Hook, branch: Branch): boolean {
   return hook === 'prerouting' || hook === 'output' ? branch.flow.dnat : branch.flow.snat;
 }
 
-export function chainsOn(evaluators: readonly ChainEvaluator[], hook: Hook): { ref: BaseChainRef; evaluator: ChainEvaluator }[] {
+function chainsOn(evaluators: readonly ChainEvaluator[], hook: Hook): { ref: BaseChainRef; evaluator: ChainEvaluator }[] {
   return evaluators
     .flatMap((evaluator) => evaluator.baseChains().map((ref) => ({ ref, evaluator })))
     .filter((c) => c.ref.hook === hook)

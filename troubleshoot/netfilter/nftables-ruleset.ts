@@ -37,7 +37,7 @@ export interface NftTable {
 const IPV4_FAMILIES = new Set(['ip', 'inet']);
 
 /** Rule texts by "family table chain handle", from `nft -a list ruleset`. */
-export function ruleTexts(text: string): Map<string, string> {
+function ruleTexts(text: string): Map<string, string> {
   const texts = new Map<string, string>();
   let table = '';
   let chain = '';

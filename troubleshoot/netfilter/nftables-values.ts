@@ -49,7 +49,7 @@ function binary(op: string, [a, b]: readonly (Value | undefined)[]): Atom | unde
 }
 
 /** One expression's possible values with their probabilities; [] when not understood. */
-export function evaluateExpr(expr: unknown, flow: Flow, facts: NodeFacts): Choice[] {
+function evaluateExpr(expr: unknown, flow: Flow, facts: NodeFacts): Choice[] {
   if (typeof expr === 'string' || typeof expr === 'number') return [{ value: expr, probability: 1 }];
   if (!isObject(expr)) return [];
   const single = (value: Value | undefined): Choice[] => (value === undefined ? [] : [{ value, probability: 1 }]);

@@ -1,5 +1,5 @@
 import type { LinkState } from '../state/kernel-state.ts';
-import { hairpinOff, linkDown, noPod, tooBig } from './causes.ts';
+import { hairpinOff, leakedAddress, linkDown, noPod, tooBig } from './causes.ts';
 import { broken, type Egress, type EgressInput } from './egress-result.ts';
 import type { NodeView } from './node-view.ts';
 
@@ -20,7 +20,7 @@ export function deliverToPod(view: NodeView, bridge: LinkState, input: EgressInp
   ];
   const mtu = veth?.mtu ?? bridge.mtu;
   const hop = { ...base, evidence, mtu };
-  if (!veth) return broken({ ...hop, summary: `the pod's veth is missing` }, noPod(flow.dst, bridge.name));
+  if (!veth) return broken({ ...hop, summary: `the pod's interface is gone` }, leakedAddress(flow.dst, owner));
   if (!veth.up || (veth.bridgePort && veth.bridgePort.state !== 'forwarding')) return broken({ ...hop, summary: `port ${veth.name} does not forward` }, linkDown(veth.name));
   if (input.ingress?.veth?.name === veth.name && !veth.bridgePort?.hairpin) return broken({ ...hop, summary: 'the pod reaches itself: needs hairpin' }, hairpinOff(veth.name));
   if (size > mtu) return broken({ ...hop, summary: `too big for ${veth.name}` }, tooBig({ size, dev: veth.name, mtu }));

@@ -90,6 +90,22 @@ export function noPod(ip: string, bridge: string): Cause {
   return { code: 'no-pod', message: `no pod on ${bridge} holds ${ip} (no IPAM allocation, no neighbour entry)`, fix: `check that the Pod exists and is Running on this node` };
 }
 
+export function leakedAddress(ip: string, owner: string): Cause {
+  return {
+    code: 'leaked-address',
+    message: `${ip} is still allocated to ${owner}, but no interface of that container exists: a leaked allocation (the pod is gone without a CNI DEL)`,
+    fix: 'let the runtime release it (CNI DEL or GC), or remove the allocation file once the container is confirmed gone; weft doctor lists every leak',
+  };
+}
+
+export function missingProxyRule(destination: string, where: string): Cause {
+  return {
+    code: 'missing-proxy-rule',
+    message: `${destination} is a Service destination in weft-proxy's rules (${where}), but no rule translated it: a rule that sends it to its endpoints is missing`,
+    fix: 'restart weft-proxy (its first sync rewrites every rule); weft doctor lists the proxy chains nothing reaches',
+  };
+}
+
 export function linkDown(dev: string): Cause {
   return { code: 'link-down', message: `${dev} is down`, fix: `ip link set ${dev} up` };
 }

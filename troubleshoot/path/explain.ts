@@ -5,7 +5,8 @@ import { walkHook } from '../netfilter/hooks.ts';
 import type { Protocol } from '../model/target.ts';
 import type { Cause, Explanation, Hop, PathBranch } from '../model/explanation.ts';
 import { sysctl, sysctlName } from '../state/kernel-state.ts';
-import { brNetfilterOff, forwardingOff, noRoute, rpFilterStrict } from './causes.ts';
+import { brNetfilterOff, forwardingOff, missingProxyRule, noRoute, rpFilterStrict } from './causes.ts';
+import { proxyRuleNaming } from '../netfilter/proxy-rules.ts';
 import { deliverLocally, egress } from './egress.ts';
 import { packetOf, type Egress } from './egress-result.ts';
 import { changedHop, serviceHop, stoppedHop } from './netfilter-hops.ts';
@@ -159,6 +160,17 @@ function continueFromIngress(view: NodeView, ingress: Ingress, branch: Branch, s
   return finish(first, [routed, forward, post], last, post.branch ?? forward.branch ?? branch);
 }
 
+/** A Service destination the proxy's rules name but nothing translated: the path ends here, a rule is missing. */
+function untranslatedService(view: NodeView, hook: Hook, branch: Branch): Continued | undefined {
+  const { flow } = branch;
+  const where = proxyRuleNaming(view.proxyRulesets(), { ip: flow.dst, ...(flow.dport !== undefined ? { port: flow.dport } : {}), proto: flow.proto });
+  if (!where) return undefined;
+  const to = `${flow.dst}:${flow.dport}`;
+  const cause = missingProxyRule(`${to}/${flow.proto}`, where);
+  const hop: Hop = { kind: 'service', title: `${hook.toUpperCase()} DNAT`, status: 'drop', summary: `${to} is a Service address but no rule translates it`, evidence: [where], cause };
+  return { path: { to, probability: branch.probability, hooks: [hook], hops: [hop], outcome: 'dropped', cause }, notes: branch.notes };
+}
+
 /** Branches that reach the same destination the same way are one branch of the answer. */
 function mergeBranches(branches: readonly Branch[]): Branch[] {
   const merged = new Map<string, Branch>();
@@ -192,7 +204,10 @@ function backendNote(view: NodeView): string[] {
 
 export function explainPacket(view: NodeView, request: ExplainRequest): Explanation {
   const ingress = classifySource(view, request.src, { dst: request.dst, ...(request.in ? { in: request.in } : {}) });
-  const size = request.size ?? ingress.size;
+  // The largest packet the path must carry: the source interface's, and no more than the pods' MTU
+  // (TCP's MSS and the pods' own MTU keep packets from outside within it).
+  const podMtu = view.state.weft.subnetFile.env?.mtu;
+  const size = request.size ?? (podMtu !== undefined ? Math.min(ingress.size, podMtu) : ingress.size);
   const flow: Flow = { src: request.src, dst: request.dst, ...(request.dport !== undefined ? { dport: request.dport } : {}), proto: request.proto, mark: 0, dnat: false, snat: false, ...(ingress.iif ? { iif: ingress.iif } : {}) };
   const start: Branch = { probability: 1, flow, hits: [], notes: [] };
   const hops: Hop[] = [ingress.hop];
@@ -215,6 +230,11 @@ export function explainPacket(view: NodeView, request: ExplainRequest): Explanat
       continued.push({ path, notes: stopped.branch.notes });
     }
     for (const branch of mergeBranches(result.accepted)) {
+      const untranslated = branch.flow.dnat ? undefined : untranslatedService(view, hook, branch);
+      if (untranslated) {
+        continued.push(untranslated);
+        continue;
+      }
       const changed = service ? undefined : changedHop(hook, branch, 0);
       const next = ingress.origin === 'node' ? continueFromNode(view, branch, size) : continueFromIngress(view, ingress, branch, size);
       continued.push(changed ? { ...next, path: { ...next.path, hops: [changed, ...next.path.hops] } } : next);

@@ -12,7 +12,7 @@ import type { NodeView } from './node-view.ts';
 
 const HOOK_NAMES: Record<Hook, string> = { prerouting: 'PREROUTING', input: 'INPUT', forward: 'FORWARD', output: 'OUTPUT', postrouting: 'POSTROUTING' };
 
-export function formatHit(hit: RuleHit): string {
+function formatHit(hit: RuleHit): string {
   return `${hit.engine} ${hit.table} ${hit.chain}: ${hit.action} <- ${hit.rule}`;
 }
 
@@ -60,7 +60,7 @@ export function serviceHop(hook: Hook, accepted: readonly Branch[], before: numb
 
 /** A hook that passed the packet but changed it (mark, source NAT): worth a hop of its own. */
 export function changedHop(hook: Hook, branch: Branch, before: number): Hop | undefined {
-  const hits = branch.hits.slice(before).filter((h) => !h.action.startsWith('jump') && !h.action.startsWith('goto'));
+  const hits = branch.hits.slice(before).filter((h) => !/^(jump|goto|accept|ACCEPT)\b/.test(h.action));
   if (hits.length === 0) return undefined;
   const masquerade = hits.find((h) => h.action.startsWith('masquerade') || h.action.startsWith('SNAT'));
   return {

@@ -6,6 +6,7 @@ import { IptablesEvaluator } from '../netfilter/iptables-tracer.ts';
 import { countRules } from '../netfilter/iptables-ruleset.ts';
 import { NftablesEvaluator } from '../netfilter/nftables-tracer.ts';
 import { hasProxyChains, proxyTable } from '../netfilter/proxy-layout.ts';
+import type { ProxyRulesets } from '../netfilter/proxy-rules.ts';
 import type { ChainEvaluator, NodeFacts } from '../netfilter/flow.ts';
 import type { LinkState } from '../state/kernel-state.ts';
 import type { NodeState } from '../state/node-state.ts';
@@ -39,6 +40,11 @@ export class NodeView {
       isLocal: (ip) => isLocalAddress(state.kernel, ip),
       masqueradeSource: (dev, dst) => sourceAddressFor(state.kernel, dev, dst),
     };
+  }
+
+  proxyRulesets(): ProxyRulesets {
+    const { rulesets } = this.state;
+    return { iptables: [{ engine: 'iptables-nft', ruleset: rulesets.iptablesNft }, { engine: 'iptables-legacy', ruleset: rulesets.iptablesLegacy }], nftables: rulesets.nftables };
   }
 
   get kernel() {

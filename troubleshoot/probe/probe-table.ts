@@ -15,7 +15,7 @@ export interface ProbeMatch {
   readonly proto: Protocol;
 }
 
-export const PROBE_HOOKS: readonly { readonly hook: Hook; readonly short: string }[] = [
+const PROBE_HOOKS: readonly { readonly hook: Hook; readonly short: string }[] = [
   { hook: 'prerouting', short: 'pre' },
   { hook: 'input', short: 'in' },
   { hook: 'forward', short: 'fwd' },

@@ -14,7 +14,7 @@ import { observePath, parseTraceEvents, type ObservedPath } from './trace-events
 // iptables-legacy's TRACE target logs through nf_log, which the kernel keeps off outside the initial
 // namespace (net.netfilter.nf_log_all_netns=0), so legacy rules show only as a gap between chains.
 
-export const TRACING = 'nf_tables trace events: meta nftrace, read with nft monitor trace';
+const TRACING = 'nf_tables trace events: meta nftrace, read with nft monitor trace';
 
 export interface ProbeReport {
   readonly tracing: string;

@@ -1,6 +1,6 @@
 import { run } from '../../lib/exec.ts';
-import { countRules, parseRestoreText, type IptablesRuleset } from '../netfilter/iptables-ruleset.ts';
-import { countNftRules, parseNftRuleset, type NftTable } from '../netfilter/nftables-ruleset.ts';
+import { parseRestoreText, type IptablesRuleset } from '../netfilter/iptables-ruleset.ts';
+import { parseNftRuleset, type NftTable } from '../netfilter/nftables-ruleset.ts';
 
 // Both iptables backends and the native nftables tables, read from the kernel with the tools that
 // wrote them. A backend whose tool is missing reads as empty, noted. iptables-nft's tables appear in
@@ -29,6 +29,17 @@ function iptablesNftTables(ruleset: IptablesRuleset): Set<string> {
   return new Set([...ruleset.keys()].map((table) => `ip ${table}`));
 }
 
+/** What the four listings print, parsed: iptables-nft-save, iptables-legacy-save, `nft -j` and `nft -a list ruleset`. */
+export function parseRulesets(texts: { nftSave: string; legacySave: string; nftJson: string; nftText: string }, problems: readonly string[] = []): Rulesets {
+  const iptablesNft = parseRestoreText(texts.nftSave);
+  return {
+    iptablesNft,
+    iptablesLegacy: parseRestoreText(texts.legacySave),
+    nftables: parseNftRuleset(texts.nftJson, texts.nftText, iptablesNftTables(iptablesNft)),
+    problems,
+  };
+}
+
 export async function readRulesets(): Promise<Rulesets> {
   const problems: string[] = [];
   const [nftSave, legacySave, nftJson, nftText] = await Promise.all([
@@ -38,15 +49,6 @@ export async function readRulesets(): Promise<Rulesets> {
     run('nft', ['-a', 'list', 'ruleset']).catch((error: Error) => ({ code: 127, stdout: '', stderr: error.message })),
   ]);
   if (nftJson.code !== 0) problems.push(`cannot read the nftables ruleset: ${nftJson.stderr.trim() || `exit ${nftJson.code}`}`);
-  const iptablesNft = parseRestoreText(nftSave);
-  return {
-    iptablesNft,
-    iptablesLegacy: parseRestoreText(legacySave),
-    nftables: nftJson.code === 0 ? parseNftRuleset(nftJson.stdout, nftText.stdout, iptablesNftTables(iptablesNft)) : [],
-    problems,
-  };
+  return parseRulesets({ nftSave, legacySave, nftJson: nftJson.code === 0 ? nftJson.stdout : '', nftText: nftText.stdout }, problems);
 }
 
-export function ruleCounts(rulesets: Rulesets): { nft: number; legacy: number; nftables: number } {
-  return { nft: countRules(rulesets.iptablesNft), legacy: countRules(rulesets.iptablesLegacy), nftables: countNftRules(rulesets.nftables) };
-}
