@@ -4,7 +4,7 @@ import { addPod, removePod } from '../../lab/pod.ts';
 import { tokenize } from '../../troubleshoot/netfilter/iptables-ruleset.ts';
 import { NetnsScope } from '../support/netns.ts';
 import {
-  applyProxyRules, causeCodes, checkOf, doctor, explain, explainAcross, HTTP_PORT, httpGet, ping, serviceObjects, startTroubleshootLab, stopTroubleshootLab, WEB_IP,
+  applyProxyRules, causeCodes, checkOf, doctor, explain, explainAcross, HTTP_PORT, httpGet, NODE_PORT, ping, serviceObjects, startTroubleshootLab, stopTroubleshootLab, WEB_IP,
   type TroubleshootLab,
 } from './troubleshoot-lab.ts';
 
@@ -95,6 +95,8 @@ describe('one breakage at a time (iptables mode): explain and doctor name the ca
       expect(device.summary).toContain('MTU 1400, wanted 1450 (eth0 MTU 1500 - 50)');
     } finally {
       await node1().ns.exec('ip', ['link', 'set', 'weft.1', 'mtu', '1450']);
+      // The pod learnt the smaller path MTU from "fragmentation needed": forget it.
+      await a().ns.exec('ip', ['route', 'flush', 'cache']);
     }
     expect(await ping(a(), c().ip, ['-M', 'do', '-s', '1422'])).toBe(true);
   });
@@ -150,7 +152,7 @@ describe('one breakage at a time (iptables mode): explain and doctor name the ca
       expect(explanation.verdict.causes[0]?.message).toMatch(/^Service default\/web:http has no endpoints/);
       const endpoints = checkOf((await doctor(lab, node1())).checks, 'service-endpoints');
       expect(endpoints.status).toBe('warn');
-      expect(endpoints.evidence).toEqual([`no endpoints: default/web:http (${WEB_IP}:80)`]);
+      expect(endpoints.evidence).toEqual([`no endpoints: default/web:http (${WEB_IP}:80)`, `no endpoints: default/web:http (node port ${NODE_PORT})`]);
     } finally {
       await applyProxyRules(lab, node1(), serviceObjects(lab));
     }
@@ -233,7 +235,7 @@ describe('proxy breakages in nftables mode: explain and doctor name the cause', 
       expect(causeCodes(explanation)).toEqual(['no-endpoints']);
       const endpoints = checkOf((await doctor(lab, node)).checks, 'service-endpoints');
       expect(endpoints.status).toBe('warn');
-      expect(endpoints.evidence).toEqual([`no endpoints: ${WEB_IP} . tcp . 80`]);
+      expect(endpoints.evidence).toEqual([`no endpoints: ${WEB_IP} . tcp . 80`, `no endpoints: tcp . ${NODE_PORT}`]);
     } finally {
       await applyProxyRules(lab, node, serviceObjects(lab));
     }

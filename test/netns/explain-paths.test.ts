@@ -58,10 +58,12 @@ describe.each([
     expect(bodies).toEqual(new Set(['n1p1', 'n2p1']));
     const { code, explanation } = await explain(lab, lab.node(1), ['--from', b.ip, '--to', `${WEB_IP}:80`, '--probe']);
     expect(code).toBe(0);
-    expect(explanation.branches.map((x) => [x.to, x.probability, x.outcome]).sort()).toEqual([
-      [`${lab.pod('n1p1').ip}:${HTTP_PORT}`, 0.5, 'delivered'],
-      [`${lab.pod('n2p1').ip}:${HTTP_PORT}`, 0.5, 'leaves'],
-    ]);
+    expect(explanation.branches.map((x) => [x.to, x.probability, x.outcome]).sort()).toEqual(
+      [
+        [`${lab.pod('n1p1').ip}:${HTTP_PORT}`, 0.5, 'delivered'],
+        [`${lab.pod('n2p1').ip}:${HTTP_PORT}`, 0.5, 'leaves'],
+      ].sort(),
+    );
     expect(explanation.hops.find((h) => h.kind === 'service')?.summary).toContain('one of 2 endpoints');
     expectProbeAgrees(explanation.probe);
   });

@@ -7,6 +7,7 @@ import type { OverlayNode } from '../../lab/node.ts';
 import { nodeConfList, type Pod } from '../../lab/pod.ts';
 import type { LabSettings } from '../../lab/underlay.ts';
 import { run, runChecked, type RunResult } from '../../lib/exec.ts';
+import { isProxyChain } from '../../proxy/chain-names.ts';
 import type { CheckResult } from '../../troubleshoot/doctor/check.ts';
 import { followPath, type NodeExplanation } from '../../troubleshoot/kubectl/follow.ts';
 import type { Explanation } from '../../troubleshoot/model/explanation.ts';
@@ -57,14 +58,37 @@ export function serviceObjects(lab: Pick<TroubleshootLab, 'cluster' | 'pod'>, we
   };
 }
 
-/** Renders the proxy's full sync for `node` from `objects` and applies it (a full sync replaces the last one). */
+/** The proxy's chains in a ruleset text, as "table chain" (from `:NAME` declarations). */
+function proxyChains(text: string): Set<string> {
+  const chains = new Set<string>();
+  let table = '';
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1).trim();
+    const name = /^:(\S+)/.exec(line)?.[1];
+    if (name && isProxyChain(name)) chains.add(`${table} ${name}`);
+  }
+  return chains;
+}
+
+/**
+ * Renders the proxy's full sync for `node` from `objects` and applies it as the proxy would: the
+ * rendered payload (a clean node's), then the removal of its chains the new state no longer has.
+ */
 export async function applyProxyRules(lab: TroubleshootLab, node: OverlayNode, objects: unknown): Promise<void> {
   const file = join(node.dir, 'objects.yaml');
   writeFileSync(file, stringify(objects), { mode: 0o600 });
   const [command, ...prefix] = process.env.WEFT_BIN_DIR ? [join(resolve(process.env.WEFT_BIN_DIR), 'weft-proxy')] : [NODE_26, join(ROOT, 'bin/weft.ts'), 'weft-proxy'];
   const rendered = await runChecked(command as string, [...prefix, 'render', '--proxy-mode', lab.mode, '--hostname-override', `node-${node.index}`, '--cluster-cidr', '10.244.0.0/16', '--objects', file]);
-  if (lab.mode === 'iptables') await node.ns.exec('iptables-restore', ['--noflush', '-w'], rendered.stdout);
-  else await node.ns.exec('nft', ['-f', '-'], rendered.stdout);
+  if (lab.mode === 'nftables') {
+    await node.ns.exec('nft', ['-f', '-'], rendered.stdout);
+    return;
+  }
+  const before = proxyChains(await node.ns.exec('iptables-save', []));
+  await node.ns.exec('iptables-restore', ['--noflush', '-w'], rendered.stdout);
+  const wanted = proxyChains(rendered.stdout);
+  const stale = [...before].filter((c) => !wanted.has(c)).map((c) => c.split(' ') as [string, string]);
+  for (const [table, chain] of stale) await node.ns.exec('iptables', ['-w', '-t', table, '-F', chain]);
+  for (const [table, chain] of stale) await node.ns.exec('iptables', ['-w', '-t', table, '-X', chain]);
 }
 
 export async function startTroubleshootLab(scope: NetnsScope, options: { mode: 'iptables' | 'nftables'; net: string }): Promise<TroubleshootLab> {

@@ -135,9 +135,9 @@ export function rejectedDestinations(rulesets: ProxyRulesets): string[] {
         for (const rule of chain.rules) {
           if (jumpTargets(rule.tokens)[0] !== 'REJECT') continue;
           const t = rule.tokens;
-          const d = t[t.indexOf('-d') + 1]?.replace(/\/32$/, '');
+          const d = t.includes('-d') ? t[t.indexOf('-d') + 1]?.replace(/\/32$/, '') : undefined;
           const p = t.includes('--dport') ? t[t.indexOf('--dport') + 1] : undefined;
-          found.push(`${serviceOfRule(rule.line) ?? 'a Service'} (${d ?? '?'}${p ? `:${p}` : ''})`);
+          found.push(`${serviceOfRule(rule.line) ?? 'a Service'} (${d ? `${d}${p ? `:${p}` : ''}` : `node port ${p ?? '?'}`})`);
         }
       }
     }
