@@ -3,10 +3,8 @@ import { counts, exitCode } from '../doctor/check.ts';
 import { proxyHealthAddress, proxyMode, type ProxyHealth } from '../doctor/proxy-check.ts';
 import { renderReport } from '../doctor/render-report.ts';
 import { runChecks } from '../doctor/run-checks.ts';
-import { readNodeState } from '../state/node-state.ts';
-import { DEFAULT_PATHS } from '../state/weft-state.ts';
 import { booleanFlag, parseFlags, stringFlag, UsageError } from './args.ts';
-import { runsWeft } from './node-check.ts';
+import { readWeftNode } from './node-check.ts';
 
 // `weft doctor`: checks this node and says how to fix what is wrong. Exit 0 healthy, 1 warnings,
 // 2 errors (or a question it cannot answer: bad flags, no weft on this node). Reads only.
@@ -40,12 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const healthFlag = stringFlag(args, 'proxy-healthz');
     if (healthFlag !== undefined && !/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(healthFlag)) throw new UsageError(`flag "--proxy-healthz" must be IPv4:PORT, got "${healthFlag}"`);
-    const state = await readNodeState(
-      { cniConfDir: stringFlag(args, 'cni-conf-dir') ?? DEFAULT_PATHS.cniConfDir, cniBinDir: stringFlag(args, 'cni-bin-dir') ?? DEFAULT_PATHS.cniBinDir, ...(stringFlag(args, 'subnet-file') ? { subnetFile: stringFlag(args, 'subnet-file') } : {}) },
-      { leases: true },
-    );
-    const missing = runsWeft(state);
-    if (missing) throw new UsageError(`cannot check this node: ${missing}`);
+    const state = await readWeftNode(args, 'check');
     const health = proxyMode(state) || state.weft.proxy ? await readProxyHealth(healthFlag ?? proxyHealthAddress(state.weft.proxy?.args)) : undefined;
     const results = runChecks(state, health, Date.now());
     const code = exitCode(results);

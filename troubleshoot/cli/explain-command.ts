@@ -5,10 +5,9 @@ import type { Explanation } from '../model/explanation.ts';
 import { explainPacket } from '../path/explain.ts';
 import { NodeView } from '../path/node-view.ts';
 import { renderExplanation } from '../path/render-explanation.ts';
-import { readNodeState, type NodeState } from '../state/node-state.ts';
-import { DEFAULT_PATHS } from '../state/weft-state.ts';
+import type { NodeState } from '../state/node-state.ts';
 import { booleanFlag, parseFlags, stringFlag, UsageError, type ParsedArgs } from './args.ts';
-import { runsWeft } from './node-check.ts';
+import { readWeftNode } from './node-check.ts';
 
 // `weft explain --from SRC --to DST[:PORT][/tcp|udp]`: reads this node's live state and prints the
 // packet's path hop by hop with the evidence for each, and the first thing that breaks it. Exit 0
@@ -86,12 +85,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const request = await parseExplainArgs(args, () => lookupFor(args));
-    const state = await readNodeState(
-      { cniConfDir: stringFlag(args, 'cni-conf-dir') ?? DEFAULT_PATHS.cniConfDir, cniBinDir: stringFlag(args, 'cni-bin-dir') ?? DEFAULT_PATHS.cniBinDir, ...(stringFlag(args, 'subnet-file') ? { subnetFile: stringFlag(args, 'subnet-file') } : {}) },
-      { leases: true },
-    );
-    const missing = runsWeft(state);
-    if (missing) throw new UsageError(`cannot explain on this node: ${missing}`);
+    const state = await readWeftNode(args, 'explain on');
     const explanation = explainOn(state, request);
     let probe: unknown;
     if (request.probe) {

@@ -1,4 +1,4 @@
-import { isObject } from '../../lib/json.ts';
+import { isObject, parseToolJson } from '../../lib/json.ts';
 
 // The native nftables ruleset as `nft -j list ruleset` describes it, each rule with its text from
 // `nft -a list ruleset` (the JSON form has none) so evidence reads as the operator would type it.
@@ -55,14 +55,7 @@ function ruleTexts(text: string): Map<string, string> {
 
 /** Parses the JSON listing; tables in `skip` ("ip nat", ...) and non-IPv4 families are left out. */
 export function parseNftRuleset(json: string, text: string, skip: ReadonlySet<string> = new Set()): NftTable[] {
-  const trimmed = json.trim();
-  if (trimmed === '') return [];
-  let document: unknown;
-  try {
-    document = JSON.parse(trimmed);
-  } catch {
-    throw new Error(`cannot read the nftables ruleset: not JSON: "${trimmed.slice(0, 80)}"`);
-  }
+  const document = parseToolJson(json, 'the nftables ruleset');
   const items = isObject(document) && Array.isArray(document.nftables) ? document.nftables.filter(isObject) : [];
   const texts = ruleTexts(text);
   const tables = new Map<string, NftTable>();

@@ -1,4 +1,4 @@
-import { isObject } from '../../lib/json.ts';
+import { isObject, parseToolJson } from '../../lib/json.ts';
 
 // The node's links, addresses, routes, rules, neighbours, FDB and sysctls as `ip -j`, `bridge -j` and
 // /proc/sys report them, reduced to what the explanation and the checks compare. The parsers are pure:
@@ -76,14 +76,7 @@ export interface KernelState {
 }
 
 function list(text: string, what: string): Record<string, unknown>[] {
-  const trimmed = text.trim();
-  if (trimmed === '') return [];
-  let value: unknown;
-  try {
-    value = JSON.parse(trimmed);
-  } catch {
-    throw new Error(`cannot read ${what}: not JSON: "${trimmed.slice(0, 80)}"`);
-  }
+  const value = parseToolJson(text, what) ?? [];
   if (!Array.isArray(value)) throw new Error(`cannot read ${what}: not a JSON list`);
   return value.filter(isObject);
 }
