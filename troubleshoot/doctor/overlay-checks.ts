@@ -26,6 +26,11 @@ function uplinkOf(kernel: KernelState, address: string | undefined): (Uplink & {
   return undefined;
 }
 
+/** The VXLAN device's MTU as weftd sets it: Backend.MTU, else the uplink's MTU minus the VXLAN overhead. */
+function wantedMtu(state: NodeState, uplink: { mtu: number } | undefined): number | undefined {
+  return state.weft.leases?.network?.backend.mtu || (uplink ? uplink.mtu - VXLAN_OVERHEAD : undefined);
+}
+
 export function checkWeftd(state: NodeState): CheckResult {
   const weftd = state.weft.weftd;
   if (!weftd) return check('weftd', 'error', 'weftd does not run in this network namespace: nothing keeps the fabric and the subnet file up to date', { fix: 'start weftd (on Kubernetes: the weft-node DaemonSet Pod on this node)' });
@@ -44,20 +49,20 @@ export function checkVxlanDevice(state: NodeState): CheckResult {
   const own = ownLease(state);
   if (!dev) return check('vxlan-device', 'error', `the VXLAN device ${name} does not exist`, { fix: 'restart weftd, which creates it' });
   const uplink = uplinkOf(kernel, weft.publicIp ?? dev.vxlan?.local);
-  const wantedMtu = network?.backend.mtu || (uplink ? uplink.mtu - VXLAN_OVERHEAD : undefined);
+  const mtu = wantedMtu(state, uplink);
   const wrong: string[] = [];
   if (dev.kind !== 'vxlan') wrong.push(`it is a "${dev.kind}" device`);
   if (dev.vxlan?.vni !== vni) wrong.push(`VNI ${dev.vxlan?.vni}, wanted ${vni}`);
   if (network && dev.vxlan?.port !== network.backend.port) wrong.push(`port ${dev.vxlan?.port}, wanted ${network.backend.port}`);
   if (weft.publicIp && dev.vxlan?.local !== weft.publicIp) wrong.push(`local address ${dev.vxlan?.local}, wanted ${weft.publicIp}`);
   if (dev.vxlan?.learning !== false) wrong.push('it learns addresses (wanted nolearning)');
-  if (wantedMtu !== undefined && dev.mtu !== wantedMtu) wrong.push(`MTU ${dev.mtu}, wanted ${wantedMtu}${network?.backend.mtu ? ' (Backend.MTU)' : ` (${uplink?.name} MTU ${uplink?.mtu} - ${VXLAN_OVERHEAD})`}`);
+  if (mtu !== undefined && dev.mtu !== mtu) wrong.push(`MTU ${dev.mtu}, wanted ${mtu}${network?.backend.mtu ? ' (Backend.MTU)' : ` (${uplink?.name} MTU ${uplink?.mtu} - ${VXLAN_OVERHEAD})`}`);
   if (!dev.up) wrong.push('it is down');
   if (own && !dev.addresses.some((a) => a.ip === formatIpv4(own.subnet.network) && a.prefix === 32)) wrong.push(`it lacks the address ${formatIpv4(own.subnet.network)}/32`);
   const evidence = [`${name}: VNI ${dev.vxlan?.vni}, port ${dev.vxlan?.port}, local ${dev.vxlan?.local}, learning ${dev.vxlan?.learning}, MTU ${dev.mtu}, ${dev.up ? 'up' : 'down'}, addresses ${dev.addresses.map((a) => `${a.ip}/${a.prefix}`).join(' ') || 'none'}`];
   if (uplink) evidence.push(`uplink ${uplink.name} (${uplink.address}) MTU ${uplink.mtu}`);
   if (wrong.length === 0) return check('vxlan-device', 'ok', `${name} is as weftd makes it`, { evidence });
-  const fix = wrong.some((w) => w.startsWith('MTU')) && wrong.length === 1 ? `ip link set ${name} mtu ${wantedMtu} (or restart weftd)` : 'restart weftd, which corrects or recreates the device';
+  const fix = wrong.some((w) => w.startsWith('MTU')) && wrong.length === 1 ? `ip link set ${name} mtu ${mtu} (or restart weftd)` : 'restart weftd, which corrects or recreates the device';
   return check('vxlan-device', 'error', `${name}: ${wrong.join('; ')}`, { evidence, fix });
 }
 
@@ -113,11 +118,11 @@ export function checkSubnetFile(state: NodeState): CheckResult {
   const env = file.env;
   const own = ownLease(state);
   const network = weft.leases?.network;
-  const dev = kernel.links.find((l) => l.name === deviceName(network?.backend.vni ?? 1));
+  const mtu = wantedMtu(state, uplinkOf(kernel, weft.publicIp));
   const wrong: string[] = [];
   if (own && !SAME_SUBNET(env.subnet, own.subnet)) wrong.push(`FLANNEL_SUBNET ${formatIpv4Cidr(env.subnet)}, but this node's lease is ${formatIpv4Cidr(own.subnet)}`);
   if (network && !SAME_SUBNET(env.network, network.network)) wrong.push(`FLANNEL_NETWORK ${formatIpv4Cidr(env.network)}, but the network config says ${formatIpv4Cidr(network.network)}`);
-  if (dev && env.mtu !== dev.mtu) wrong.push(`FLANNEL_MTU ${env.mtu}, but ${dev.name}'s MTU is ${dev.mtu}`);
+  if (mtu !== undefined && env.mtu !== mtu) wrong.push(`FLANNEL_MTU ${env.mtu}, but the overlay's MTU is ${mtu}`);
   const podCidr = weft.leases?.node?.podCidr;
   if (podCidr && !SAME_SUBNET(env.subnet, parseIpv4Cidr(podCidr) ?? env.subnet)) wrong.push(`FLANNEL_SUBNET ${formatIpv4Cidr(env.subnet)}, but Node ${weft.leases?.node?.name} has podCIDR ${podCidr}`);
   const evidence = [`${file.path}: FLANNEL_NETWORK=${formatIpv4Cidr(env.network)} FLANNEL_SUBNET=${formatIpv4Cidr(env.subnet)} FLANNEL_MTU=${env.mtu} FLANNEL_IPMASQ=${env.ipMasq}`];
