@@ -42,7 +42,7 @@ describe.skipIf(skipReason !== undefined)(`troubleshooting against kube-apiserve
       addressType: 'IPv4', ports: [{ name: 'http', port: HTTP_PORT, protocol: 'TCP' }], endpoints: endpoints.map((p) => ({ addresses: [p.ip], conditions: { ready: true }, nodeName: NODE_NAME })),
     });
   const explain = async (args: readonly string[]) => {
-    const result = await weft(['explain', ...args, '--kubeconfig', cp.kubeconfig], { netns: node.path });
+    const result = await weft(['explain', ...args, '--json', '--kubeconfig', cp.kubeconfig], { netns: node.path });
     return { ...result, explanation: result.code < 2 ? (JSON.parse(result.stdout) as Explanation) : undefined };
   };
   const doctor = async () => {

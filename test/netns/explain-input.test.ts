@@ -53,21 +53,21 @@ describe('bad input: one clear line, exit 2, nothing changed', () => {
   });
 
   const cases: [string, (l: TroubleshootLab) => string[], RegExp][] = [
-    ['a malformed address', () => ['explain', '--from', '10.244.1', '--to', `${WEB_IP}:80`], /^weft explain: cannot parse "--from": "10\.244\.1" is not an IPv4 address/],
-    ['a port out of range', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:70000`], /^weft explain: cannot parse "--to": ".*:70000" has port "70000": not a number from 1 to 65535$/],
-    ['a port that is no number', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:http`], /has port "http": not a number/],
-    ['a protocol other than tcp or udp', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:80/sctp`], /has protocol "sctp": only tcp and udp$/],
-    ['an unknown flag', () => ['explain', '--form', '10.0.0.1'], /^weft explain: unknown flag "--form"$/],
-    ['a flag given twice', (l) => ['explain', '--from', l.pod('n1p1').ip, '--from', l.pod('n1p2').ip, '--to', `${WEB_IP}:80`], /^weft explain: flag "--from" is given twice$/],
-    ['no destination', (l) => ['explain', '--from', l.pod('n1p1').ip], /^weft explain: flag "--to" is required$/],
-    ['an interface the node does not have', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:80`, '--in', 'eth9'], /^weft explain: flag "--in": "eth9" is not an interface of this node$/],
-    ['a Pod name without any kubeconfig', () => ['explain', '--from', 'pod/default/web-0', '--to', `${WEB_IP}:80`], /^weft explain: cannot reach Kubernetes: no kubeconfig/],
-    ['a kubeconfig that does not exist', () => ['explain', '--from', 'pod/default/web-0', '--to', `${WEB_IP}:80`, '--kubeconfig', '/nonexistent/kubeconfig'], /^weft explain: cannot read kubeconfig "\/nonexistent\/kubeconfig": no such file$/],
-    ['doctor with an unknown flag', () => ['doctor', '--verbose'], /^weft doctor: unknown flag "--verbose"$/],
-    ['doctor with a malformed health address', () => ['doctor', '--proxy-healthz', 'localhost'], /^weft doctor: flag "--proxy-healthz" must be IPv4:PORT, got "localhost"$/],
+    ['weft explain with a malformed address', () => ['explain', '--from', '10.244.1', '--to', `${WEB_IP}:80`], /^weft explain: cannot parse "--from": "10\.244\.1" is not an IPv4 address/],
+    ['weft explain with a port out of range', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:70000`], /^weft explain: cannot parse "--to": ".*:70000" has port "70000": not a number from 1 to 65535$/],
+    ['weft explain with a port that is no number', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:http`], /has port "http": not a number/],
+    ['weft explain with a protocol other than tcp or udp', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:80/sctp`], /has protocol "sctp": only tcp and udp$/],
+    ['weft explain with an unknown flag', () => ['explain', '--form', '10.0.0.1'], /^weft explain: unknown flag "--form"$/],
+    ['weft explain with a flag given twice', (l) => ['explain', '--from', l.pod('n1p1').ip, '--from', l.pod('n1p2').ip, '--to', `${WEB_IP}:80`], /^weft explain: flag "--from" is given twice$/],
+    ['weft explain with no destination', (l) => ['explain', '--from', l.pod('n1p1').ip], /^weft explain: flag "--to" is required$/],
+    ['weft explain with an interface the node does not have', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:80`, '--in', 'eth9'], /^weft explain: flag "--in": "eth9" is not an interface of this node$/],
+    ['weft explain with a Pod name without any kubeconfig', () => ['explain', '--from', 'pod/default/web-0', '--to', `${WEB_IP}:80`], /^weft explain: cannot reach Kubernetes: no kubeconfig/],
+    ['weft explain with a kubeconfig that does not exist', () => ['explain', '--from', 'pod/default/web-0', '--to', `${WEB_IP}:80`, '--kubeconfig', '/nonexistent/kubeconfig'], /^weft explain: cannot read kubeconfig "\/nonexistent\/kubeconfig": no such file$/],
+    ['weft doctor with an unknown flag', () => ['doctor', '--verbose'], /^weft doctor: unknown flag "--verbose"$/],
+    ['weft doctor with a malformed health address', () => ['doctor', '--proxy-healthz', 'localhost'], /^weft doctor: flag "--proxy-healthz" must be IPv4:PORT, got "localhost"$/],
   ];
 
-  it.each(cases)('weft explain or doctor with %s', async (_what, args, message) => {
+  it.each(cases)('%s', async (_what, args, message) => {
     const node = lab.node(1);
     const before = await snapshot(node);
     const [file, ...prefix] = process.env.WEFT_BIN_DIR ? [join(resolve(process.env.WEFT_BIN_DIR), 'weft')] : [NODE_26, join(ROOT, 'bin/weft.ts')];

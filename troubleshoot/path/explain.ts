@@ -188,7 +188,7 @@ function verdictOf(branches: readonly PathBranch[]): Explanation['verdict'] {
     const share = branches.length > 1 ? formatProbability(b.probability) : '';
     if (b.outcome === 'delivered') return `${b.to}${share}: delivered`;
     if (b.outcome === 'leaves') return `${b.to}${share}: leaves ${b.handoff ? `for node ${b.handoff.node}` : 'the node'}`;
-    return `${b.to}${share}: ${b.outcome} (${b.cause?.message ?? 'no reason found'})`;
+    return `${b.to}${share}: ${b.outcome}${b.cause ? ` (${b.cause.code}, see below)` : ' (no reason found)'}`;
   };
   const kind = failed.length === 0 ? 'delivered' : failed.length === branches.length ? 'dropped' : 'partly';
   const causes = new Map<string, Cause>();
