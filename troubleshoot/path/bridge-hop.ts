@@ -11,6 +11,11 @@ export function deliverToPod(view: NodeView, bridge: LinkState, input: EgressInp
   const { flow, size } = input;
   const base = { kind: 'bridge' as const, title: `bridge ${bridge.name}` };
   const port = view.podPort(flow.dst, bridge);
+  if (!port && view.state.weft.allocations.length === 0) {
+    // Without host-local's store (no readable CNI config) a quiet pod has no trace in the kernel's tables.
+    const evidence = [`bridge ${bridge.name} (MTU ${bridge.mtu})`, `no IPAM store to look ${flow.dst} up in, and no neighbour entry for it: its port is not known`];
+    return { hop: { ...base, status: 'deliver', summary: `onto ${bridge.name}; the pod's port is not known`, evidence, mtu: bridge.mtu }, outcome: 'delivered' };
+  }
   if (!port) return broken({ ...base, summary: `no pod holds ${flow.dst}`, evidence: [`bridge ${bridge.name} (MTU ${bridge.mtu})`] }, noPod(flow.dst, bridge.name));
   const veth = port.veth;
   const owner = port.containerId ? `container ${port.containerId} (${port.ifname})` : 'a pod';

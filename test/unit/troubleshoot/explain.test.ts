@@ -63,6 +63,14 @@ describe('explaining working paths', () => {
   });
 });
 
+describe('what the node cannot tell', () => {
+  it('without host-local\'s store (no readable CNI config) a pod it never spoke to is assumed there, not reported missing', () => {
+    const blind = withKernel({ ...node1, weft: { ...node1.weft, allocations: [] } }, (k) => ({ neighbours: k.neighbours.filter((n) => n.dev !== 'cni0') }));
+    const e = explain(blind, { src: a, dst: b, dport: 8080 });
+    expect(e.branches.map((x) => [x.outcome, x.hops.at(-1)?.summary])).toEqual([['delivered', "onto cni0; the pod's port is not known"]]);
+  });
+});
+
 describe('naming what breaks a path', () => {
   const across = { src: a, dst: c, dport: 8080 };
 
