@@ -7,7 +7,7 @@ import type { OverlayNode } from '../../lab/node.ts';
 import { nodeConfList, type Pod } from '../../lab/pod.ts';
 import type { LabSettings } from '../../lab/underlay.ts';
 import { run, runChecked, type RunResult } from '../../lib/exec.ts';
-import { isProxyChain } from '../../proxy/chain-names.ts';
+import { isProxyChain } from '../../troubleshoot/netfilter/proxy-layout.ts';
 import type { CheckResult } from '../../troubleshoot/doctor/check.ts';
 import { followPath, type NodeExplanation } from '../../troubleshoot/kubectl/follow.ts';
 import type { Explanation } from '../../troubleshoot/model/explanation.ts';

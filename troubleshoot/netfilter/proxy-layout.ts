@@ -7,6 +7,8 @@ import type { IptablesRuleset } from './iptables-ruleset.ts';
 // table are the proxy's (to tell its "no endpoints" verdicts from anyone else's drops). Everything
 // else comes from the rulesets the kernel lists.
 
+export { isProxyChain };
+
 export function isProxyRule(hit: RuleHit): boolean {
   return hit.engine === 'nftables' ? hit.table === PROXY_TABLE : isProxyChain(hit.chain);
 }

@@ -2,8 +2,7 @@ import { isObject } from '../../lib/json.ts';
 import type { Protocol } from '../model/target.ts';
 import type { IptablesRuleset } from './iptables-ruleset.ts';
 import type { NftTable } from './nftables-ruleset.ts';
-import { proxyTable, serviceOfRule } from './proxy-layout.ts';
-import { isProxyChain } from '../../proxy/chain-names.ts';
+import { isProxyChain, proxyTable, serviceOfRule } from './proxy-layout.ts';
 
 // Questions about weft-proxy's rules as the kernel holds them: does a destination belong to a Service
 // (some proxy rule or set element names it), which proxy chains can no packet reach (a rule that sent
