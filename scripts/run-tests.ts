@@ -102,7 +102,9 @@ async function labTier(): Promise<boolean> {
   let ok = true;
   try {
     const cluster = await clusterUp({ id, install: true, mergeKubeconfig: false, progress });
-    ok = (await vitest('e2e', TIERS.lab as Tier, { KUBECONFIG: cluster.kubeconfig, WEFT_E2E_LAB: id })) && ok;
+    // kubectl on PATH: kubectl weft (the troubleshooting plugin under test) runs the caller's kubectl.
+    const env = { KUBECONFIG: cluster.kubeconfig, WEFT_E2E_LAB: id, PATH: `${k8s.binDir}:${process.env.PATH ?? ''}` };
+    ok = (await vitest('e2e', TIERS.lab as Tier, env)) && ok;
     for (const mode of conformanceModes()) {
       await setProxyMode(cluster, mode);
       const started = Date.now();
