@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { currentDeadline } from './deadline.ts';
 
 // The one place that spawns programs. The CNI hot path uses node:child_process directly because
 // execa adds ~30 ms of module loading to every plugin start (measured; see docs/PERFORMANCE.md).
@@ -10,6 +11,8 @@ export interface RunOptions {
   netns?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Kills the program when it aborts; by default the current deadline's (lib/deadline.ts). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -35,13 +38,17 @@ function launch(file: string, args: readonly string[], options: RunOptions): { c
     env: options.env ?? process.env,
     stdio: ['pipe', 'pipe', 'pipe'],
     timeout: options.timeoutMs,
+    signal: options.signal ?? currentDeadline()?.signal,
   });
   const done = new Promise<RunResult>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
+    // An abort (the deadline passed) is reported as the kill it causes, through 'close'.
+    child.on('error', (error) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ABORT_ERR') reject(error);
+    });
     child.on('close', (code, signal) =>
       resolve({
         code: code ?? (signal ? 128 : 1),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CniError } from '../../../plugins/cni/errors.ts';
+import { CniError, toCniError } from '../../../plugins/cni/errors.ts';
 import type { Request } from '../../../plugins/cni/request.ts';
 import type { NetConf } from '../../../plugins/cni/types.ts';
 import { parseBridgeConfig } from '../../../plugins/bridge/config.ts';
@@ -11,6 +11,7 @@ const request = (args: Record<string, string> = {}): Request => ({
   netns: '/var/run/netns/p',
   args: new Map(Object.entries(args)),
   path: ['/opt/cni/bin'],
+  depth: 0,
 });
 
 const conf = (extra: Record<string, unknown>): NetConf => ({ cniVersion: '1.1.0', name: 'net', type: 'weft-bridge', ...extra });
@@ -19,7 +20,8 @@ function invalid(extra: Record<string, unknown>, args?: Record<string, string>):
   try {
     parseBridgeConfig(conf(extra), request(args));
   } catch (error) {
-    return error as CniError;
+    // The skeleton turns a field's error into code 7, as it does here.
+    return toCniError(error, 5, 'read the config');
   }
   throw new Error('config was accepted');
 }
