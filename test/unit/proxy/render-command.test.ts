@@ -59,9 +59,9 @@ describe('weft-proxy render', () => {
   });
 
   it('rejects missing and malformed options by name', () => {
-    expect(() => parseRenderArgs(['--cluster-cidr', '10.0.0.0/8', '--objects', 'x'])).toThrow('cannot render: option "--hostname-override" is required');
-    expect(() => parseRenderArgs([...ARGS.slice(0, 2), '--cluster-cidr', '10.0.0.0', '--objects', 'x'])).toThrow('"--cluster-cidr" must be an IPv4 CIDR, got "10.0.0.0"');
-    expect(() => parseRenderArgs([...ARGS, '--objects', 'x', '--masquerade-bit', '40'])).toThrow('"40" is not 0-31');
+    expect(() => parseRenderArgs(['--cluster-cidr', '10.0.0.0/8', '--objects', 'x'])).toThrow('"--hostname-override" is required');
+    expect(() => parseRenderArgs([...ARGS.slice(0, 2), '--cluster-cidr', '10.0.0.0', '--objects', 'x'])).toThrow('"--cluster-cidr": must be an IPv4 CIDR such as 10.244.0.0/16, got "10.0.0.0"');
+    expect(() => parseRenderArgs([...ARGS, '--objects', 'x', '--masquerade-bit', '40'])).toThrow('"--masquerade-bit": must be a decimal integer from 0 to 31, got "40"');
   });
 
   it('names the object and field of an invalid object, and the file it could not parse', () => {
