@@ -49,7 +49,7 @@ export function parseRenderArgs(argv: string[]): RenderArgs {
 }
 
 export function runRender(args: RenderArgs, log: Logger): string {
-  const objects = loadObjectsFile(args.objects);
+  const objects = loadObjectsFile(args.objects, args.config.hostname, log);
   const node = objects.nodes.find((n) => n.name === args.config.hostname);
   const nodeIPs = args.nodeIP ? [args.nodeIP] : (node?.addresses ?? []);
   const primary = args.nodePortAddresses.includes('primary');
