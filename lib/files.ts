@@ -23,7 +23,7 @@ function kindOf(stat: { isFile(): boolean; isDirectory(): boolean; isFIFO(): boo
   if (stat.isFIFO()) return 'a FIFO';
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
   if (stat.isSocket()) return 'a socket';
-  return 'not a regular file';
+  return stat.isFile() ? 'a regular file' : 'not a regular file';
 }
 
 /** Reads at most maxBytes from an open descriptor; throws when there is more. */
@@ -117,7 +117,7 @@ export function ensureDirectory(path: string): void {
   }
 }
 
-/** Lists a directory that may not exist yet (empty then); a path that is not a directory is an error. */
+/** False when the directory does not exist (yet); a path that is not a directory, or one on a pseudo filesystem, is an error. */
 export function directoryExists(path: string): boolean {
   try {
     const stat = statSync(path);

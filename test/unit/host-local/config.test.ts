@@ -114,3 +114,19 @@ describe('host-local config', () => {
     });
   });
 });
+
+describe('host-local refuses subnets that cannot serve pods', () => {
+  it.each([
+    ['0.0.0.0/0', '0.0.0.0/8 ("this network", which no host may use)'],
+    ['0.0.0.0/30', '0.0.0.0/8'],
+    ['127.0.0.0/24', '127.0.0.0/8 (loopback addresses)'],
+    ['224.0.0.0/24', '224.0.0.0/4 (multicast addresses)'],
+    ['::ffff:10.0.0.0/120', '::ffff:0:0/96 (IPv4-mapped addresses)'],
+    ['::/0', '::/128 (the unspecified address)'],
+    ['ff02::/64', 'ff00::/8 (multicast addresses)'],
+  ])('refuses %s with code 7, saying it includes %s', (subnet, why) => {
+    const error = errorOf(() => parseHostLocalConfig(conf({ ranges: [[{ subnet }]] }), request()));
+    expect(error.code).toBe(ErrorCode.InvalidConfig);
+    expect(error.message).toContain(`invalid config: "ipam.ranges[0][0].subnet" must be a subnet pods can use, not one that includes ${why}`);
+  });
+});
