@@ -42,20 +42,24 @@ function parseMac(field: string, value: unknown): string | undefined {
 export function parseBridgeConfig(conf: NetConf, request: Request): BridgeConfig {
   const bridge = readInterfaceName(conf, 'bridge') ?? 'cni0';
   const isDefaultGateway = flag(conf, 'isDefaultGateway');
+  // Read even when isDefaultGateway implies it: a value it cannot take is an error either way.
+  const isGateway = flag(conf, 'isGateway');
   const hairpinMode = flag(conf, 'hairpinMode');
   const promiscMode = flag(conf, 'promiscMode');
   if (hairpinMode && promiscMode) throw new FieldError('promiscMode', 'cannot be set together with "hairpinMode"');
   const mtu = readInteger(conf, 'mtu', { min: 0, max: 65535 });
   if (mtu !== undefined && mtu !== 0 && mtu < 68) throw mustBe('mtu', '0 or from 68 to 65535', mtu);
   const runtimeConfig = readObject(conf, 'runtimeConfig');
-  const mac = parseMac('runtimeConfig.mac', runtimeConfig?.mac) ?? parseMac('CNI_ARGS MAC', request.args.get('MAC'));
+  // Both are checked, though runtimeConfig wins: a MAC the plugin cannot take is an error wherever it is.
+  const argsMac = parseMac('CNI_ARGS MAC', request.args.get('MAC'));
+  const mac = parseMac('runtimeConfig.mac', runtimeConfig?.mac) ?? argsMac;
   const ipam = readObject(conf, 'ipam');
   const ipamType = ipam && readParsed(ipam, 'type', PLUGIN_NAME, 'ipam.type');
   const dns = readObject(conf, 'dns');
   return {
     name: conf.name,
     bridge,
-    isGateway: isDefaultGateway || flag(conf, 'isGateway'),
+    isGateway: isDefaultGateway || isGateway,
     isDefaultGateway,
     forceAddress: flag(conf, 'forceAddress'),
     ipMasq: flag(conf, 'ipMasq'),

@@ -35,6 +35,10 @@ describe('parseBridgeConfig', () => {
     });
   });
 
+  it('refuses a non-boolean isGateway even when isDefaultGateway makes it true (found by the fuzz suite, seed 20261201 case 2022)', () => {
+    expect(invalid({ isDefaultGateway: true, isGateway: 'true' }).message).toBe('invalid config: "isGateway" must be true or false, got "true"');
+  });
+
   it('makes isDefaultGateway imply isGateway', () => {
     expect(parseBridgeConfig(conf({ isDefaultGateway: true }), request()).isGateway).toBe(true);
   });
@@ -66,6 +70,10 @@ describe('parseBridgeConfig', () => {
   it('takes the MAC from runtimeConfig before CNI_ARGS, lower-cased', () => {
     expect(parseBridgeConfig(conf({ runtimeConfig: { mac: '0A:00:00:00:00:01' } }), request({ MAC: '0a:00:00:00:00:02' })).mac).toBe('0a:00:00:00:00:01');
     expect(parseBridgeConfig(conf({}), request({ MAC: '0a:00:00:00:00:02' })).mac).toBe('0a:00:00:00:00:02');
+  });
+
+  it('refuses a malformed CNI_ARGS MAC even when runtimeConfig.mac wins (found by the fuzz suite, seed 2 case 3911)', () => {
+    expect(invalid({ runtimeConfig: { mac: '0a:00:00:00:00:01' } }, { MAC: '01:00:00:00:00:01' }).message).toContain('"CNI_ARGS MAC" must be a unicast MAC address');
   });
 
   it('rejects a malformed CNI_ARGS MAC with code 7', () => {
