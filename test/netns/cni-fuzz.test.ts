@@ -9,7 +9,7 @@ import { deleteNetns, NetnsScope } from '../support/netns.ts';
 // namespaces at a time. `npm run fuzz -- --cases N --seed S` runs more, and the reference plugins.
 // Reproduce a failure with WEFT_FUZZ_SEED=<seed>.
 
-const CASES = 1_000;
+const CASES = Number(process.env.WEFT_FUZZ_CASES ?? 1_000);
 const SEED = fuzzSeed(20261201);
 const scope = new NetnsScope();
 afterAll(() => scope.cleanup());
