@@ -40,28 +40,31 @@ async function unitTier(): Promise<number> {
 
 function line(s: KernelFuzzSummary): string {
   const kinds = Object.entries(s.byProblem).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
-  return `${s.implementation.padEnd(9)} ran ${s.ran}, ADD ok ${s.addSucceeded}, ADD refused ${s.addFailed}, failing cases ${s.failures.length} (${kinds}), ${s.seconds.toFixed(0)} s`;
+  const notRun = Object.entries(s.notRun).map(([why, n]) => `${n} not run: ${why}`).join('; ');
+  return `${s.implementation.padEnd(9)} ran ${s.ran}, ADD ok ${s.addSucceeded}, ADD refused ${s.addFailed}, failing cases ${s.failures.length} (${kinds}), ${s.seconds.toFixed(0)} s${notRun ? `; ${notRun}` : ''}`;
 }
 
 async function kernelTier(): Promise<number> {
   const scope = new NetnsScope(`wf-${seed.toString(36)}-`);
   const common = { seed, cases, workers: v.workers!, batch: 25, timeoutMs: 10_000, createNetns: (s: string) => scope.create(s), deleteNetns: (n: { name: string }) => deleteNetns(n.name), progress: (l: string) => console.log(l) };
   const summaries: KernelFuzzSummary[] = [];
-  try {
-    summaries.push(await runKernelFuzz({ ...common, implementation: 'weft', binDir: resolve(process.env.WEFT_BIN_DIR ?? join(ROOT, 'dist/bin')) }));
-    if (v.reference) summaries.push(await runKernelFuzz({ ...common, implementation: 'reference', binDir: '/usr/lib/cni' }));
-  } finally {
-    await scope.cleanup();
-  }
-  for (const s of summaries) {
-    if (s.failures.length) console.log(`\n[fuzz] ${s.implementation} failing cases:\n${describeFailures(s, 30)}`);
-  }
-  console.log(`\n[fuzz] seed ${seed}, ${cases} cases`);
-  for (const s of summaries) console.log(`[fuzz] ${line(s)}`);
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `fuzz-${seed}-${cases}.json`);
-  writeFileSync(file, `${JSON.stringify({ seed, cases, summaries: summaries.map((s) => ({ ...s, failures: s.failures.slice(0, 200) })) }, null, 2)}\n`, { mode: 0o600 });
+  // Written after each implementation, so a later one failing never loses an earlier one's cases.
+  const record = (summary: KernelFuzzSummary) => {
+    summaries.push(summary);
+    if (summary.failures.length) console.log(`\n[fuzz] ${summary.implementation} failing cases:\n${describeFailures(summary, 30)}\n`);
+    writeFileSync(file, `${JSON.stringify({ seed, cases, summaries: summaries.map((s) => ({ ...s, failures: s.failures.slice(0, 200) })) }, null, 2)}\n`, { mode: 0o600 });
+  };
+  try {
+    record(await runKernelFuzz({ ...common, implementation: 'weft', binDir: resolve(process.env.WEFT_BIN_DIR ?? join(ROOT, 'dist/bin')) }));
+    if (v.reference) record(await runKernelFuzz({ ...common, implementation: 'reference', binDir: '/usr/lib/cni' }));
+  } finally {
+    await scope.cleanup();
+  }
+  console.log(`\n[fuzz] seed ${seed}, ${cases} cases`);
+  for (const s of summaries) console.log(`[fuzz] ${line(s)}`);
   console.log(`[fuzz] wrote ${file}`);
   return summaries[0]!.failures.length;
 }

@@ -35,6 +35,8 @@ export interface CniCase {
   readonly weftOnly: boolean;
   /** The outcome shows only when the verb runs (see Mutation.atRun). */
   readonly atRun: boolean;
+  /** Set when the reference plugins would exhaust the machine on this case: it is counted, not run. */
+  readonly harmsReference?: string;
 }
 
 /** Files and directories a case may point at; the kernel tier makes them, the unit tier only names them. */
@@ -77,6 +79,8 @@ interface Mutation {
   readonly on: string;
   /** Only running the verb shows the outcome (a file, a delegate, the kernel): validation alone cannot. */
   readonly atRun?: true;
+  /** Why the reference plugins must not run it: they would exhaust the machine (see issue 10). */
+  readonly harmsReference?: string;
   apply(draft: Draft, rng: Random, paths: CorpusPaths, index: number): void;
 }
 
@@ -160,7 +164,7 @@ const MUTATIONS: readonly Mutation[] = [
   { name: 'hairpinMode and promiscMode together', on: 'hairpin', expect: config('"promiscMode"'), plugins: BRIDGE_ONLY, apply: (d) => void Object.assign(bridgeConf(d), { hairpinMode: true, promiscMode: true }) },
   { name: 'runtimeConfig.mac that is not a unicast MAC', on: 'runtimeConfig', expect: config('"runtimeConfig.mac"'), plugins: ['weft-bridge'], apply: (d, r) => void (d.conf.runtimeConfig = { mac: r.pick(['zz', '01:02:03:04:05:06', 'ff:ff:ff:ff:ff:ff', 5]) }) },
   { name: 'valid runtimeConfig.mac', on: 'runtimeConfig', expect: OK, plugins: ['weft-bridge'], apply: (d, r) => void (d.conf.runtimeConfig = { mac: `0a:${r.text(HEX, 2)}:${r.text(HEX, 2)}:00:00:01` }) },
-  { name: 'ipam.type naming the calling plugin', on: 'ipam.type', atRun: true, expect: config('"ipam.type"'), plugins: ['weft-bridge'], apply: (d) => void (d.conf.ipam.type = 'weft-bridge') },
+  { name: 'ipam.type naming the calling plugin', on: 'ipam.type', atRun: true, harmsReference: 'the reference bridge delegates to itself without end (a fork bomb)', expect: config('"ipam.type"'), plugins: ['weft-bridge'], apply: (d) => void (d.conf.ipam.type = 'weft-bridge') },
   { name: 'delegate.type naming the calling plugin', on: 'delegate', atRun: true, expect: config('"delegate.type"'), plugins: ['weft-vxlan'], apply: (d) => void (d.conf.delegate.type = 'weft-vxlan') },
   { name: 'delegate IPAM naming a plugin that delegates back', on: 'ipam.type', atRun: true, expect: { kind: 'error', codes: [7] }, plugins: ['weft-vxlan'], apply: (d) => void (d.conf.delegate.ipam = { ...d.conf.delegate.ipam, type: 'weft-vxlan' }) },
   { name: 'plugin type that is a path or absent', on: 'ipam.type', atRun: true, expect: { kind: 'error', codes: [7] }, plugins: ['weft-bridge'], apply: (d, r) => void (d.conf.ipam.type = r.pick(['../bin/sh', '/bin/true', 'no-such-ipam', 5])) },
@@ -177,7 +181,7 @@ const MUTATIONS: readonly Mutation[] = [
   { name: 'valid extra routes', on: 'ipam.routes', expect: OK, plugins: HAS_RANGES, apply: (d) => void (ipamOf(d).routes = [{ dst: '192.168.200.0/24' }, { dst: '172.31.0.0/16' }]) },
   { name: 'dataDir that is relative or climbs out', on: 'ipam.dataDir', expect: config('"ipam.dataDir"'), plugins: HAS_RANGES, apply: (d, r) => void (ipamOf(d).dataDir = r.pick(['relative/dir', '/var/lib/../../etc', 'x'])) },
   { name: 'dataDir under /proc or on a file', on: 'ipam.dataDir', atRun: true, expect: { kind: 'error', codes: [5] }, plugins: HAS_RANGES, apply: (d, r, p) => void (ipamOf(d).dataDir = r.pick(['/proc/sys/net/weft-fuzz', '/proc/self', p.resolvConf, '/dev/null'])) },
-  { name: 'resolvConf that is a device, a FIFO or missing', on: 'ipam.resolvConf', atRun: true, expect: { kind: 'error', codes: [5] }, plugins: HAS_RANGES, apply: (d, r, p) => void (ipamOf(d).resolvConf = r.pick(['/dev/zero', '/dev/urandom', p.fifo, '/nonexistent/resolv.conf', '/proc'])) },
+  { name: 'resolvConf that is a device, a FIFO or missing', on: 'ipam.resolvConf', atRun: true, harmsReference: 'the reference host-local reads /dev/zero without bound (gigabytes of memory)', expect: { kind: 'error', codes: [5] }, plugins: HAS_RANGES, apply: (d, r, p) => void (ipamOf(d).resolvConf = r.pick(['/dev/zero', '/dev/urandom', p.fifo, '/nonexistent/resolv.conf', '/proc'])) },
   { name: 'valid resolvConf', on: 'ipam.resolvConf', expect: OK, plugins: HAS_RANGES, apply: (d, _r, p) => void (ipamOf(d).resolvConf = p.resolvConf) },
   { name: 'runtimeConfig.ips outside every range', on: 'runtimeConfig', expect: config('runtimeConfig.ips'), plugins: ['weft-host-local'], apply: (d) => void (d.conf.runtimeConfig = { ips: ['192.0.2.7'] }) },
 
@@ -247,6 +251,7 @@ export function generateCniCase(seed: number, index: number, paths: CorpusPaths)
     expect,
     weftOnly: draft.weftOnly,
     atRun: applied.some((m) => m.atRun),
+    ...(applied.some((m) => m.harmsReference) ? { harmsReference: applied.find((m) => m.harmsReference)!.harmsReference! } : {}),
   };
 }
 

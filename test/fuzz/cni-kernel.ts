@@ -50,6 +50,8 @@ export interface KernelFuzzSummary {
   readonly ran: number;
   readonly addSucceeded: number;
   readonly addFailed: number;
+  /** Cases not run because they would exhaust the machine (the reference's fork bomb), by reason. */
+  readonly notRun: Record<string, number>;
   readonly failures: CaseFailure[];
   /** Failed cases per kind of problem. */
   readonly byProblem: Record<string, number>;
@@ -233,6 +235,7 @@ export async function runKernelFuzz(options: KernelFuzzOptions): Promise<KernelF
   const failures: CaseFailure[] = [];
   let ran = 0;
   let addSucceeded = 0;
+  const notRun: Record<string, number> = {};
   const worker = async (w: number): Promise<void> => {
     const mine = Array.from({ length: options.cases }, (_, i) => i).filter((i) => i % options.workers === w);
     for (let b = 0; b * options.batch < mine.length; b++) {
@@ -242,6 +245,10 @@ export async function runKernelFuzz(options: KernelFuzzOptions): Promise<KernelF
           const generated = generateCniCase(options.seed, index, fixture.paths);
           const c = options.implementation === 'reference' ? forReference(generated) : generated;
           if (!c) continue;
+          if (options.implementation === 'reference' && c.harmsReference) {
+            notRun[c.harmsReference] = (notRun[c.harmsReference] ?? 0) + 1;
+            continue;
+          }
           ran++;
           const { problems, addOk } = await runCase(options, fixture, c);
           if (addOk) addSucceeded++;
@@ -258,7 +265,7 @@ export async function runKernelFuzz(options: KernelFuzzOptions): Promise<KernelF
   const byProblem: Record<string, number> = {};
   for (const f of failures) for (const kind of new Set(f.problems.map(problemKind))) byProblem[kind] = (byProblem[kind] ?? 0) + 1;
   failures.sort((a, b) => a.index - b.index);
-  return { implementation: options.implementation, seed: options.seed, ran, addSucceeded, addFailed: ran - addSucceeded, failures, byProblem, seconds: (performance.now() - started) / 1000 };
+  return { implementation: options.implementation, seed: options.seed, ran, addSucceeded, addFailed: ran - addSucceeded, notRun, failures, byProblem, seconds: (performance.now() - started) / 1000 };
 }
 
 /** One line per failing case, for test output and the script. */
