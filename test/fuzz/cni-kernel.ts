@@ -83,8 +83,8 @@ function problemKind(problem: string): string {
     [/^leaked nftables/, 'leaked nft table'],
     [/^GC/, 'GC failed'],
     [/deadline/, 'over deadline'],
-    [/^DEL/, 'DEL failed after ADD'],
-    [/stdout is not|error has no|reserved by the spec/, 'not the spec error JSON'],
+    [/^DEL failed/, 'DEL failed after ADD'],
+    [/stdout is not|error has no|reserved by the spec|error "details"/, 'not the spec error JSON'],
     [/unreadable/, 'unreadable ip -json'],
   ];
   return kinds.find(([pattern]) => pattern.test(problem))?.[1] ?? 'wrong outcome';
@@ -201,7 +201,7 @@ function gcConfig(fixture: NodeFixture): string {
 /** Codes a plugin answers from validation alone, before it touches the kernel or a file. */
 const VALIDATION_CODES = new Set([1, 4, 6, 7]);
 
-async function runCase(options: KernelFuzzOptions, fixture: NodeFixture, c: CniCase): Promise<{ problems: string[]; addOk: boolean }> {
+async function runCase(options: KernelFuzzOptions, fixture: NodeFixture, c: CniCase, before: ReadonlySet<string>): Promise<{ problems: string[]; addOk: boolean; after: Set<string> }> {
   const problems: string[] = [];
   const pod = c.netns === undefined ? await options.createNetns(`fz${c.index}p`) : undefined;
   try {
@@ -215,7 +215,9 @@ async function runCase(options: KernelFuzzOptions, fixture: NodeFixture, c: CniC
     for (const [verb, outcome] of [['ADD', add], ['DEL', del]] as const) {
       if (outcome.ms > options.timeoutMs + 3_000) problems.push(`${verb} took ${Math.round(outcome.ms)} ms, past its deadline of ${options.timeoutMs} ms`);
     }
-    problems.push(...(await leftovers(fixture, pod)));
+    // Only what this case left counts against it; an earlier case's leftovers were reported with that case.
+    const after = new Set(await leftovers(fixture, pod));
+    problems.push(...[...after].filter((p) => !before.has(p)));
     // GC's outcome depends only on what the node holds: a case that validation refused and that left
     // nothing (checked above) cannot change it, so GC runs after the cases that may have touched it.
     const touched = add.code === 0 || !VALIDATION_CODES.has((add.json as { code?: number } | undefined)?.code ?? -1);
@@ -223,7 +225,7 @@ async function runCase(options: KernelFuzzOptions, fixture: NodeFixture, c: CniC
       const gc = await call(options, fixture, { ...c, plugin: 'weft-bridge', extraEnv: {}, cniArgs: undefined } as CniCase, 'GC', undefined, gcConfig(fixture));
       if (gc.code !== 0) problems.push(`GC of the node failed: ${JSON.stringify(gc.json ?? gc.stderr).slice(0, 300)}`);
     }
-    return { problems, addOk: add.code === 0 };
+    return { problems, addOk: add.code === 0, after };
   } finally {
     if (pod) await options.deleteNetns(pod);
   }
@@ -240,6 +242,7 @@ export async function runKernelFuzz(options: KernelFuzzOptions): Promise<KernelF
     const mine = Array.from({ length: options.cases }, (_, i) => i).filter((i) => i % options.workers === w);
     for (let b = 0; b * options.batch < mine.length; b++) {
       const fixture = await makeNode(options, w, b);
+      let before: ReadonlySet<string> = new Set();
       try {
         for (const index of mine.slice(b * options.batch, (b + 1) * options.batch)) {
           const generated = generateCniCase(options.seed, index, fixture.paths);
@@ -250,7 +253,8 @@ export async function runKernelFuzz(options: KernelFuzzOptions): Promise<KernelF
             continue;
           }
           ran++;
-          const { problems, addOk } = await runCase(options, fixture, c);
+          const { problems, addOk, after } = await runCase(options, fixture, c, before);
+          before = new Set([...after].filter((p) => !p.includes('pod namespace')));
           if (addOk) addSucceeded++;
           if (problems.length) failures.push({ index, plugin: c.plugin, mutations: c.mutations, problems });
         }
