@@ -10,6 +10,8 @@ export interface RunOptions {
   /** Run the program inside this network namespace (a path such as /var/run/netns/x or /proc/PID/ns/net). */
   netns?: string;
   env?: NodeJS.ProcessEnv;
+  /** Working directory; the caller's by default. */
+  cwd?: string;
   timeoutMs?: number;
   /** Kills the program when it aborts; by default the current deadline's (lib/deadline.ts). */
   signal?: AbortSignal;
@@ -36,6 +38,7 @@ function launch(file: string, args: readonly string[], options: RunOptions): { c
   const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
   const child = spawn(cmd, argv, {
     env: options.env ?? process.env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     stdio: ['pipe', 'pipe', 'pipe'],
     timeout: options.timeoutMs,
     signal: options.signal ?? currentDeadline()?.signal,

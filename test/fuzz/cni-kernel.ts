@@ -130,7 +130,8 @@ async function call(options: KernelFuzzOptions, fixture: NodeFixture, c: CniCase
   };
   const started = performance.now();
   // A call past its deadline (plus start-up) is killed, and reported as over its deadline.
-  const result = await run(join(options.binDir, plugin), [], { env, input: stdin, netns: fixture.node.path, timeoutMs: options.timeoutMs + 10_000 });
+  // In the fixture's directory: a plugin that takes a relative dataDir (the reference does) writes there.
+  const result = await run(join(options.binDir, plugin), [], { env, input: stdin, netns: fixture.node.path, cwd: fixture.dir, timeoutMs: options.timeoutMs + 10_000 });
   const ms = performance.now() - started;
   let json: unknown;
   try {
