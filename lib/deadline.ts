@@ -9,6 +9,8 @@ export interface Deadline {
   readonly signal: AbortSignal;
   /** Date.now() at expiry. */
   readonly at: number;
+  /** Time kept after expiry for undoing the work (the undo log's own deadline). */
+  readonly reserveMs: number;
 }
 
 const current = new AsyncLocalStorage<Deadline>();
@@ -34,10 +36,10 @@ export interface DeadlineRun<T> {
   clear(): void;
 }
 
-/** Starts `work` under a deadline `ms` from now. */
-export function startWithDeadline<T>(ms: number, work: () => Promise<T>): DeadlineRun<T> {
+/** Starts `work` under a deadline `ms` from now, with `reserveMs` kept after it for undoing the work. */
+export function startWithDeadline<T>(ms: number, work: () => Promise<T>, reserveMs = 0): DeadlineRun<T> {
   const controller = new AbortController();
-  const deadline: Deadline = { signal: controller.signal, at: Date.now() + ms };
+  const deadline: Deadline = { signal: controller.signal, at: Date.now() + ms, reserveMs };
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<void>((resolve) => {
     timer = setTimeout(() => {

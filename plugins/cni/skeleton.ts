@@ -128,7 +128,7 @@ function toConfig<C>(plugin: Plugin<C>, conf: NetConf, request: Request): C {
  */
 async function runWithinDeadline(timeoutMs: number, command: string, work: () => Promise<string | undefined>): Promise<string | undefined> {
   const reserve = Math.min(UNWIND_RESERVE_MS, timeoutMs / 4);
-  const run = startWithDeadline(timeoutMs - reserve, work);
+  const run = startWithDeadline(timeoutMs - reserve, work, reserve);
   const settled = run.work.then(
     (output) => ({ ok: true as const, output }),
     (error: unknown) => ({ ok: false as const, error }),

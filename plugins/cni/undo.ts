@@ -1,4 +1,4 @@
-import { withDeadline } from '../../lib/deadline.ts';
+import { currentDeadline, withDeadline } from '../../lib/deadline.ts';
 import { CniError, toCniError, type ErrorCodeValue } from './errors.ts';
 import { runAll } from './run-all.ts';
 
@@ -6,8 +6,10 @@ import { runAll } from './run-all.ts';
 // failure unwinds exactly those steps, newest first, continuing past steps that fail themselves.
 // Unwinding runs under a deadline of its own: after the call's deadline passed it must still run.
 
-/** How long unwinding may take; within the skeleton's reserve (UNWIND_RESERVE_MS). */
+/** How long unwinding may take outside a call's deadline (in a test); inside one, the time it reserves. */
 const UNWIND_MS = 4_000;
+/** Kept for answering after unwinding: the error must still be printed within the call's deadline. */
+const ANSWER_MS = 100;
 
 export class UndoLog {
   readonly #steps: { action: string; undo: () => Promise<unknown> }[] = [];
@@ -21,7 +23,9 @@ export class UndoLog {
     const steps = this.#steps.splice(0).reverse();
     if (steps.length === 0) return [];
     try {
-      const failures = await withDeadline(UNWIND_MS, () => runAll(steps, (step) => step.undo()));
+      const reserve = currentDeadline()?.reserveMs;
+      const budget = reserve === undefined || reserve === 0 ? UNWIND_MS : Math.max(ANSWER_MS, reserve - ANSWER_MS);
+      const failures = await withDeadline(budget, () => runAll(steps, (step) => step.undo()));
       return failures.map(({ item, error }) => `cannot ${item.action}: ${error instanceof Error ? error.message : String(error)}`);
     } catch (error) {
       return [`cannot undo every step: ${(error as Error).message}`];
