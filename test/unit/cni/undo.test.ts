@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UndoLog } from '../../../plugins/bridge/undo.ts';
+import { UndoLog } from '../../../plugins/cni/undo.ts';
 
 describe('UndoLog', () => {
   it('undoes newest first, continues past a failing step and reports it', async () => {
