@@ -147,18 +147,28 @@ export interface ParsedFlags<S extends Specs> {
   readonly values: FlagValues<S>;
   /** The flags given on the command line (as opposed to defaulted). */
   readonly given: ReadonlySet<keyof S & string>;
+  /** Arguments that are not flags, when the command takes some (options.positionals). */
+  readonly positionals: readonly string[];
 }
 
 function show(spec: FlagSpec<unknown>, text: string): string {
   return JSON.stringify(spec.show ? spec.show(text) : text);
 }
 
-/** Parses argv against the specs; throws FlagError naming the flag for anything it cannot take. */
-export function parseFlags<S extends Specs>(argv: readonly string[], specs: S): ParsedFlags<S> {
+/**
+ * Parses argv against the specs; throws FlagError naming the flag for anything it cannot take. Up to
+ * `positionals` arguments that do not start with "-" may stand anywhere among the flags.
+ */
+export function parseFlags<S extends Specs>(argv: readonly string[], specs: S, options: { positionals?: number } = {}): ParsedFlags<S> {
   const values: Record<string, unknown> = {};
   const given = new Set<string>();
+  const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (!arg.startsWith('-') && positionals.length < (options.positionals ?? 0)) {
+      positionals.push(arg);
+      continue;
+    }
     const match = /^--([a-z0-9][a-z0-9-]*)(?:=([\s\S]*))?$/.exec(arg);
     if (!match) throw new FlagError(arg.startsWith('-') ? `cannot parse "${arg}": flags are written --name or --name=value` : `cannot parse "${arg}": unexpected argument`);
     const name = match[1]!;
@@ -189,5 +199,5 @@ export function parseFlags<S extends Specs>(argv: readonly string[], specs: S): 
     if (spec.required) throw new FlagError(`cannot run: "--${name}" is required`);
     values[name] = spec.fallback;
   }
-  return { values: values as FlagValues<S>, given: given as ReadonlySet<keyof S & string> };
+  return { values: values as FlagValues<S>, given: given as ReadonlySet<keyof S & string>, positionals };
 }
