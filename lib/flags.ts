@@ -3,8 +3,9 @@ import { parseCidr, parseIpv4, parseIpv4Cidr } from './ip.ts';
 import { interfaceNameProblem, isDnsSubdomain, isSafeAbsolutePath } from './names.ts';
 import { redactSecrets } from './redact.ts';
 
-// The one command-line parser of every weft command (weftd, weft-proxy, weft-proxy render, the
-// fuzz script). Strict, so a value is never silently misread:
+// The one command-line parser of every weft command (weftd, weft-proxy, weft-proxy render, weft
+// explain, weft doctor, kubectl-weft) and script (cluster, conformance, demos, fuzz). Strict, so a
+// value is never silently misread:
 //   --name=value or --name value; a boolean is --name, or --name=B with B one of Go's
 //   strconv.ParseBool spellings (1 t T TRUE true True, 0 f F FALSE false False), the values
 //   kube-proxy's (pflag) and flannel's (Go flag) booleans take; "yes" is an error, not false;
