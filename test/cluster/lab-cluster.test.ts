@@ -114,10 +114,11 @@ describe.skipIf('missing' in found)('lab cluster life cycle', () => {
   });
 
   it('cluster:up on a machine without a tool it needs names the tool and how to install it, and creates nothing', async () => {
-    // A PATH holding only Node: the first tool looked for (ip) is missing.
+    // A PATH holding only Node and a shell: the first tool looked for (ip) is missing.
     const nodeOnly = join(work, 'node-only');
     mkdirSync(nodeOnly);
     symlinkSync(process.execPath, join(nodeOnly, 'node'));
+    symlinkSync('/bin/sh', join(nodeOnly, 'sh'));
     const result = await run(join(nodeOnly, 'node'), [join(import.meta.dirname, '../../scripts/cluster.ts'), 'up', '--id', `${id}-t`], { env: { ...process.env, PATH: nodeOnly } });
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe('cluster: cannot start the lab: "ip" is not installed: run "bash scripts/install-deps.sh" (Debian package iproute2)');
