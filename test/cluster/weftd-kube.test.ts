@@ -42,10 +42,10 @@ describe.skipIf(skipReason !== undefined)(`weftd with the kube subnet manager${s
   const getNode = async (name: string): Promise<any> => JSON.parse(await cp.kubectl(['get', 'node', name, '-o', 'json']));
   const podCidrOf = async (name: string): Promise<string> => waitFor(`a podCIDR on Node "${name}"`, async () => (await getNode(name)).spec?.podCIDR, { timeoutMs: 30_000 });
 
-  const startKubeWeftd = async (kube: KubeNode, extra: readonly string[] = []): Promise<BackgroundProcess> => {
+  const startKubeWeftd = async (kube: KubeNode, netConfigPath = netConfPath): Promise<BackgroundProcess> => {
     const [file, ...prefix] = lab.weftd;
     const kubeconfig = await cp.createNodeCredentials(kube.name);
-    const args = [...prefix, '--kube-subnet-mgr', `--kubeconfig-file=${kubeconfig}`, `--net-config-path=${netConfPath}`, '--iface=eth0', `--subnet-file=${kube.node.subnetFile}`, ...extra];
+    const args = [...prefix, '--kube-subnet-mgr', `--kubeconfig-file=${kubeconfig}`, `--net-config-path=${netConfigPath}`, '--iface=eth0', `--subnet-file=${kube.node.subnetFile}`];
     // The node name comes from NODE_NAME, as the DaemonSet sets it.
     kube.weftd = runInBackground(file!, args, { netns: kube.node.ns.path, env: { ...process.env, NODE_NAME: kube.name, WEFT_LOG_LEVEL: 'debug' } });
     return kube.weftd;
@@ -142,7 +142,7 @@ describe.skipIf(skipReason !== undefined)(`weftd with the kube subnet manager${s
 
   it('exits with a clear error and makes no device when the net-conf file is missing', async () => {
     const kube: KubeNode = { name: 'node-1', node: await createNode(underlay, 9) };
-    const result = await (await startKubeWeftd(kube, [`--net-config-path=${join(lab.workDir, 'absent.json')}`])).exited;
+    const result = await (await startKubeWeftd(kube, join(lab.workDir, 'absent.json'))).exited;
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/cannot read network config \\?".*absent\.json\\?": ENOENT/);
     expect((await kube.node.ns.try('ip', ['link', 'show', 'weft.1'])).code).not.toBe(0);
