@@ -9,7 +9,7 @@ type Main = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   'weft-bridge': () => import('../plugins/bridge/main.ts'),
   'weft-host-local': () => import('../plugins/host-local/main.ts'),
-  'weft-vxlan': () => import('../plugins/vxlan/main-cni.ts'),
+  'weft-vxlan': () => import('../plugins/vxlan/main.ts'),
   'weft-proxy': async () => ({ main: (await loadDaemons()).weftProxy }),
   weftd: async () => ({ main: (await loadDaemons()).weftd }),
   explain: async () => ({ main: (await loadDaemons()).explain }),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseIpv4Cidr } from '../../../lib/ip.ts';
-import { parseSubnetFile, readSubnetFile, renderSubnetFile, writeSubnetFile } from '../../../plugins/vxlan/subnet-file.ts';
+import { parseSubnetFile, readSubnetFile, renderSubnetFile, writeSubnetFile } from '../../../weftd/subnet-file.ts';
 
 const env = { network: parseIpv4Cidr('10.244.0.0/16')!, subnet: parseIpv4Cidr('10.244.1.0/24')!, mtu: 1450, ipMasq: true };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatIpv4Cidr, parseIpv4Cidr } from '../../../lib/ip.ts';
-import { parseNetworkConfig } from '../../../plugins/vxlan/network-config.ts';
-import { chooseFreeSubnet } from '../../../plugins/vxlan/subnet-choice.ts';
+import { parseNetworkConfig } from '../../../weftd/subnet/network-config.ts';
+import { chooseFreeSubnet } from '../../../weftd/subnet/subnet-choice.ts';
 
 const config = parseNetworkConfig(JSON.stringify({ Network: '10.244.0.0/16', SubnetMin: '10.244.1.0', SubnetMax: '10.244.4.0' }));
 const cidrs = (...texts: string[]) => texts.map((t) => parseIpv4Cidr(t)!);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { localMacFromDigest } from '../../lib/mac.ts';
 import { ipv4CidrContains, formatIpv4Cidr, formatIpv4, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
-import { leaseId, type Lease } from './lease.ts';
+import { leaseId, type Lease } from '../subnet/lease.ts';
 
 // What the kernel must hold for the other nodes' leases, and the commands that move it from one
 // lease set to the next. Per remote node either the VXLAN triple (flannel's order: FDB entry,

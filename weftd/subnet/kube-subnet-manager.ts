@@ -13,7 +13,7 @@ import type { LeaseAttributes, SubnetManager } from './subnet-manager.ts';
 // the Node's spec.podCIDR, which kube-controller-manager allocates (--allocate-node-cidrs), so there
 // is nothing to choose and nothing to expire; weftd only publishes its backend data as annotations
 // on its own Node (patched through nodes/status, the one write its RBAC grants) and watches all Nodes.
-// This module imports @kubernetes/client-node (~600 ms): main-weftd loads it only in this mode.
+// This module imports @kubernetes/client-node (~600 ms): weftd/main.ts loads it only in this mode.
 
 /** Waiting for a podCIDR or for the Node itself: checked at most this far apart. */
 const WAIT_MAX_MS = 5_000;

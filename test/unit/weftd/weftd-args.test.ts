@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseWeftdArgs } from '../../../plugins/vxlan/weftd-args.ts';
+import { parseWeftdArgs } from '../../../weftd/args.ts';
 
 describe('parseWeftdArgs', () => {
   it('reads flannel-style flags with defaults for prefix, subnet file and renew interval', () => {

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { readBoundedFile } from '../../lib/files.ts';
+import { readBoundedFile } from '../lib/files.ts';
 import { dirname } from 'node:path';
-import { formatIpv4Cidr, formatIpv4, parseIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
+import { formatIpv4Cidr, formatIpv4, parseIpv4Cidr, type Ipv4Cidr } from '../lib/ip.ts';
 
 // /run/weft/subnet.env: what weftd tells the CNI plugin, in flannel's variable names.
 

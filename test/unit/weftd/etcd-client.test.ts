@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prefixRangeEnd } from '../../../plugins/vxlan/etcd-client.ts';
+import { prefixRangeEnd } from '../../../weftd/subnet/etcd-client.ts';
 
 const decoded = (b64: string) => Buffer.from(b64, 'base64').toString('latin1');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatIpv4Cidr, formatIpv4 } from '../../../lib/ip.ts';
-import { NetworkConfigError, parseNetworkConfig } from '../../../plugins/vxlan/network-config.ts';
+import { NetworkConfigError, parseNetworkConfig } from '../../../weftd/subnet/network-config.ts';
 
 const parse = (config: unknown) => parseNetworkConfig(JSON.stringify(config));
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../lib/log.ts';
-import { KubeSubnetManager } from '../../../plugins/vxlan/kube-subnet-manager.ts';
-import { NetworkConfigError } from '../../../plugins/vxlan/network-config.ts';
+import { KubeSubnetManager } from '../../../weftd/subnet/kube-subnet-manager.ts';
+import { NetworkConfigError } from '../../../weftd/subnet/network-config.ts';
 
 // The net-conf file is read before any API call: these managers point at a closed port and are never asked to connect.
 

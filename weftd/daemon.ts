@@ -1,17 +1,17 @@
-import { listenHttp, NOT_FOUND, type HttpHandler, type HttpListener } from '../../lib/http-listener.ts';
-import type { Logger } from '../../lib/log.ts';
-import { Backoff, sleep } from '../../lib/backoff.ts';
-import { applyFabricCommands, ensureDevice, findUplink, readKernelFabric } from './fabric-apply.ts';
-import { planStalePrune } from './fabric-prune.ts';
-import { deviceName, planFabricChange, planPeers, vtepMacFor, type FabricSpec, type Peer } from './fabric-plan.ts';
+import { listenHttp, NOT_FOUND, type HttpHandler, type HttpListener } from '../lib/http-listener.ts';
+import type { Logger } from '../lib/log.ts';
+import { Backoff, sleep } from '../lib/backoff.ts';
+import { applyFabricCommands, ensureDevice, findUplink, readKernelFabric } from './fabric/fabric-apply.ts';
+import { planStalePrune } from './fabric/fabric-prune.ts';
+import { deviceName, planFabricChange, planPeers, vtepMacFor, type FabricSpec, type Peer } from './fabric/fabric-plan.ts';
 import { ensureMasquerade } from './ip-masq.ts';
-import { formatIpv4Cidr } from '../../lib/ip.ts';
-import { leaseId, type Lease } from './lease.ts';
-import { NetworkConfigError } from './network-config.ts';
+import { formatIpv4Cidr } from '../lib/ip.ts';
+import { leaseId, type Lease } from './subnet/lease.ts';
+import { NetworkConfigError } from './subnet/network-config.ts';
 import { writeSubnetFile } from './subnet-file.ts';
-import { LeaseLostError, type SubnetManager } from './subnet-manager.ts';
-import { VXLAN_OVERHEAD, type DeviceSpec } from './vxlan-device.ts';
-import type { WeftdArgs } from './weftd-args.ts';
+import { LeaseLostError, type SubnetManager } from './subnet/subnet-manager.ts';
+import { VXLAN_OVERHEAD, type DeviceSpec } from './fabric/vxlan-device.ts';
+import type { WeftdArgs } from './args.ts';
 
 // weftd: read the config, lease a subnet, make the VXLAN device, publish the subnet file, then keep
 // the lease renewed and the peers programmed until stopped. Only an unusable config ends it early;

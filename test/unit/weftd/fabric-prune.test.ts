@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { planPeers } from '../../../plugins/vxlan/fabric-plan.ts';
+import { planPeers } from '../../../weftd/fabric/fabric-plan.ts';
 import { spec } from './fabric-fixtures.ts';
-import { planStalePrune } from '../../../plugins/vxlan/fabric-prune.ts';
+import { planStalePrune } from '../../../weftd/fabric/fabric-prune.ts';
 import { parseIpv4Cidr } from '../../../lib/ip.ts';
 
 const network = parseIpv4Cidr('10.244.0.0/16')!;

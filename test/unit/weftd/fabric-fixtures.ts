@@ -1,5 +1,5 @@
 import { parseIpv4Cidr } from '../../../lib/ip.ts';
-import type { FabricSpec } from '../../../plugins/vxlan/fabric-plan.ts';
+import type { FabricSpec } from '../../../weftd/fabric/fabric-plan.ts';
 
 /** Node 172.30.0.1 on eth0 with subnet 10.244.1.0/24 over VNI 1, without direct routing. */
 export const spec: FabricSpec = {

@@ -1,5 +1,5 @@
-import { flag, FlagError, parseFlags } from '../../lib/flags.ts';
-import { isDnsSubdomain } from '../../lib/names.ts';
+import { flag, FlagError, parseFlags } from '../lib/flags.ts';
+import { isDnsSubdomain } from '../lib/names.ts';
 
 // weftd's command line, flannel's flag names where they exist.
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { deviceName, planFabricChange, planPeers, vtepMacFor } from '../../../plugins/vxlan/fabric-plan.ts';
+import { deviceName, planFabricChange, planPeers, vtepMacFor } from '../../../weftd/fabric/fabric-plan.ts';
 import { spec } from './fabric-fixtures.ts';
 import { parseIpv4Cidr } from '../../../lib/ip.ts';
-import type { Lease } from '../../../plugins/vxlan/lease.ts';
+import type { Lease } from '../../../weftd/subnet/lease.ts';
 
 const lease = (subnet: string, publicIp: string, vtepMac: string, vni = 1): Lease => ({ subnet: parseIpv4Cidr(subnet)!, publicIp, vtepMac, vni });
 const own = lease('10.244.1.0/24', '172.30.0.1', '0e:00:00:00:00:01');

@@ -1,14 +1,14 @@
-import { createLogger, parseLogLevel, type Logger } from '../../lib/log.ts';
+import { createLogger, parseLogLevel, type Logger } from '../lib/log.ts';
 import { runDaemon } from './daemon.ts';
-import { EtcdClient } from './etcd-client.ts';
-import { EtcdSubnetManager } from './etcd-subnet-manager.ts';
-import type { SubnetManager } from './subnet-manager.ts';
-import { parseWeftdArgs, WEFTD_USAGE, type SubnetManagerChoice, type WeftdArgs } from './weftd-args.ts';
+import { EtcdClient } from './subnet/etcd-client.ts';
+import { EtcdSubnetManager } from './subnet/etcd-subnet-manager.ts';
+import type { SubnetManager } from './subnet/subnet-manager.ts';
+import { parseWeftdArgs, WEFTD_USAGE, type SubnetManagerChoice, type WeftdArgs } from './args.ts';
 
 async function createSubnetManager(choice: SubnetManagerChoice, log: Logger): Promise<SubnetManager> {
   if (choice.kind === 'etcd') return new EtcdSubnetManager(new EtcdClient(choice.endpoints), { prefix: choice.prefix, log });
   // Imported only in this mode: the Kubernetes client costs ~600 ms of start-up the etcd mode need not pay.
-  const { createKubeSubnetManager } = await import('./kube-subnet-manager.ts');
+  const { createKubeSubnetManager } = await import('./subnet/kube-subnet-manager.ts');
   return createKubeSubnetManager(choice, { log });
 }
 

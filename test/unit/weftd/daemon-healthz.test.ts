@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { listenHttp, NOT_FOUND } from '../../../lib/http-listener.ts';
 import type { Logger } from '../../../lib/log.ts';
-import { runDaemon } from '../../../plugins/vxlan/daemon.ts';
-import type { SubnetManager } from '../../../plugins/vxlan/subnet-manager.ts';
+import { runDaemon } from '../../../weftd/daemon.ts';
+import type { SubnetManager } from '../../../weftd/subnet/subnet-manager.ts';
 
 describe('weftd health check', () => {
   it('ends with exit code 1 naming the address when the healthz address cannot be bound', async () => {

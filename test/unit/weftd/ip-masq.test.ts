@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderMasqueradeRules } from '../../../plugins/vxlan/ip-masq.ts';
+import { renderMasqueradeRules } from '../../../weftd/ip-masq.ts';
 import { parseIpv4Cidr } from '../../../lib/ip.ts';
 
 describe('renderMasqueradeRules', () => {

@@ -1,5 +1,5 @@
-import { run, runChecked } from '../../lib/exec.ts';
-import { formatIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
+import { run, runChecked } from '../lib/exec.ts';
+import { formatIpv4Cidr, type Ipv4Cidr } from '../lib/ip.ts';
 
 // --ip-masq: pods keep their addresses inside the cluster network and are masqueraded only when
 // leaving it (flannel's four rules, in a chain of our own). The rules stay on shutdown: a restarting

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseIpv4Cidr } from '../../../lib/ip.ts';
-import { leasesFromNodes, nodeLease, podCidrProblem, renderAnnotationPatch, renderLeaseAnnotations, type NodeLike } from '../../../plugins/vxlan/node-annotations.ts';
+import { leasesFromNodes, nodeLease, podCidrProblem, renderAnnotationPatch, renderLeaseAnnotations, type NodeLike } from '../../../weftd/subnet/node-annotations.ts';
 
 const network = parseIpv4Cidr('10.244.0.0/16')!;
 const lease = { subnet: parseIpv4Cidr('10.244.1.0/24')!, publicIp: '172.30.0.2', vni: 1, vtepMac: '0e:aa:bb:cc:dd:ee' };

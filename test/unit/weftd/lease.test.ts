@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatIpv4Cidr, parseIpv4Cidr } from '../../../lib/ip.ts';
-import { decodeLease, encodeLeaseValue, parseSubnetKeyName, subnetKeyName } from '../../../plugins/vxlan/lease.ts';
+import { decodeLease, encodeLeaseValue, parseSubnetKeyName, subnetKeyName } from '../../../weftd/subnet/lease.ts';
 
 const subnet = parseIpv4Cidr('10.244.1.0/24')!;
 

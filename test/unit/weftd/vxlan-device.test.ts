@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseIpv4Cidr } from '../../../lib/ip.ts';
-import { planDevice, recreateReason, type DeviceSpec, type LinkState } from '../../../plugins/vxlan/vxlan-device.ts';
+import { planDevice, recreateReason, type DeviceSpec, type LinkState } from '../../../weftd/fabric/vxlan-device.ts';
 
 const spec: DeviceSpec = { name: 'weft.1', vni: 1, port: 8472, local: '172.30.0.1', uplink: 'eth0', mac: '0e:00:00:00:00:01', mtu: 1450, subnet: parseIpv4Cidr('10.244.1.0/24')! };
 const good: LinkState = { kind: 'vxlan', vni: 1, local: '172.30.0.1', port: 8472, learning: false, mac: '0e:00:00:00:00:01', mtu: 1450, up: true, addresses: ['10.244.1.0/32'] };
