@@ -1,4 +1,4 @@
-// The commands that carry the Kubernetes client (~2 MB bundled): the daemons and the troubleshooting
+// The commands that carry the Kubernetes client (most of the daemons' bundle): the daemons and the troubleshooting
 // commands. The single executable keeps them in a separate bundle that the CNI plugins never load
 // (see load-daemons.ts).
 export { main as weftProxy } from '../proxy/main.ts';

@@ -18,7 +18,7 @@ const COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   'kubectl-weft': async () => ({ main: (await loadDaemons()).kubectlWeft }),
 };
 
-// A CNI plugin is done when its verb returns: exiting at once skips Node's teardown (~4 ms a call).
+// A CNI plugin is done when its verb returns: exiting at once skips Node's teardown (see docs/PERFORMANCE.md).
 // stdout and stderr are pipes or files, which Node writes synchronously on Linux, so nothing is lost.
 const ONE_SHOT = new Set(['weft-bridge', 'weft-host-local', 'weft-vxlan']);
 

@@ -5,7 +5,7 @@ import { runInThisContext } from 'node:vm';
 import type { Daemons } from '../bin/load-daemons.ts';
 
 // Inside the single executable: the daemons' CommonJS bundle is a SEA asset (DAEMONS_ASSET), evaluated
-// only when weftd or weft-proxy starts. Parsing it on every CNI call would cost ~60 ms (measured).
+// only when a daemon or a troubleshooting command starts: CNI calls never parse it (docs/PERFORMANCE.md).
 
 export const DAEMONS_ASSET = 'daemons.cjs';
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { currentDeadline } from './deadline.ts';
 
 // The one place that spawns programs. The CNI hot path uses node:child_process directly because
-// execa adds ~30 ms of module loading to every plugin start (measured; see docs/PERFORMANCE.md).
+// execa's module loading would cost every plugin start more than its spawns (docs/PERFORMANCE.md).
 
 export interface RunOptions {
   /** Written to the child's stdin, then stdin is closed. */
@@ -87,6 +87,56 @@ export function runInBackground(file: string, args: readonly string[], options: 
     stop: (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return done;
+    },
+  };
+}
+
+export interface OpenProcessOptions {
+  netns?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Receives what the program writes to stderr, as it arrives (nothing is kept). */
+  onStderr(text: string): void;
+  /** Receives its stdout likewise; without it stdout is discarded. */
+  onStdout?(text: string): void;
+}
+
+export interface OpenProcess {
+  pid: number | undefined;
+  /** Writes to the program's stdin, which stays open until stop(). */
+  write(text: string): void;
+  /** Settles when the program exits; its output went to the callbacks. */
+  exited: Promise<{ code: number; signal?: NodeJS.Signals }>;
+  /** Closes stdin (a batch reader then exits by itself), kills it if it has not exited within graceMs, and waits. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts a long-lived program fed on stdin (an `ip -batch -` that outlives many changes). It runs
+ * under no call's deadline: its owner stops it.
+ */
+export function openProcess(file: string, args: readonly string[], options: OpenProcessOptions): OpenProcess {
+  const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
+  const child = spawn(cmd, argv, { env: options.env ?? process.env, stdio: ['pipe', options.onStdout ? 'pipe' : 'ignore', 'pipe'] });
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', options.onStderr);
+  if (options.onStdout) {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', options.onStdout);
+  }
+  child.stdin!.on('error', () => {}); // a program that died is reported through exited
+  const exited = new Promise<{ code: number; signal?: NodeJS.Signals }>((resolve) => {
+    child.on('error', () => resolve({ code: 127 }));
+    child.on('close', (code, signal) => resolve(signal ? { code: 128, signal } : { code: code ?? 1 }));
+  });
+  return {
+    pid: child.pid,
+    write: (text) => void child.stdin!.write(text),
+    exited,
+    stop: async (graceMs = 1000) => {
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }

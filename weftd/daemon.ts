@@ -1,21 +1,19 @@
+import { Backoff, sleep } from '../lib/backoff.ts';
 import { listenHttp, NOT_FOUND, type HttpHandler, type HttpListener } from '../lib/http-listener.ts';
 import type { Logger } from '../lib/log.ts';
-import { Backoff, sleep } from '../lib/backoff.ts';
-import { applyFabricCommands, ensureDevice, findUplink, readKernelFabric } from './fabric/fabric-apply.ts';
-import { planStalePrune } from './fabric/fabric-prune.ts';
-import { deviceName, planFabricChange, planPeers, vtepMacFor, type FabricSpec, type Peer } from './fabric/fabric-plan.ts';
-import { ensureMasquerade } from './ip-masq.ts';
-import { formatIpv4Cidr } from '../lib/ip.ts';
-import { leaseId, type Lease } from './subnet/lease.ts';
-import { NetworkConfigError } from './subnet/network-config.ts';
-import { writeSubnetFile } from './subnet-file.ts';
-import { LeaseLostError, type SubnetManager } from './subnet/subnet-manager.ts';
-import { VXLAN_OVERHEAD, type DeviceSpec } from './fabric/vxlan-device.ts';
 import type { WeftdArgs } from './args.ts';
+import { deviceName, vtepMacFor } from './fabric/fabric-plan.ts';
+import { findUplink } from './fabric/kernel-fabric.ts';
+import { VXLAN_OVERHEAD } from './fabric/vxlan-device.ts';
+import { NodeFabric, type NodeIdentity } from './node-fabric.ts';
+import { leaseId } from './subnet/lease.ts';
+import { NetworkConfigError } from './subnet/network-config.ts';
+import { LeaseLostError, NodeGoneError, type SubnetManager } from './subnet/subnet-manager.ts';
 
 // weftd: read the config, lease a subnet, make the VXLAN device, publish the subnet file, then keep
-// the lease renewed and the peers programmed until stopped. Only an unusable config ends it early;
-// an etcd outage leaves the programmed fabric in place while renewals and the watch retry.
+// the lease renewed and the peers programmed until stopped. Only an unusable config (or, with Node
+// objects, this node's Node being deleted) ends it early; an etcd or API server outage leaves the
+// programmed fabric in place while renewals and the watch retry.
 
 /** The renew interval should stay well inside the lease's 24 h TTL. */
 export type DaemonOptions = Pick<WeftdArgs, 'iface' | 'publicIp' | 'subnetFile' | 'ipMasq' | 'healthzIp' | 'healthzPort' | 'renewIntervalMs'>;
@@ -35,122 +33,151 @@ function healthzHandler(healthy: () => boolean): HttpHandler {
   };
 }
 
-/** Returns the exit code: 0 after a clean stop, 1 when the config or the node cannot be used. */
-export async function runDaemon(options: DaemonOptions, deps: DaemonDeps): Promise<number> {
-  const { manager, log, signal } = deps;
-  let ready = false;
-  let healthz: HttpListener | undefined;
-  try {
-    // Bound first: a health check that cannot be served is a start-up failure, not a silent gap.
-    if (options.healthzPort !== undefined) healthz = await listenHttp(options.healthzIp, options.healthzPort, healthzHandler(() => ready));
-    const uplink = await findUplink({ iface: options.iface, publicIp: options.publicIp });
-    const config = await manager.getNetworkConfig(signal);
-    const vni = config.backend.vni;
-    const attributes = { publicIp: options.publicIp ?? uplink.address, vni, vtepMac: vtepMacFor(options.publicIp ?? uplink.address, vni) };
-    let lease = await manager.acquireLease(config, attributes, signal);
-    const mtu = config.backend.mtu || uplink.mtu - VXLAN_OVERHEAD;
-    const device: DeviceSpec = { name: deviceName(vni), vni, port: config.backend.port, local: uplink.address, uplink: uplink.name, mac: attributes.vtepMac, mtu, subnet: lease.subnet };
+/** Bound first: a health check that cannot be served is a start-up failure, not a silent gap. */
+async function serveHealthz(options: DaemonOptions, healthy: () => boolean): Promise<HttpListener | undefined> {
+  return options.healthzPort === undefined ? undefined : listenHttp(options.healthzIp, options.healthzPort, healthzHandler(healthy));
+}
 
-    // Programs the node for its (possibly re-acquired) lease; the peers are recomputed from scratch.
-    let programmed = new Map<string, Peer>();
-    let pruned = false;
-    let leases: ReadonlyMap<string, Lease> = new Map();
-    const spec = (): FabricSpec => ({ device: device.name, uplink, directRouting: config.backend.directRouting, vni, own: lease.subnet });
-    const setUpNode = async (): Promise<void> => {
-      const { recreated } = await ensureDevice({ ...device, subnet: lease.subnet });
-      if (recreated) {
-        log.warn('recreated VXLAN device', { device: device.name, reason: recreated });
-        programmed = new Map();
-        pruned = false;
-      }
-      if (options.ipMasq) await ensureMasquerade(config.network, lease.subnet);
-      writeSubnetFile(options.subnetFile, { network: config.network, subnet: lease.subnet, mtu, ipMasq: options.ipMasq });
-      log.info('node ready', { subnet: formatIpv4Cidr(lease.subnet), device: device.name, mtu, publicIp: attributes.publicIp, vtepMac: attributes.vtepMac });
-    };
-    await setUpNode();
+/** Who this node is on the overlay: its uplink, the network config, and the VTEP it announces. */
+async function identifyNode(options: DaemonOptions, manager: SubnetManager, signal: AbortSignal): Promise<NodeIdentity> {
+  const uplink = await findUplink({ iface: options.iface, publicIp: options.publicIp });
+  const config = await manager.getNetworkConfig(signal);
+  const { vni, port } = config.backend;
+  const publicIp = options.publicIp ?? uplink.address;
+  const attributes = { publicIp, vni, vtepMac: vtepMacFor(publicIp, vni) };
+  const mtu = config.backend.mtu || uplink.mtu - VXLAN_OVERHEAD;
+  return { uplink, config, attributes, device: { name: deviceName(vni), vni, port, local: uplink.address, uplink: uplink.name, mac: attributes.vtepMac, mtu } };
+}
 
-    // One sync at a time: watch callbacks and re-acquisition both go through this queue.
-    let queue: Promise<void> = Promise.resolve();
-    const sync = (): Promise<void> => {
-      const step = queue.then(async () => {
-        const wanted = planPeers(spec(), leases.values());
-        if (!pruned) {
-          const stale = planStalePrune(spec(), config.network, wanted, await readKernelFabric(device.name, uplink.name));
-          if (stale.ipRemove.length || stale.bridgeRemove.length) log.info('removing fabric entries left from an earlier run', { entries: [...stale.ipRemove, ...stale.bridgeRemove] });
-          await applyFabricCommands(stale);
-          pruned = true;
-        }
-        const commands = planFabricChange(spec(), programmed, wanted);
-        const { removalErrors } = await applyFabricCommands(commands);
-        if (removalErrors.length) log.warn('some stale fabric entries could not be removed', { errors: removalErrors });
-        const added = [...wanted.keys()].filter((k) => !programmed.has(k));
-        const removed = [...programmed.keys()].filter((k) => !wanted.has(k));
-        if (added.length || removed.length) log.info('fabric updated', { added, removed, peers: wanted.size });
-        programmed = wanted;
-        ready = true;
-      });
-      // A failed step is reported to its caller (the watch retries); the queue itself keeps going.
-      queue = step.catch(() => {});
-      return step;
-    };
+/** The lease's life after start: renewed, leased again (the same subnet if free) once lost. */
+class LeaseKeeper {
+  readonly #node: NodeIdentity;
+  readonly #fabric: NodeFabric;
+  readonly #deps: DaemonDeps;
+  #reclaiming: Promise<void> | undefined;
 
-    // Leases again after the lease expired or its key was deleted, asking for the same subnet.
-    let reclaiming: Promise<void> | undefined;
-    const reclaim = (reason: string): Promise<void> => {
-      reclaiming ??= (async () => {
-        log.warn('lease lost, leasing again', { subnet: leaseId(lease), reason });
-        try {
-          lease = await manager.acquireLease(config, attributes, signal, lease.subnet);
-          queue = queue.then(setUpNode).catch((error: unknown) => log.error('cannot set up node for its new lease', { error }));
-          await sync().catch(() => {});
-        } catch {
-          // only when stopping
-        } finally {
-          reclaiming = undefined;
-        }
-      })();
-      return reclaiming;
-    };
+  constructor(node: NodeIdentity, fabric: NodeFabric, deps: DaemonDeps) {
+    this.#node = node;
+    this.#fabric = fabric;
+    this.#deps = deps;
+  }
 
-    const renewals = (async () => {
-      const backoff = new Backoff();
-      let delay = options.renewIntervalMs;
-      while (!signal.aborted) {
-        await sleep(delay, signal);
-        if (signal.aborted) return;
-        try {
-          await manager.renewLease(lease);
-          backoff.reset();
-          delay = options.renewIntervalMs;
-        } catch (error) {
-          if (error instanceof LeaseLostError) {
-            await reclaim(error.message);
-            delay = options.renewIntervalMs;
-          } else {
-            delay = backoff.nextDelayMs();
-            log.warn('cannot renew lease, retrying', { subnet: leaseId(lease), retryInMs: delay, error });
-          }
-        }
+  /** Leases again after the lease expired or its key was deleted, asking for the same subnet. */
+  reclaim(reason: string): Promise<void> {
+    const { manager, log, signal } = this.#deps;
+    this.#reclaiming ??= (async () => {
+      const lost = this.#fabric.lease;
+      log.warn('lease lost, leasing again', { subnet: leaseId(lost), reason });
+      try {
+        const lease = await manager.acquireLease(this.#node.config, this.#node.attributes, signal, lost.subnet);
+        await this.#fabric.relocate(lease).catch((error: unknown) => log.error('cannot set up node for its new lease', { error }));
+      } catch {
+        // only when stopping
+      } finally {
+        this.#reclaiming = undefined;
       }
     })();
+    return this.#reclaiming;
+  }
 
-    await manager.watchLeases(signal, async (current) => {
-      leases = current;
-      if (!current.has(leaseId(lease)) && !reclaiming) void reclaim('the subnet manager no longer lists it');
-      await sync();
-    });
-    await renewals;
+  get reclaiming(): boolean {
+    return this.#reclaiming !== undefined;
+  }
+
+  async renewUntilStopped(intervalMs: number): Promise<void> {
+    const { manager, log, signal } = this.#deps;
+    const backoff = new Backoff();
+    let delay = intervalMs;
+    while (!signal.aborted) {
+      await sleep(delay, signal);
+      if (signal.aborted) return;
+      try {
+        await manager.renewLease(this.#fabric.lease);
+        backoff.reset();
+        delay = intervalMs;
+      } catch (error) {
+        if (error instanceof LeaseLostError) {
+          await this.reclaim(error.message);
+          delay = intervalMs;
+        } else {
+          delay = backoff.nextDelayMs();
+          log.warn('cannot renew lease, retrying', { subnet: leaseId(this.#fabric.lease), retryInMs: delay, error });
+        }
+      }
+    }
+  }
+}
+
+/** Programs every lease set the manager reports; the first programmed one makes the node ready. */
+async function followLeases(fabric: NodeFabric, keeper: LeaseKeeper, deps: DaemonDeps, onProgrammed: () => void): Promise<void> {
+  await deps.manager.watchLeases(deps.signal, async (leases) => {
+    if (!leases.has(leaseId(fabric.lease)) && !keeper.reclaiming) void keeper.reclaim('the subnet manager no longer lists it');
+    await fabric.update(leases);
+    onProgrammed();
+  });
+}
+
+/** Tells the subnet manager the node carries traffic (with Node objects: NetworkUnavailable=False), until it took note once. */
+function announceReady(manager: SubnetManager, log: Logger): () => void {
+  let announced = false;
+  let announcing = false;
+  return () => {
+    if (announced || announcing || !manager.announceReady) return;
+    announcing = true;
+    manager.announceReady().then(
+      () => (announced = true),
+      (error: unknown) => log.warn('cannot report the node\'s network as available, trying again after the next sync', { error }),
+    ).finally(() => (announcing = false));
+  };
+}
+
+function exitCodeFor(error: unknown, signal: AbortSignal, log: Logger): number {
+  if (error instanceof NetworkConfigError) {
+    log.error('cannot start: the network config is unusable', { error });
+    return 1;
+  }
+  if (error instanceof NodeGoneError) {
+    log.error('cannot go on: this node\'s Node object was deleted; exiting so the DaemonSet starts weftd again for the Node that replaces it', { error });
+    return 1;
+  }
+  if (signal.aborted) return 0;
+  log.error('cannot start', { error });
+  return 1;
+}
+
+/** Returns the exit code: 0 after a clean stop, 1 when the config or the node cannot be used. */
+export async function runDaemon(options: DaemonOptions, deps: DaemonDeps): Promise<number> {
+  const { manager, log } = deps;
+  // Ends the renewals too when the lease watch gives up.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([deps.signal, stop.signal]);
+  const running = { ...deps, signal };
+  let ready = false;
+  let healthz: HttpListener | undefined;
+  let fabric: NodeFabric | undefined;
+  try {
+    healthz = await serveHealthz(options, () => ready);
+    const node = await identifyNode(options, manager, signal);
+    fabric = new NodeFabric(node, await manager.acquireLease(node.config, node.attributes, signal), { ipMasq: options.ipMasq, subnetFile: options.subnetFile, log });
+    await fabric.setUp();
+    const keeper = new LeaseKeeper(node, fabric, running);
+    const renewals = keeper.renewUntilStopped(options.renewIntervalMs);
+    const announce = announceReady(manager, log);
+    try {
+      await followLeases(fabric, keeper, running, () => {
+        ready = true;
+        announce();
+      });
+    } finally {
+      stop.abort();
+      await renewals;
+    }
     log.info('stopped; fabric, lease and subnet file left in place for the next start');
     return 0;
   } catch (error) {
-    if (error instanceof NetworkConfigError) {
-      log.error('cannot start: the network config is unusable', { error });
-      return 1;
-    }
-    if (signal.aborted) return 0;
-    log.error('cannot start', { error });
-    return 1;
+    return exitCodeFor(error, deps.signal, log);
   } finally {
+    await fabric?.close();
     await healthz?.close();
   }
 }

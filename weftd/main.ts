@@ -7,7 +7,7 @@ import { parseWeftdArgs, WEFTD_USAGE, type SubnetManagerChoice, type WeftdArgs }
 
 async function createSubnetManager(choice: SubnetManagerChoice, log: Logger): Promise<SubnetManager> {
   if (choice.kind === 'etcd') return new EtcdSubnetManager(new EtcdClient(choice.endpoints), { prefix: choice.prefix, log });
-  // Imported only in this mode: the Kubernetes client costs ~600 ms of start-up the etcd mode need not pay.
+  // Imported only in this mode: the etcd mode need not pay for loading the Kubernetes client.
   const { createKubeSubnetManager } = await import('./subnet/kube-subnet-manager.ts');
   return createKubeSubnetManager(choice, { log });
 }

@@ -9,7 +9,7 @@ import type { WeftdArgs } from '../../weftd/args.ts';
 import type { LeaseView } from './leases.ts';
 
 // --kube-subnet-mgr leases: every Node's podCIDR and weft annotations, with weftd's own credentials
-// and network config file. Loaded only on that path: the Kubernetes client costs ~600 ms to import.
+// and network config file. Loaded only on that path: the Kubernetes client is slow to import.
 
 export async function readKubeLeases(args: WeftdArgs): Promise<LeaseView> {
   const choice = args.subnetManager;

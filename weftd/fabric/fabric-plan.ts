@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { localMacFromDigest } from '../../lib/mac.ts';
+import { sha256 } from '../../lib/sha256.ts';
 import { ipv4CidrContains, formatIpv4Cidr, formatIpv4, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
 import { leaseId, type Lease } from '../subnet/lease.ts';
 
@@ -48,7 +48,7 @@ export function deviceName(vni: number): string {
 
 /** A MAC derived from the public IP and VNI, so a restarted node keeps the one its peers hold. */
 export function vtepMacFor(publicIp: string, vni: number): string {
-  return localMacFromDigest(createHash('sha256').update(`weft-vtep/${publicIp}/${vni}`).digest());
+  return localMacFromDigest(sha256(`weft-vtep/${publicIp}/${vni}`));
 }
 
 /** The peers to program for a lease set, keyed by subnet. */
@@ -62,6 +62,15 @@ export function planPeers(spec: FabricSpec, leases: Iterable<Lease>): Map<string
     peers.set(leaseId(lease), { subnet: lease.subnet, publicIp: lease.publicIp, vtepMac: lease.vtepMac, direct });
   }
   return peers;
+}
+
+/**
+ * Removes the permanent neighbour of a peer. `ip neigh del` of an entry already gone ends the whole
+ * `ip -batch` process (iproute2 exits on that netlink error even with -force); a flush removes the
+ * entry or nothing, and never fails.
+ */
+export function neighbourRemoval(device: string, address: string): string {
+  return `neigh flush to ${address} dev ${device} nud all`;
 }
 
 function samePeer(a: Peer, b: Peer): boolean {
@@ -84,7 +93,7 @@ export function planFabricChange(spec: FabricSpec, before: ReadonlyMap<string, P
     // A changed peer whose route just moves is replaced below; only drop the route when the subnet is gone.
     if (!next) commands.ipRemove.push(`route del ${formatIpv4Cidr(old.subnet)}`);
     if (!old.direct) {
-      commands.ipRemove.push(`neigh del ${formatIpv4(old.subnet.network)} dev ${spec.device}`);
+      commands.ipRemove.push(neighbourRemoval(spec.device, formatIpv4(old.subnet.network)));
       commands.bridgeRemove.push(`fdb del ${old.vtepMac} dev ${spec.device} dst ${old.publicIp} self`);
     }
   }

@@ -1,5 +1,5 @@
 import { ipv4CidrContains, formatIpv4Cidr, formatIpv4, parseIpv4Cidr, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
-import type { FabricCommands, FabricSpec, Peer } from './fabric-plan.ts';
+import { neighbourRemoval, type FabricCommands, type FabricSpec, type Peer } from './fabric-plan.ts';
 
 // After a restart weftd does not know what its previous run programmed, and leases may have expired
 // meanwhile. The first sync therefore also removes what the kernel holds for peers no longer wanted.
@@ -27,7 +27,7 @@ export function planStalePrune(spec: FabricSpec, network: Ipv4Cidr, wanted: Read
     if (viaDevice || viaUplink) commands.ipRemove.push(`route del ${formatIpv4Cidr(dst)} dev ${route.dev}`);
   }
   for (const neighbour of kernel.neighbours) {
-    if (!wantedNeighbours.has(neighbour.dst)) commands.ipRemove.push(`neigh del ${neighbour.dst} dev ${spec.device}`);
+    if (!wantedNeighbours.has(neighbour.dst)) commands.ipRemove.push(neighbourRemoval(spec.device, neighbour.dst));
   }
   for (const entry of kernel.fdb) {
     if (entry.dst && !wantedFdb.has(`${entry.mac}>${entry.dst}`)) commands.bridgeRemove.push(`fdb del ${entry.mac} dev ${spec.device} dst ${entry.dst} self`);

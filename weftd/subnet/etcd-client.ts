@@ -1,5 +1,5 @@
 // etcd v3 through its JSON gateway (etcd 3.4 serves it under /v3/), over Node's built-in fetch.
-// The etcd3 npm package is not used: it adds ~110 ms to start-up and loads .proto files from disk,
+// The etcd3 npm package is not used: it slows start-up and loads .proto files from disk,
 // which the single-executable bundle cannot ship. Keys and values travel base64; int64s as strings.
 
 export interface KeyValue {

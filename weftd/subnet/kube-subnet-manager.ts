@@ -7,13 +7,16 @@ import { formatIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
 import { leaseId, type Lease } from './lease.ts';
 import { NetworkConfigError, parseNetworkConfig, type NetworkConfig } from './network-config.ts';
 import { leasesFromNodes, nodePodCidr, podCidrProblem, renderAnnotationPatch } from './node-annotations.ts';
-import type { LeaseAttributes, SubnetManager } from './subnet-manager.ts';
+import { renderNetworkAvailablePatch } from './node-condition.ts';
+import { NodeGoneError, type LeaseAttributes, type SubnetManager } from './subnet-manager.ts';
 
 // Leases from Node objects (weftd --kube-subnet-mgr, flannel's kube subnet manager): the subnet is
 // the Node's spec.podCIDR, which kube-controller-manager allocates (--allocate-node-cidrs), so there
 // is nothing to choose and nothing to expire; weftd only publishes its backend data as annotations
 // on its own Node (patched through nodes/status, the one write its RBAC grants) and watches all Nodes.
-// This module imports @kubernetes/client-node (~600 ms): weftd/main.ts loads it only in this mode.
+// Once the fabric is programmed it sets the Node's NetworkUnavailable condition to False, as flanneld
+// does; when its own Node is deleted it ends, since the node it serves is gone.
+// This module imports @kubernetes/client-node (slow to load): weftd/main.ts loads it only in this mode.
 
 /** Waiting for a podCIDR or for the Node itself: checked at most this far apart. */
 const WAIT_MAX_MS = 5_000;
@@ -111,11 +114,19 @@ export class KubeSubnetManager implements SubnetManager {
     this.options.log.info('published backend data on the Node', { node: this.options.nodeName, subnet: formatIpv4Cidr(lease.subnet), annotations: Object.keys(patch.metadata.annotations) });
   }
 
+  async announceReady(): Promise<void> {
+    const name = this.options.nodeName;
+    const patch = renderNetworkAvailablePatch(await this.api.readNode({ name }), new Date());
+    if (!patch) return;
+    await this.api.patchNodeStatus({ name, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+    this.options.log.info('set the Node\'s NetworkUnavailable condition to False', { node: name });
+  }
+
   /** Node objects do not expire: nothing to renew. A Node that loses its annotations shows up in the watch instead. */
   async renewLease(): Promise<void> {}
 
   async watchLeases(signal: AbortSignal, onLeases: (leases: ReadonlyMap<string, Lease>) => Promise<void>): Promise<void> {
-    const { log } = this.options;
+    const { log, nodeName } = this.options;
     const network = this.network;
     if (!network) throw new Error('cannot watch leases: the network config was not read');
     // Until one listing succeeded the cache is empty for want of data, not of Nodes: publishing it
@@ -127,6 +138,9 @@ export class KubeSubnetManager implements SubnetManager {
       listed = true;
       return list;
     });
+    let gone: ((error: NodeGoneError) => void) | undefined;
+    const nodeGone = new Promise<never>((_, reject) => (gone = reject));
+    nodeGone.catch(() => {}); // awaited below; it may settle before that
     let published: string | undefined;
     let queued = false;
     let chain = Promise.resolve();
@@ -136,6 +150,8 @@ export class KubeSubnetManager implements SubnetManager {
       queued = true;
       chain = chain.then(async () => {
         queued = false;
+        // A listing holds the Node (acquireLease read it): its absence is a deletion, not a gap in the data.
+        if (!informer.get(nodeName)) return gone?.(new NodeGoneError(`cannot serve Node "${nodeName}": it was deleted`));
         const leases = leasesFromNodes(informer.list(), network);
         const key = leasesKey(leases);
         if (key === published) return;
@@ -158,11 +174,15 @@ export class KubeSubnetManager implements SubnetManager {
       log.warn('Node watch interrupted, listing again', { retryInMs: delay, error: describeError(error) });
       void sleep(delay, signal).then(() => (signal.aborted ? undefined : informer.start().then(schedule)));
     });
-    await informer.start();
-    schedule();
-    await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-    await informer.stop();
-    await chain;
+    try {
+      await informer.start();
+      schedule();
+      const stopped = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+      await Promise.race([stopped, nodeGone]);
+    } finally {
+      await informer.stop();
+      await chain;
+    }
   }
 }
 

@@ -2,9 +2,8 @@ import type { Ipv4Cidr } from '../../lib/ip.ts';
 import type { Lease } from './lease.ts';
 import type { NetworkConfig } from './network-config.ts';
 
-// Where leases come from, kept apart from how the fabric is programmed (flannel's split): etcd now;
-// a Kubernetes subnet manager (subnet from Node.spec.podCIDR, backend data in node annotations)
-// implements the same interface.
+// Where leases come from, kept apart from how the fabric is programmed (flannel's split): etcd, or
+// Kubernetes Node objects (subnet from spec.podCIDR, backend data in node annotations).
 
 export interface LeaseAttributes {
   publicIp: string;
@@ -27,11 +26,24 @@ export interface SubnetManager {
    * aborts; lists again after a reconnect or a compaction, so a missed event is never lost.
    */
   watchLeases(signal: AbortSignal, onLeases: (leases: ReadonlyMap<string, Lease>) => Promise<void>): Promise<void>;
+  /**
+   * Says the node's fabric is programmed and its pods reachable, where the lease store has a place
+   * for it (a Node's NetworkUnavailable condition); called until it succeeds once.
+   */
+  announceReady?(): Promise<void>;
 }
 
 export class LeaseLostError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'LeaseLostError';
+  }
+}
+
+/** The node this weftd serves no longer exists (its Node object was deleted): nothing is left to lease for. */
+export class NodeGoneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NodeGoneError';
   }
 }

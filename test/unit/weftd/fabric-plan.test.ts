@@ -27,7 +27,7 @@ describe('planPeers and planFabricChange', () => {
 
   it('removes route, neighbour and FDB entry of a lease that went away', () => {
     const commands = planFabricChange(spec, planPeers(spec, [two, three]), planPeers(spec, [two]));
-    expect(commands.ipRemove).toEqual(['route del 10.244.3.0/24', 'neigh del 10.244.3.0 dev weft.1']);
+    expect(commands.ipRemove).toEqual(['route del 10.244.3.0/24', 'neigh flush to 10.244.3.0 dev weft.1 nud all']);
     expect(commands.bridgeRemove).toEqual(['fdb del 0e:00:00:00:00:03 dev weft.1 dst 192.168.9.3 self']);
     expect(commands.bridgeAdd).toEqual([]);
     expect(commands.ipAdd).toEqual([]);
@@ -36,7 +36,7 @@ describe('planPeers and planFabricChange', () => {
   it('replaces the entries of a node that came back with another public IP, keeping its route in place', () => {
     const moved = lease('10.244.2.0/24', '172.30.0.22', '0e:00:00:00:00:22');
     const commands = planFabricChange(spec, planPeers(spec, [two]), planPeers(spec, [moved]));
-    expect(commands.ipRemove).toEqual(['neigh del 10.244.2.0 dev weft.1']);
+    expect(commands.ipRemove).toEqual(['neigh flush to 10.244.2.0 dev weft.1 nud all']);
     expect(commands.bridgeRemove).toEqual(['fdb del 0e:00:00:00:00:02 dev weft.1 dst 172.30.0.2 self']);
     expect(commands.bridgeAdd).toEqual(['fdb replace 0e:00:00:00:00:22 dev weft.1 dst 172.30.0.22 self permanent']);
     expect(commands.ipAdd).toContain('route replace 10.244.2.0/24 via 10.244.2.0 dev weft.1 onlink');

@@ -17,7 +17,7 @@ describe('planStalePrune', () => {
       neighbours: [{ dst: '10.244.2.0', lladdr: '0e:00:00:00:00:02' }, { dst: '10.244.3.0', lladdr: '0e:00:00:00:00:03' }],
       fdb: [{ mac: '0e:00:00:00:00:02', dst: '172.30.0.2' }, { mac: '0e:00:00:00:00:03', dst: '172.30.0.3' }],
     });
-    expect(commands.ipRemove).toEqual(['route del 10.244.3.0/24 dev weft.1', 'neigh del 10.244.3.0 dev weft.1']);
+    expect(commands.ipRemove).toEqual(['route del 10.244.3.0/24 dev weft.1', 'neigh flush to 10.244.3.0 dev weft.1 nud all']);
     expect(commands.bridgeRemove).toEqual(['fdb del 0e:00:00:00:00:03 dev weft.1 dst 172.30.0.3 self']);
   });
 

@@ -1,12 +1,13 @@
 import { run } from '../../lib/exec.ts';
-import { applyBridgeBatch, applyIpBatch, queryIpJson, saysMissing } from '../../lib/ip-batch.ts';
+import { applyIpBatch, queryIpJson } from '../../lib/ip-batch.ts';
 import { parseIpv4Cidr } from '../../lib/ip.ts';
 import type { IpAddrInfo, IpLink, IpNeighbour, IpRoute } from '../../lib/ip-json.ts';
-import type { FabricCommands, Uplink } from './fabric-plan.ts';
+import type { Uplink } from './fabric-plan.ts';
 import type { KernelFabric } from './fabric-prune.ts';
 import { planDevice, recreateReason, type DeviceSpec, type LinkState } from './vxlan-device.ts';
 
-// The kernel side of the fabric, run inside the node's network namespace (weftd lives there).
+// What weftd reads from the kernel and sets up once per start, inside the node's network namespace
+// (weftd lives there): the uplink, the VXLAN device, and the entries a previous run left.
 
 function toUplink(link: IpLink, address: IpAddrInfo): Uplink {
   const subnet = parseIpv4Cidr(`${address.local}/${address.prefixlen}`)!;
@@ -53,24 +54,6 @@ export async function ensureDevice(spec: DeviceSpec): Promise<{ recreated?: stri
   }
   await applyIpBatch(planDevice(spec, state));
   return reason ? { recreated: reason } : {};
-}
-
-/** Runs removals with -force (an entry already gone is the goal reached); returns what failed otherwise. */
-async function removeAll(program: 'ip' | 'bridge', lines: readonly string[]): Promise<string[]> {
-  if (lines.length === 0) return [];
-  const result = await run(program, ['-force', '-batch', '-'], { input: lines.join('\n') + '\n' });
-  if (result.code === 0) return [];
-  return result.stderr
-    .split('\n')
-    .filter((l) => l.trim() !== '' && !l.startsWith('Command failed') && !saysMissing(l));
-}
-
-/** Applies a fabric change: removals first (tolerating absent entries), then FDB, neighbours and routes. */
-export async function applyFabricCommands(commands: FabricCommands): Promise<{ removalErrors: string[] }> {
-  const removalErrors = [...(await removeAll('ip', commands.ipRemove)), ...(await removeAll('bridge', commands.bridgeRemove))];
-  await applyBridgeBatch(commands.bridgeAdd);
-  await applyIpBatch(commands.ipAdd);
-  return { removalErrors };
 }
 
 /** What the kernel holds on the VXLAN device (and the uplink's routes), for pruning after a restart. */
