@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { spawnBlocking } from '../lib/exec.ts';
 import { loadDaemons } from './load-daemons.ts';
 
 // The single executable: dispatches on the name it was called by (weft-bridge, weft-host-local, ...),
@@ -27,6 +28,7 @@ function usage(): string {
 }
 
 async function runCommand(name: string, argv: string[]): Promise<number> {
+  if (ONE_SHOT.has(name)) spawnBlocking();
   const code = await (await COMMANDS[name]!()).main(argv);
   if (ONE_SHOT.has(name)) process.exit(code);
   return code;

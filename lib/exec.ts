@@ -1,8 +1,25 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { currentDeadline } from './deadline.ts';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { currentDeadline, remainingMs } from './deadline.ts';
 
 // The one place that spawns programs. The CNI hot path uses node:child_process directly because
 // execa's module loading would cost every plugin start more than its spawns (docs/PERFORMANCE.md).
+// The module is loaded on the first spawn, so a call that spawns nothing (VERSION, STATUS) never
+// pays for it.
+
+function childProcess(): typeof import('node:child_process') {
+  return process.getBuiltinModule('node:child_process');
+}
+
+/**
+ * A one-shot command (a CNI call) has nothing else to do while its program runs: its spawns block,
+ * which skips setting up stream objects and event-loop turns for every child (docs/PERFORMANCE.md).
+ * Daemons keep the default, so their other work goes on meanwhile.
+ */
+let blocking = false;
+
+export function spawnBlocking(): void {
+  blocking = true;
+}
 
 export interface RunOptions {
   /** Written to the child's stdin, then stdin is closed. */
@@ -36,7 +53,7 @@ export class ExecError extends Error {
 
 function launch(file: string, args: readonly string[], options: RunOptions): { child: ChildProcessWithoutNullStreams; done: Promise<RunResult> } {
   const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
-  const child = spawn(cmd, argv, {
+  const child = childProcess().spawn(cmd, argv, {
     env: options.env ?? process.env,
     ...(options.cwd ? { cwd: options.cwd } : {}),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -65,8 +82,27 @@ function launch(file: string, args: readonly string[], options: RunOptions): { c
   return { child, done };
 }
 
+/** The blocking form of launch: the deadline's time left is the program's timeout. */
+function runToEnd(file: string, args: readonly string[], options: RunOptions): RunResult {
+  const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
+  const left = remainingMs();
+  const timeout = Math.min(options.timeoutMs ?? Infinity, left === undefined ? Infinity : Math.max(1, left));
+  const result = childProcess().spawnSync(cmd, argv, {
+    env: options.env ?? process.env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    input: options.input ?? '',
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    ...(Number.isFinite(timeout) ? { timeout, killSignal: 'SIGKILL' as const } : {}),
+  });
+  if (result.error && (result.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw result.error;
+  const signal = result.signal;
+  return { code: result.status ?? (signal ? 128 : 1), stdout: result.stdout ?? '', stderr: (result.stderr ?? '') + (signal ? `killed by ${signal}` : '') };
+}
+
 /** Runs a program and resolves with its exit code and output; never rejects on a non-zero exit. */
-export function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  if (blocking && options.signal === undefined) return runToEnd(file, args, options);
   return launch(file, args, options).done;
 }
 
@@ -116,7 +152,7 @@ export interface OpenProcess {
  */
 export function openProcess(file: string, args: readonly string[], options: OpenProcessOptions): OpenProcess {
   const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
-  const child = spawn(cmd, argv, { env: options.env ?? process.env, stdio: ['pipe', options.onStdout ? 'pipe' : 'ignore', 'pipe'] });
+  const child = childProcess().spawn(cmd, argv, { env: options.env ?? process.env, stdio: ['pipe', options.onStdout ? 'pipe' : 'ignore', 'pipe'] });
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', options.onStderr);
   if (options.onStdout) {
