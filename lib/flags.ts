@@ -3,8 +3,9 @@ import { parseCidr, parseIpv4, parseIpv4Cidr } from './ip.ts';
 import { interfaceNameProblem, isDnsSubdomain, isSafeAbsolutePath } from './names.ts';
 import { redactSecrets } from './redact.ts';
 
-// The one command-line parser of every weft command (weftd, weft-proxy, weft-proxy render, the
-// fuzz script). Strict, so a value is never silently misread:
+// The one command-line parser of every weft command (weftd, weft-proxy, weft-proxy render, weft
+// explain, weft doctor, kubectl-weft) and script (cluster, conformance, demos, fuzz). Strict, so a
+// value is never silently misread:
 //   --name=value or --name value; a boolean is --name, or --name=B with B one of Go's
 //   strconv.ParseBool spellings (1 t T TRUE true True, 0 f F FALSE false False), the values
 //   kube-proxy's (pflag) and flannel's (Go flag) booleans take; "yes" is an error, not false;
@@ -147,18 +148,28 @@ export interface ParsedFlags<S extends Specs> {
   readonly values: FlagValues<S>;
   /** The flags given on the command line (as opposed to defaulted). */
   readonly given: ReadonlySet<keyof S & string>;
+  /** Arguments that are not flags, when the command takes some (options.positionals). */
+  readonly positionals: readonly string[];
 }
 
 function show(spec: FlagSpec<unknown>, text: string): string {
   return JSON.stringify(spec.show ? spec.show(text) : text);
 }
 
-/** Parses argv against the specs; throws FlagError naming the flag for anything it cannot take. */
-export function parseFlags<S extends Specs>(argv: readonly string[], specs: S): ParsedFlags<S> {
+/**
+ * Parses argv against the specs; throws FlagError naming the flag for anything it cannot take. Up to
+ * `positionals` arguments that do not start with "-" may stand anywhere among the flags.
+ */
+export function parseFlags<S extends Specs>(argv: readonly string[], specs: S, options: { positionals?: number } = {}): ParsedFlags<S> {
   const values: Record<string, unknown> = {};
   const given = new Set<string>();
+  const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (!arg.startsWith('-') && positionals.length < (options.positionals ?? 0)) {
+      positionals.push(arg);
+      continue;
+    }
     const match = /^--([a-z0-9][a-z0-9-]*)(?:=([\s\S]*))?$/.exec(arg);
     if (!match) throw new FlagError(arg.startsWith('-') ? `cannot parse "${arg}": flags are written --name or --name=value` : `cannot parse "${arg}": unexpected argument`);
     const name = match[1]!;
@@ -189,5 +200,5 @@ export function parseFlags<S extends Specs>(argv: readonly string[], specs: S): 
     if (spec.required) throw new FlagError(`cannot run: "--${name}" is required`);
     values[name] = spec.fallback;
   }
-  return { values: values as FlagValues<S>, given: given as ReadonlySet<keyof S & string> };
+  return { values: values as FlagValues<S>, given: given as ReadonlySet<keyof S & string>, positionals };
 }

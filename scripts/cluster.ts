@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
+import { flag, parseFlags } from '../lib/flags.ts';
 import { attachCluster, clusterDown, clusterStatus, clusterUp, type ProxyMode } from '../lab/kube/cluster.ts';
-import { DEFAULT_LAB_ID } from '../lab/kube/topology.ts';
+import { DEFAULT_LAB_ID, MAX_WORKERS } from '../lab/kube/topology.ts';
 
 // npm run cluster:up | cluster:down | cluster:status: a real Kubernetes cluster on this machine, each node
 // a set of namespaces with its own kubelet and containerd (see lab/kube/cluster.ts).
@@ -11,29 +11,27 @@ import { DEFAULT_LAB_ID } from '../lab/kube/topology.ts';
 
 const USAGE = 'usage: node scripts/cluster.ts up [--workers N] [--install] [--proxy-mode iptables|nftables] [--id ID] [--retain] | down [--id ID] | status [--id ID]';
 
+const FLAGS = {
+  id: flag.string({ expectation: 'a lab id' }, { fallback: DEFAULT_LAB_ID }),
+  workers: flag.integer({ min: 0, max: MAX_WORKERS }, { fallback: 2 }),
+  install: flag.boolean(),
+  'proxy-mode': flag.oneOf<ProxyMode | ''>(['iptables', 'nftables'], { fallback: '' }),
+  retain: flag.boolean(),
+};
+
 async function main(): Promise<number> {
-  const [verb, ...rest] = process.argv.slice(2);
-  const { values } = parseArgs({
-    args: rest,
-    strict: true,
-    options: {
-      id: { type: 'string', default: DEFAULT_LAB_ID },
-      workers: { type: 'string', default: '2' },
-      install: { type: 'boolean', default: false },
-      'proxy-mode': { type: 'string' },
-      retain: { type: 'boolean', default: false },
-    },
-  });
+  const { values, given, positionals } = parseFlags(process.argv.slice(2), FLAGS, { positionals: 1 });
+  const verb = positionals[0];
   if (verb === 'up') {
-    if (!/^\d+$/.test(values.workers)) throw new Error(`cannot bring the lab up: --workers "${values.workers}" is not a whole number`);
-    const mode = values['proxy-mode'];
-    if (mode !== undefined && mode !== 'iptables' && mode !== 'nftables') throw new Error(`cannot bring the lab up: --proxy-mode "${mode}" is not iptables or nftables`);
+    const mode = values['proxy-mode'] || undefined;
     if (mode !== undefined && !values.install) throw new Error('cannot bring the lab up: --proxy-mode needs --install');
-    const cluster = await clusterUp({ id: values.id, workers: Number(values.workers), install: values.install, proxyMode: mode as ProxyMode | undefined, retainOnFailure: values.retain });
+    const cluster = await clusterUp({ id: values.id, workers: values.workers as number, install: values.install, proxyMode: mode, retainOnFailure: values.retain });
     process.stdout.write(`kubeconfig: ${cluster.kubeconfig}\n`);
     if (!values.install) process.stdout.write('next: kubectl apply -k deploy/   (nodes become Ready once weft runs)\n');
     return 0;
   }
+  const upOnly = [...given].filter((name) => name !== 'id');
+  if (upOnly.length > 0) throw new Error(`cannot run "${verb ?? ''}": --${upOnly[0]} is a flag of "up"`);
   if (verb === 'down') return (await clusterDown({ id: values.id })).length === 0 ? 0 : 1;
   if (verb === 'status') {
     const status = clusterStatus(values.id);

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { flag, parseFlags } from '../lib/flags.ts';
 import { attachCluster, clusterDown, clusterUp, setProxyMode, type LabCluster, type ProxyMode } from '../lab/kube/cluster.ts';
 import { findK8sBinaries } from '../lab/kube/control-plane.ts';
 import { renderConformanceTable, runConformance, tally } from '../lab/kube/conformance.ts';
@@ -11,21 +11,18 @@ import { DEFAULT_LAB_ID } from '../lab/kube/topology.ts';
 //
 //   npm run conformance -- [--proxy-mode iptables|nftables] [--parallel N] [--focus REGEX] [--id ID] [--keep]
 
+const FLAGS = {
+  'proxy-mode': flag.oneOf<ProxyMode | ''>(['iptables', 'nftables'], { fallback: '' }),
+  parallel: flag.integer({ min: 1, max: 16 }, { fallback: 1 }),
+  focus: flag.string({ expectation: 'a ginkgo regular expression' }),
+  skip: flag.string({ expectation: 'a ginkgo regular expression' }),
+  id: flag.string({ expectation: 'a lab id' }, { fallback: DEFAULT_LAB_ID }),
+  keep: flag.boolean(),
+};
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    strict: true,
-    options: {
-      'proxy-mode': { type: 'string' },
-      parallel: { type: 'string', default: '1' },
-      focus: { type: 'string' },
-      skip: { type: 'string' },
-      id: { type: 'string', default: DEFAULT_LAB_ID },
-      keep: { type: 'boolean', default: false },
-    },
-  });
+  const { values } = parseFlags(process.argv.slice(2), FLAGS);
   const requested = values['proxy-mode'];
-  if (requested !== undefined && requested !== 'iptables' && requested !== 'nftables') throw new Error(`cannot run conformance: --proxy-mode "${requested}" is not iptables or nftables`);
-  if (!/^[1-9]\d?$/.test(values.parallel)) throw new Error(`cannot run conformance: --parallel "${values.parallel}" is not a whole number from 1 to 99`);
   const modes: ProxyMode[] = requested ? [requested] : ['iptables', 'nftables'];
   const k8s = findK8sBinaries();
   if ('missing' in k8s) throw new Error(`cannot run conformance: ${k8s.missing}`);
@@ -37,8 +34,8 @@ async function main(): Promise<number> {
     for (const mode of modes) {
       await setProxyMode(cluster, mode);
       const started = Date.now();
-      process.stdout.write(`[conformance] weft-proxy --proxy-mode ${mode}: running e2e.test (${values.focus ?? '[sig-network] [Conformance]'}) ...\n`);
-      const { outcomes, resultFile } = await runConformance(cluster, { mode, k8sVersion: k8s.version, focus: values.focus, skip: values.skip, parallel: Number(values.parallel), output: (l) => process.stdout.write(`[conformance] ${l}\n`) });
+      process.stdout.write(`[conformance] weft-proxy --proxy-mode ${mode}: running e2e.test (${values.focus || '[sig-network] [Conformance]'}) ...\n`);
+      const { outcomes, resultFile } = await runConformance(cluster, { mode, k8sVersion: k8s.version, focus: values.focus || undefined, skip: values.skip || undefined, parallel: values.parallel as number, output: (l) => process.stdout.write(`[conformance] ${l}\n`) });
       process.stdout.write(`${renderConformanceTable(mode, outcomes)}\n[conformance] ${mode}: ${((Date.now() - started) / 60000).toFixed(1)} min; results in ${resultFile}\n`);
       failed += tally(outcomes).failed + (outcomes.length === 0 ? 1 : 0);
     }

@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { run } from '../lib/exec.ts';
+import { flag, parseFlags } from '../lib/flags.ts';
 import { clusterDown, clusterUp, installWeft, type LabCluster, type ProxyMode } from '../lab/kube/cluster.ts';
 import { readLabState, labDir } from '../lab/kube/lab-state.ts';
 import { DEFAULT_LAB_ID } from '../lab/kube/topology.ts';
@@ -107,15 +107,20 @@ async function demo(cluster: LabCluster, proxyMode: ProxyMode | undefined): Prom
   return answeringNodes.size >= 2 && seenAs.size === 1 && seenAs.has(client.status.podIP) && nodePortOk;
 }
 
+const FLAGS = {
+  workers: flag.integer({ min: 1, max: 8 }, { fallback: 2 }),
+  'proxy-mode': flag.oneOf<ProxyMode | ''>(['iptables', 'nftables'], { fallback: '' }),
+  keep: flag.boolean(),
+  help: flag.boolean(),
+};
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ strict: true, options: { workers: { type: 'string', default: '2' }, 'proxy-mode': { type: 'string' }, keep: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  const { values } = parseFlags(process.argv.slice(2), FLAGS);
   if (values.help) {
     out(USAGE);
     return 0;
   }
-  if (!/^[1-8]$/.test(values.workers)) throw new Error(`cannot run the demo: --workers must be a whole number from 1 to 8, got "${values.workers}"`);
-  const mode = values['proxy-mode'];
-  if (mode !== undefined && mode !== 'iptables' && mode !== 'nftables') throw new Error(`cannot run the demo: --proxy-mode must be iptables or nftables, got "${mode}"`);
+  const mode = values['proxy-mode'] || undefined;
   if (readLabState(labDir(DEFAULT_LAB_ID))) throw new Error(`cannot run the demo: lab "${DEFAULT_LAB_ID}" is already up: npm run cluster:down first`);
 
   let interrupted = false;
@@ -123,10 +128,10 @@ async function main(): Promise<number> {
     interrupted = true;
     out('\nSIGINT: tearing down\n');
   });
-  const cluster = await clusterUp({ workers: Number(values.workers), progress });
+  const cluster = await clusterUp({ workers: values.workers as number, progress });
   let ok = false;
   try {
-    ok = await demo(cluster, mode as ProxyMode | undefined);
+    ok = await demo(cluster, mode);
     out('\n');
     if (values.keep && !interrupted) {
       out(heading('The cluster stays up'));

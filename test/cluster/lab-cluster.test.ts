@@ -113,6 +113,18 @@ describe.skipIf('missing' in found)('lab cluster life cycle', () => {
     expect(config).toContain('current-context: theirs');
   });
 
+  it('cluster:up on a machine without a tool it needs names the tool and how to install it, and creates nothing', async () => {
+    // A PATH holding only Node and a shell: the first tool looked for (ip) is missing.
+    const nodeOnly = join(work, 'node-only');
+    mkdirSync(nodeOnly);
+    symlinkSync(process.execPath, join(nodeOnly, 'node'));
+    symlinkSync('/bin/sh', join(nodeOnly, 'sh'));
+    const result = await run(join(nodeOnly, 'node'), [join(import.meta.dirname, '../../scripts/cluster.ts'), 'up', '--id', `${id}-t`], { env: { ...process.env, PATH: nodeOnly } });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('cluster: cannot start the lab: "ip" is not installed: run "bash scripts/install-deps.sh" (Debian package iproute2)');
+    expect(existsSync(labDir(`${id}-t`))).toBe(false);
+  });
+
   it('a cluster:up that fails half-way (the API server exits) names the failing component and leaves nothing behind', async () => {
     // The same cache, but a kube-apiserver that exits at once: up fails after nodes, etcd and images exist.
     const cache = join(work, 'cache');

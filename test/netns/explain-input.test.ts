@@ -57,13 +57,13 @@ describe('bad input: one clear line, exit 2, nothing changed', () => {
     ['weft explain with a port out of range', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:70000`], /^weft explain: cannot parse "--to": ".*:70000" has port "70000": not a number from 1 to 65535$/],
     ['weft explain with a port that is no number', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:http`], /has port "http": not a number/],
     ['weft explain with a protocol other than tcp or udp', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:80/sctp`], /has protocol "sctp": only tcp and udp$/],
-    ['weft explain with an unknown flag', () => ['explain', '--form', '10.0.0.1'], /^weft explain: unknown flag "--form"$/],
-    ['weft explain with a flag given twice', (l) => ['explain', '--from', l.pod('n1p1').ip, '--from', l.pod('n1p2').ip, '--to', `${WEB_IP}:80`], /^weft explain: flag "--from" is given twice$/],
+    ['weft explain with an unknown flag', () => ['explain', '--form', '10.0.0.1'], /^weft explain: cannot parse "--form": unknown flag$/],
+    ['weft explain with a flag given twice', (l) => ['explain', '--from', l.pod('n1p1').ip, '--from', l.pod('n1p2').ip, '--to', `${WEB_IP}:80`], /^weft explain: cannot parse "--from": given more than once$/],
     ['weft explain with no destination', (l) => ['explain', '--from', l.pod('n1p1').ip], /^weft explain: flag "--to" is required$/],
     ['weft explain with an interface the node does not have', (l) => ['explain', '--from', l.pod('n1p1').ip, '--to', `${WEB_IP}:80`, '--in', 'eth9'], /^weft explain: flag "--in": "eth9" is not an interface of this node$/],
     ['weft explain with a Pod name without any kubeconfig', () => ['explain', '--from', 'pod/default/web-0', '--to', `${WEB_IP}:80`], /^weft explain: cannot reach Kubernetes: no kubeconfig/],
     ['weft explain with a kubeconfig that does not exist', () => ['explain', '--from', 'pod/default/web-0', '--to', `${WEB_IP}:80`, '--kubeconfig', '/nonexistent/kubeconfig'], /^weft explain: cannot read kubeconfig "\/nonexistent\/kubeconfig": no such file$/],
-    ['weft doctor with an unknown flag', () => ['doctor', '--verbose'], /^weft doctor: unknown flag "--verbose"$/],
+    ['weft doctor with an unknown flag', () => ['doctor', '--verbose'], /^weft doctor: cannot parse "--verbose": unknown flag$/],
     ['weft doctor with a malformed health address', () => ['doctor', '--proxy-healthz', 'localhost'], /^weft doctor: flag "--proxy-healthz" must be IPv4:PORT, got "localhost"$/],
   ];
 

@@ -1,7 +1,8 @@
-// The troubleshooting commands' own small flag parser, as strict as the daemons': an unknown flag is
-// an error naming it, a flag given twice is an error, a value flag needs a value. `--flag value` and
-// `--flag=value` both work. (The hardening issue brings a shared parser to lib/; this one is meant to
-// be switched to it.)
+import { FlagError, flag, parseFlags as parseCommandLine, type FlagSpec as Kind } from '../../lib/flags.ts';
+
+// The troubleshooting commands' flags, read by weft's one command-line parser (lib/flags.ts): an
+// unknown flag, a flag given twice, a value flag without a value or a boolean with a value that is
+// not true or false is an error naming it; any of them is a usage error (exit 2).
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -17,33 +18,23 @@ export interface ParsedArgs {
   readonly positionals: readonly string[];
 }
 
+const kinds: Record<'string' | 'boolean', Kind<unknown>> = { string: flag.string({ expectation: 'a value' }), boolean: flag.boolean() };
+
 /** Parses argv against `spec` (flag names without "--"); positionals only when `positionals` allows that many. */
 export function parseFlags(argv: readonly string[], spec: FlagSpec, options: { positionals?: number } = {}): ParsedArgs {
-  const values = new Map<string, string | true>();
-  const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('--') || arg === '--') {
-      positionals.push(arg);
-      continue;
+  try {
+    const specs = Object.fromEntries(Object.entries(spec).map(([name, kind]) => [name, kinds[kind]]));
+    const parsed = parseCommandLine(argv, specs, options);
+    const values = new Map<string, string | true>();
+    for (const name of parsed.given) {
+      const value = parsed.values[name];
+      if (value === true || (typeof value === 'string' && value !== '')) values.set(name, value);
     }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const kind = spec[name];
-    if (kind === undefined) throw new UsageError(`unknown flag "--${name}"`);
-    if (values.has(name)) throw new UsageError(`flag "--${name}" is given twice`);
-    if (kind === 'boolean') {
-      if (eq >= 0) throw new UsageError(`flag "--${name}" takes no value, got "${arg.slice(eq + 1)}"`);
-      values.set(name, true);
-      continue;
-    }
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === '' || (eq < 0 && value.startsWith('--'))) throw new UsageError(`flag "--${name}" needs a value`);
-    values.set(name, value);
+    return { values, positionals: parsed.positionals };
+  } catch (error) {
+    if (error instanceof FlagError) throw new UsageError(error.message);
+    throw error;
   }
-  const allowed = options.positionals ?? 0;
-  if (positionals.length > allowed) throw new UsageError(`unexpected argument "${positionals[allowed]}"`);
-  return { values, positionals };
 }
 
 /** A string flag's value, or undefined. */

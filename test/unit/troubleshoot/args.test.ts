@@ -11,17 +11,20 @@ describe('the troubleshooting commands\' flag parser', () => {
     expect(stringFlag(parseFlags(['--from=10.0.0.2'], SPEC), 'from')).toBe('10.0.0.2');
   });
 
-  it('names an unknown flag, a repeated one, and a value missing or given to a boolean', () => {
-    expect(() => parseFlags(['--frm', 'x'], SPEC)).toThrow('unknown flag "--frm"');
-    expect(() => parseFlags(['--from', 'a', '--from', 'b'], SPEC)).toThrow('flag "--from" is given twice');
-    expect(() => parseFlags(['--from'], SPEC)).toThrow('flag "--from" needs a value');
-    expect(() => parseFlags(['--from', '--json'], SPEC)).toThrow('flag "--from" needs a value');
-    expect(() => parseFlags(['--json=yes'], SPEC)).toThrow('flag "--json" takes no value, got "yes"');
+  it('names an unknown flag, a repeated one, a missing or empty value and a boolean that is not true or false, as usage errors', () => {
+    expect(() => parseFlags(['--frm', 'x'], SPEC)).toThrow('cannot parse "--frm": unknown flag');
+    expect(() => parseFlags(['--from', 'a', '--from', 'b'], SPEC)).toThrow('cannot parse "--from": given more than once');
+    expect(() => parseFlags(['--from'], SPEC)).toThrow('cannot parse "--from": needs a value');
+    expect(() => parseFlags(['--from='], SPEC)).toThrow(/cannot parse "--from": needs a value .*got an empty one/);
+    expect(() => parseFlags(['--json=yes'], SPEC)).toThrow(/cannot parse "--json": must be true or false/);
+    expect(() => parseFlags(['--json=yes'], SPEC)).toThrow(expect.objectContaining({ name: 'UsageError' }));
+    expect(booleanFlag(parseFlags(['--json=false'], SPEC), 'json')).toBe(false);
   });
 
   it('refuses arguments beyond the positionals a command takes', () => {
-    expect(() => parseFlags(['extra'], SPEC)).toThrow('unexpected argument "extra"');
+    expect(() => parseFlags(['extra'], SPEC)).toThrow('cannot parse "extra": unexpected argument');
     expect(parseFlags(['a', 'b', '--json'], SPEC, { positionals: 2 }).positionals).toEqual(['a', 'b']);
-    expect(() => parseFlags(['a', 'b', 'c'], SPEC, { positionals: 2 })).toThrow('unexpected argument "c"');
+    expect(parseFlags(['a', '--json', 'b'], SPEC, { positionals: 2 }).positionals).toEqual(['a', 'b']);
+    expect(() => parseFlags(['a', 'b', 'c'], SPEC, { positionals: 2 })).toThrow('cannot parse "c": unexpected argument');
   });
 });
