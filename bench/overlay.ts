@@ -274,7 +274,7 @@ async function main(): Promise<void> {
     flanneld: FLANNEL_VERSION,
     runs: { trials: TRIALS, joins: JOINS, sizes: SIZES, iperfSeconds: Number(IPERF_SECONDS), rounds: ROUNDS },
     ...report,
-    notes: 'timed from outside: ip -timestamp monitor route in every node; lease to routes from the etcd put (through a socat relay, no process start) to the route on the last node; join from the daemon process start until its route is on every other node and it routes to all of them; throughput through weft-vxlan pods (same delegate bridge for both daemons), MTU 1450 in the overlay vs 1500 on the plain veth',
+    notes: 'timed from outside: ip -tshort monitor route in every node; lease to routes from the etcd put (through a socat relay, no process start) to the route on the last node; join from the daemon process start until its route is on every other node and it routes to all of them; throughput through weft-vxlan pods (same delegate bridge for both daemons), MTU 1450 in the overlay vs 1500 on the plain veth',
   };
   writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
   progress(`\nwrote ${relative(process.cwd(), file)}`);

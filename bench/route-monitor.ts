@@ -1,7 +1,7 @@
 import { openProcess, type OpenProcess } from '../lib/exec.ts';
 
 // When a route appears in (or leaves) a node's kernel, seen from outside the daemon under test:
-// `ip -timestamp monitor route` in the node's namespace stamps each change as the kernel reports it,
+// `ip -tshort monitor route` in the node's namespace stamps each change as the kernel reports it,
 // so weftd and flanneld are timed the same way. Both add a peer's route last (after its FDB entry and
 // neighbour), so the route's arrival is the moment the peer is reachable.
 
@@ -27,7 +27,7 @@ export class RouteMonitor {
   #partial = '';
 
   constructor(netns: string) {
-    this.#process = openProcess('ip', ['-timestamp', 'monitor', 'route'], { netns, onStderr: () => {}, onStdout: (text) => this.#read(text) });
+    this.#process = openProcess('ip', ['-tshort', 'monitor', 'route'], { netns, onStderr: () => {}, onStdout: (text) => this.#read(text) });
   }
 
   #read(text: string): void {

@@ -1,6 +1,10 @@
-// etcd v3 through its JSON gateway (etcd 3.4 serves it under /v3/), over Node's built-in fetch.
-// The etcd3 npm package is not used: it slows start-up and loads .proto files from disk,
-// which the single-executable bundle cannot ship. Keys and values travel base64; int64s as strings.
+import type { IncomingMessage } from 'node:http';
+
+// etcd v3 through its JSON gateway (etcd 3.4 serves it under /v3/), over node:http. The etcd3 npm
+// package is not used: it slows start-up and loads .proto files from disk, which the
+// single-executable bundle cannot ship. Nor is fetch: its first call loads undici, which costs
+// weftd's start (and so a node's join) more than all of node:http. Keys and values travel base64;
+// int64s as strings.
 
 export interface KeyValue {
   key: string;
@@ -33,6 +37,23 @@ export class WatchCompactedError extends EtcdError {
 }
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+/** POSTs a JSON body; resolves with the response once its head arrived (the body is the caller's to read). */
+function postJson(url: string, body: string, signal: AbortSignal): Promise<IncomingMessage> {
+  const { request } = process.getBuiltinModule(url.startsWith('https:') ? 'node:https' : 'node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', signal, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, resolve);
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function readText(response: IncomingMessage): Promise<string> {
+  response.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of response as AsyncIterable<string>) text += chunk;
+  return text;
+}
 const unb64 = (text: string | undefined): string => Buffer.from(text ?? '', 'base64').toString();
 
 /** The end of the key range holding every key that starts with `prefix` (etcd's "prefix + 1"). */
@@ -69,25 +90,25 @@ export class EtcdClient {
     this.timeoutMs = options.timeoutMs ?? 5000;
   }
 
-  private async post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  private async post(path: string, body: unknown, signal?: AbortSignal): Promise<IncomingMessage> {
     let lastError: unknown;
     for (let i = 0; i < this.endpoints.length; i++) {
       const index = (this.current + i) % this.endpoints.length;
       try {
-        const response = await fetch(`${this.endpoints[index]}${path}`, { method: 'POST', body: JSON.stringify(body), signal: signal ?? AbortSignal.timeout(this.timeoutMs) });
-        if (!response.ok) throw new EtcdError(`cannot call etcd "${path}": HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
+        const response = await postJson(`${this.endpoints[index]}${path}`, JSON.stringify(body), signal ?? AbortSignal.timeout(this.timeoutMs));
+        if (response.statusCode !== 200) throw new EtcdError(`cannot call etcd "${path}": HTTP ${response.statusCode}: ${(await readText(response)).slice(0, 200)}`);
         this.current = index;
         return response;
       } catch (error) {
         lastError = error;
       }
     }
-    const detail = lastError instanceof Error ? (lastError.cause instanceof Error ? lastError.cause.message : lastError.message) : String(lastError);
+    const detail = lastError instanceof Error ? lastError.message : String(lastError);
     throw new EtcdError(`cannot reach etcd at "${this.endpoints.join(',')}": ${detail}`, { cause: lastError });
   }
 
   private async call(path: string, body: unknown): Promise<any> {
-    return (await this.post(path, body)).json();
+    return JSON.parse(await readText(await this.post(path, body)));
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -123,7 +144,7 @@ export class EtcdClient {
 
   /** Renews a lease; returns its new TTL in seconds, 0 when the lease no longer exists. */
   async keepAlive(lease: string): Promise<number> {
-    const text = await (await this.post('/v3/lease/keepalive', { ID: lease })).text();
+    const text = await readText(await this.post('/v3/lease/keepalive', { ID: lease }));
     const first = text.split('\n').find((l) => l.trim() !== '');
     return first ? Number(JSON.parse(first).result?.TTL ?? 0) : 0;
   }
@@ -144,11 +165,10 @@ export class EtcdClient {
    */
   async *watch(prefix: string, fromRevision: number, signal: AbortSignal): AsyncGenerator<WatchEvent[]> {
     const response = await this.post('/v3/watch', { create_request: { key: b64(prefix), range_end: prefixRangeEnd(prefix), start_revision: String(fromRevision) } }, signal);
-    if (!response.body) return;
-    const decoder = new TextDecoder();
+    response.setEncoding('utf8');
     let buffer = '';
-    for await (const chunk of response.body) {
-      buffer += decoder.decode(chunk, { stream: true });
+    for await (const chunk of response as AsyncIterable<string>) {
+      buffer += chunk;
       let newline: number;
       while ((newline = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, newline).trim();
