@@ -100,10 +100,9 @@ async function stopNode(bench: BenchNode): Promise<void> {
 
 /** Every node routes to every other node's subnet (waits; nothing timed). */
 async function converged(overlay: Overlay): Promise<void> {
-  const since = 0;
-  const wanted = (self: BenchNode) => overlay.nodes.filter((n) => n !== self).map((n) => n.subnet);
-  await RouteMonitor.waitAll(overlay.nodes.map((n) => n.monitor), `${overlay.name}'s ${overlay.nodes.length} nodes to route to each other`, () =>
-    overlay.nodes.every((self) => wanted(self).every((subnet) => self.monitor.addedSince(since).has(subnet))) ? true : undefined,
+  const { nodes } = overlay;
+  await RouteMonitor.waitAll(nodes.map((n) => n.monitor), `${overlay.name}'s ${nodes.length} nodes to route to each other`, () =>
+    nodes.every((self) => nodes.every((other) => other === self || self.monitor.has(other.subnet))) ? true : undefined,
   );
 }
 

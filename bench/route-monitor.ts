@@ -23,6 +23,8 @@ export function parseRouteEvent(line: string): RouteEvent | undefined {
 export class RouteMonitor {
   readonly #process: OpenProcess;
   readonly #events: RouteEvent[] = [];
+  /** Routes present now (added and not deleted since). */
+  readonly #routes = new Set<string>();
   readonly #listeners = new Set<() => void>();
   #partial = '';
 
@@ -35,25 +37,28 @@ export class RouteMonitor {
     this.#partial = lines.pop() ?? '';
     for (const line of lines) {
       const event = parseRouteEvent(line);
-      if (event) this.#events.push(event);
+      if (!event) continue;
+      this.#events.push(event);
+      if (event.deleted) this.#routes.delete(event.dst);
+      else this.#routes.add(event.dst);
     }
     for (const listener of this.#listeners) listener();
   }
 
   /** The first time after `since` the route to dst was added (or deleted), if it was. */
   seen(dst: string, options: { since: number; deleted?: boolean }): number | undefined {
-    return this.#events.find((e) => e.dst === dst && e.deleted === (options.deleted ?? false) && e.at >= options.since)?.at;
+    let first: number | undefined;
+    // Events arrive in time order: only the newest few are after `since`.
+    for (let i = this.#events.length - 1; i >= 0 && this.#events[i]!.at >= options.since; i--) {
+      const event = this.#events[i]!;
+      if (event.dst === dst && event.deleted === (options.deleted ?? false)) first = event.at;
+    }
+    return first;
   }
 
-  /** Routes added after `since` that no later event deleted. */
-  addedSince(since: number): Set<string> {
-    const routes = new Set<string>();
-    for (const event of this.#events) {
-      if (event.at < since) continue;
-      if (event.deleted) routes.delete(event.dst);
-      else routes.add(event.dst);
-    }
-    return routes;
+  /** Whether the route to dst is there now, as far as the monitor has seen. */
+  has(dst: string): boolean {
+    return this.#routes.has(dst);
   }
 
   /** Calls `check` after each change until it returns a value; throws naming `what` after timeoutMs. */

@@ -59,12 +59,14 @@ export class NodeFabric {
     const { config } = this.#node;
     const { log } = this.#options;
     const device: DeviceSpec = { ...this.#node.device, subnet: this.#lease.subnet };
-    const { recreated } = await ensureDevice(device);
-    if (recreated) {
-      log.warn('recreated VXLAN device', { device: device.name, reason: recreated });
+    const { created, recreated } = await ensureDevice(device);
+    if (recreated) log.warn('recreated VXLAN device', { device: device.name, reason: recreated });
+    if (created) {
+      // The batch programs hold the old device's index; a new device holds no entries at all, so
+      // nothing is left to prune unless DirectRouting routes (on the uplink) outlived an earlier run.
       await this.#writer.close();
       this.#programmed = new Map();
-      this.#pruned = false;
+      this.#pruned = !config.backend.directRouting;
     }
     if (this.#options.ipMasq) await ensureMasquerade(config.network, this.#lease.subnet);
     writeSubnetFile(this.#options.subnetFile, { network: config.network, subnet: this.#lease.subnet, mtu: device.mtu, ipMasq: this.#options.ipMasq });

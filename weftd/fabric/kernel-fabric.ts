@@ -44,8 +44,11 @@ async function readLinkState(name: string): Promise<LinkState | undefined> {
   };
 }
 
-/** Creates or corrects the VXLAN device; a device that cannot be corrected in place is recreated. */
-export async function ensureDevice(spec: DeviceSpec): Promise<{ recreated?: string }> {
+/**
+ * Creates or corrects the VXLAN device; a device that cannot be corrected in place is recreated.
+ * `created`: the device is new (so it holds no entries of an earlier run), `recreated`: why an old one went.
+ */
+export async function ensureDevice(spec: DeviceSpec): Promise<{ created: boolean; recreated?: string }> {
   let state = await readLinkState(spec.name);
   const reason = state && recreateReason(state, spec);
   if (reason) {
@@ -53,7 +56,7 @@ export async function ensureDevice(spec: DeviceSpec): Promise<{ recreated?: stri
     state = undefined;
   }
   await applyIpBatch(planDevice(spec, state));
-  return reason ? { recreated: reason } : {};
+  return { created: state === undefined, ...(reason ? { recreated: reason } : {}) };
 }
 
 /** What the kernel holds on the VXLAN device (and the uplink's routes), for pruning after a restart. */
