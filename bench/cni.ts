@@ -1,20 +1,24 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runChecked } from '../lib/exec.ts';
 import { callCni } from '../test/support/cni.ts';
 import { NetnsScope, RUN_ID, type Netns } from '../test/support/netns.ts';
-import { createTracer, meanPhases, readPhases, type Tracer } from './profile.ts';
+import { createTracer, createWrapper, meanPhases, readPhases, type Tracer } from './profile.ts';
 import { ratio, summarize, type Summary } from './stats.ts';
 import type { Phases } from './strace-phases.ts';
 
 // npm run bench:cni: pod ADD+DEL cycles with weft's single executable and with the reference Go
 // plugins, in the same run and the same way: each call is a fresh process started inside a node
 // namespace (nsenter), as a runtime on that node starts it. Pod namespaces are made before timing.
+// Two configurations: "plain" (isGateway only) and "cluster", what real clusters use (flannel's
+// delegate, kindnet): isGateway, isDefaultGateway, ipMasq, hairpinMode. Each operation is also shown
+// above the implementation's own start-up (its VERSION p50), the part each implementation controls;
+// and the peak RSS of one ADD (GNU time's maximum resident set size).
 
 const ROOT = resolve(import.meta.dirname, '..');
-// WEFT_BIN_DIR (as in the tests) compares another build, e.g. an experiment, against the reference.
+// WEFT_BIN_DIR (as in the tests) compares another build, e.g. an earlier commit, against the reference.
 const WEFT_BIN = resolve(process.env.WEFT_BIN_DIR ?? join(ROOT, 'dist/bin'));
 const REFERENCE_BIN = '/usr/lib/cni';
 
@@ -32,12 +36,19 @@ const IMPLEMENTATIONS: Implementation[] = [
   { name: 'weft', binDir: WEFT_BIN, bridge: 'weft-bridge', ipam: 'weft-host-local', octet: 97 },
 ];
 
+const CONFIGURATIONS = {
+  plain: { isGateway: true },
+  cluster: { isGateway: true, isDefaultGateway: true, ipMasq: true, hairpinMode: true },
+} as const;
+type ConfigurationName = keyof typeof CONFIGURATIONS;
+
 interface Samples {
   add: number[];
   del: number[];
 }
 
 const VERSION_CALLS = 20;
+const RSS_CALLS = 5;
 
 interface Context {
   impl: Implementation;
@@ -45,13 +56,13 @@ interface Context {
   config: object;
 }
 
-function pluginConfig(impl: Implementation, dataDir: string): object {
+function pluginConfig(impl: Implementation, configuration: ConfigurationName, dataDir: string): object {
   return {
     cniVersion: '1.0.0',
     name: `bench-${impl.name}`,
     type: impl.bridge,
     bridge: `wb${RUN_ID}${impl.name[0]}`,
-    isGateway: true,
+    ...CONFIGURATIONS[configuration],
     ipam: { type: impl.ipam, ranges: [[{ subnet: `10.${impl.octet}.0.0/16` }]], dataDir },
   };
 }
@@ -60,17 +71,17 @@ interface Call {
   command: 'ADD' | 'DEL' | 'VERSION';
   pod: Netns;
   index: number;
-  /** Run under strace through the tracer's wrapper, writing the trace to file. */
-  traced?: { tracer: Tracer; file: string };
+  /** Run through a wrapper (strace, GNU time), with its environment. */
+  wrapped?: { binDir: string; env: Record<string, string> };
 }
 
 async function timedCall(ctx: Context, call: Call): Promise<number> {
-  const { command, pod, index, traced } = call;
+  const { command, pod, index, wrapped } = call;
   const started = performance.now();
   const outcome = await callCni({
-    binDir: traced?.tracer.wrapperDir ?? ctx.impl.binDir,
+    binDir: wrapped?.binDir ?? ctx.impl.binDir,
     cniPath: ctx.impl.binDir,
-    extraEnv: traced?.tracer.env(traced.file),
+    extraEnv: wrapped?.env,
     plugin: ctx.impl.bridge,
     command,
     config: ctx.config,
@@ -118,17 +129,32 @@ async function timeVersion(ctx: Context, pod: Netns): Promise<number[]> {
 
 /** ADD+DEL cycles under strace, summarized as start-up / spawned programs / own work per verb. */
 async function profilePhases(ctx: Context, pods: readonly Netns[], count: number, dir: string): Promise<Record<'add' | 'del', Phases>> {
-  const tracer = createTracer(join(dir, `trace-${ctx.impl.name}`), ctx.impl.bridge, ctx.impl.binDir);
+  const tracer: Tracer = createTracer(join(dir, `trace-${ctx.impl.name}`), ctx.impl.bridge, ctx.impl.binDir);
   const phases: Record<'add' | 'del', Phases[]> = { add: [], del: [] };
   for (let i = 0; i < count; i++) {
     const pod = pods[i % pods.length] as Netns;
     for (const [verb, command] of [['add', 'ADD'], ['del', 'DEL']] as const) {
       const file = join(dir, `trace-${ctx.impl.name}-${verb}-${i}.txt`);
-      await timedCall(ctx, { command, pod, index: 10_000 + i, traced: { tracer, file } });
+      await timedCall(ctx, { command, pod, index: 10_000 + i, wrapped: { binDir: tracer.wrapperDir, env: tracer.env(file) } });
       phases[verb].push(readPhases(file, ctx.impl.bridge));
     }
   }
   return { add: meanPhases(phases.add), del: meanPhases(phases.del) };
+}
+
+/** The largest peak RSS (KiB) of RSS_CALLS ADDs, each under GNU time (the plugin and what it waits for). */
+async function peakRss(ctx: Context, pods: readonly Netns[], dir: string): Promise<number> {
+  const wrapperDir = join(dir, `rss-${ctx.impl.name}`);
+  const report = join(wrapperDir, 'rss.txt');
+  createWrapper(wrapperDir, ctx.impl.bridge, `/usr/bin/time -f %M -o "${report}" ${join(ctx.impl.binDir, ctx.impl.bridge)} "$@"`);
+  let peak = 0;
+  for (let i = 0; i < RSS_CALLS; i++) {
+    const pod = pods[i % pods.length] as Netns;
+    await timedCall(ctx, { command: 'ADD', pod, index: 20_000 + i, wrapped: { binDir: wrapperDir, env: {} } });
+    peak = Math.max(peak, Number(readFileSync(report, 'utf8').trim()));
+    await timedCall(ctx, { command: 'DEL', pod, index: 20_000 + i });
+  }
+  return peak;
 }
 
 async function ensureBuilt(): Promise<void> {
@@ -137,36 +163,68 @@ async function ensureBuilt(): Promise<void> {
   await runChecked(process.execPath, [join(ROOT, 'build/build.ts')]);
 }
 
-type Results = Record<string, { version: Summary; phases?: Record<'add' | 'del', Phases> } & Record<'sequential' | 'parallel', { add: Summary; del: Summary }>>;
+interface Measured {
+  sequential: { add: Summary; del: Summary };
+  parallel: { add: Summary; del: Summary };
+  /** p50 minus the implementation's VERSION p50. */
+  aboveStartup: Record<'sequentialAdd' | 'sequentialDel' | 'parallelAdd', number>;
+  peakRssKiB: number;
+  phases?: Record<'add' | 'del', Phases>;
+}
+
+type Results = Record<string, { version: Summary; configurations: Partial<Record<ConfigurationName, Measured>> }>;
+
+const ms = (value: number): string => value.toFixed(1).padStart(7);
 
 function report(results: Results): Record<string, number> {
   const ratios: Record<string, number> = {};
-  progress('\nimplementation  mode        op   p50 ms  p95 ms');
-  for (const [name, modes] of Object.entries(results)) {
-    progress(`${name.padEnd(15)} start-up    VER  ${modes.version.p50.toFixed(1).padStart(6)}  ${modes.version.p95.toFixed(1).padStart(6)}`);
-    for (const mode of ['sequential', 'parallel'] as const) {
-      for (const [op, s] of Object.entries(modes[mode])) progress(`${name.padEnd(15)} ${mode.padEnd(11)} ${op.toUpperCase().padEnd(4)} ${s.p50.toFixed(1).padStart(6)}  ${s.p95.toFixed(1).padStart(6)}`);
-    }
-  }
-  const phaseLines = Object.entries(results).flatMap(([name, r]) =>
-    Object.entries(r.phases ?? {}).map(([verb, p]) => `${name.padEnd(15)} ${verb.toUpperCase().padEnd(4)} ${p.totalMs.toFixed(1).padStart(6)} ${p.startupMs.toFixed(1).padStart(9)} ${p.childrenMs.toFixed(1).padStart(9)} (${p.children}) ${p.ownMs.toFixed(1).padStart(6)}`),
-  );
-  if (phaseLines.length > 0) progress(`\nunder strace (mean ms) total  start-up  children (n)    own\n${phaseLines.join('\n')}`);
   const { weft, reference } = results;
-  if (!weft || !reference) return ratios;
-  ratios['version.p50'] = ratio(weft.version.p50, reference.version.p50);
-  for (const mode of ['sequential', 'parallel'] as const) {
-    for (const op of ['add', 'del'] as const) {
-      for (const stat of ['p50', 'p95'] as const) ratios[`${mode}.${op}.${stat}`] = ratio(weft[mode][op][stat], reference[mode][op][stat]);
+  progress(`\nstart-up (VERSION p50 / p95 ms): ${Object.entries(results).map(([name, r]) => `${name} ${r.version.p50.toFixed(1)} / ${r.version.p95.toFixed(1)}`).join(', ')}`);
+  if (weft && reference) ratios['version.p50'] = ratio(weft.version.p50, reference.version.p50);
+  for (const configuration of Object.keys(CONFIGURATIONS) as ConfigurationName[]) {
+    progress(`\n${configuration}: ${JSON.stringify(CONFIGURATIONS[configuration])}`);
+    progress('implementation  op                p50 ms  p95 ms  p50 - VERSION p50');
+    for (const [name, r] of Object.entries(results)) {
+      const m = r.configurations[configuration];
+      if (!m) continue;
+      for (const [label, s, above] of [
+        ['ADD sequential', m.sequential.add, m.aboveStartup.sequentialAdd],
+        ['DEL sequential', m.sequential.del, m.aboveStartup.sequentialDel],
+        ['ADD parallel', m.parallel.add, m.aboveStartup.parallelAdd],
+        ['DEL parallel', m.parallel.del, undefined],
+      ] as const) {
+        progress(`${name.padEnd(15)} ${label.padEnd(16)} ${ms(s.p50)} ${ms(s.p95)}  ${above === undefined ? '' : ms(above)}`);
+      }
+      progress(`${name.padEnd(15)} ${'peak RSS of ADD'.padEnd(16)} ${(m.peakRssKiB / 1024).toFixed(1).padStart(7)} MiB`);
     }
+    const w = weft?.configurations[configuration];
+    const ref = reference?.configurations[configuration];
+    if (w && ref) {
+      ratios[`${configuration}.add.aboveStartup`] = ratio(w.aboveStartup.sequentialAdd, ref.aboveStartup.sequentialAdd);
+      ratios[`${configuration}.del.aboveStartup`] = ratio(w.aboveStartup.sequentialDel, ref.aboveStartup.sequentialDel);
+      ratios[`${configuration}.add.p50`] = ratio(w.sequential.add.p50, ref.sequential.add.p50);
+      ratios[`${configuration}.parallelAdd.p50`] = ratio(w.parallel.add.p50, ref.parallel.add.p50);
+      ratios[`${configuration}.peakRss`] = ratio(w.peakRssKiB, ref.peakRssKiB);
+      progress(`weft/reference: ADD above start-up ${ratios[`${configuration}.add.aboveStartup`]} (target <= 1.2), parallel ADD x10 p50 ${ratios[`${configuration}.parallelAdd.p50`]} (target <= 2.5), ADD p50 ${ratios[`${configuration}.add.p50`]}, DEL above start-up ${ratios[`${configuration}.del.aboveStartup`]}, peak RSS ${ratios[`${configuration}.peakRss`]}`);
+    }
+    const phaseLines = Object.entries(results).flatMap(([name, r]) =>
+      Object.entries(r.configurations[configuration]?.phases ?? {}).map(([verb, p]) => `${name.padEnd(15)} ${verb.toUpperCase().padEnd(4)} ${p.totalMs.toFixed(1).padStart(6)} ${p.startupMs.toFixed(1).padStart(9)} ${p.childrenMs.toFixed(1).padStart(9)} (${p.children}) ${p.ownMs.toFixed(1).padStart(6)}`),
+    );
+    if (phaseLines.length > 0) progress(`under strace (mean ms) total  start-up  children (n)    own\n${phaseLines.join('\n')}`);
   }
-  progress(`\nours/reference: ${Object.entries(ratios).map(([k, v]) => `${k}=${v}`).join('  ')}`);
   return ratios;
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { sequential: { type: 'string', default: '50' }, parallel: { type: 'string', default: '50' }, concurrency: { type: 'string', default: '10' }, profile: { type: 'string', default: '5' }, only: { type: 'string' } },
+    options: {
+      sequential: { type: 'string', default: '30' },
+      parallel: { type: 'string', default: '30' },
+      concurrency: { type: 'string', default: '10' },
+      profile: { type: 'string', default: '0' },
+      only: { type: 'string' },
+      configurations: { type: 'string', default: 'plain,cluster' },
+    },
   });
   const sequential = Number(values.sequential);
   const parallel = Number(values.parallel);
@@ -174,6 +232,9 @@ async function main(): Promise<void> {
   const profile = Number(values.profile);
   if (![sequential, parallel, concurrency].every((n) => Number.isInteger(n) && n > 0 && n <= 500)) throw new Error('cannot run: --sequential, --parallel and --concurrency take integers from 1 to 500');
   if (!Number.isInteger(profile) || profile < 0 || profile > 50) throw new Error('cannot run: --profile takes an integer from 0 (off) to 50');
+  const configurations = values.configurations.split(',') as ConfigurationName[];
+  const unknown = configurations.find((c) => !(c in CONFIGURATIONS));
+  if (unknown !== undefined) throw new Error(`cannot run: --configurations "${unknown}" names no configuration (${Object.keys(CONFIGURATIONS).join(', ')})`);
 
   const chosen = IMPLEMENTATIONS.filter((impl) => values.only === undefined || impl.name === values.only);
   if (chosen.length === 0) throw new Error(`cannot run: --only "${values.only}" names no implementation (reference, weft)`);
@@ -191,24 +252,37 @@ async function main(): Promise<void> {
   }
   const results: Results = {};
   try {
-    const podCount = Math.max(sequential, parallel);
+    const podCount = Math.max(sequential, parallel, RSS_CALLS);
     progress(`setup: ${podCount} pod namespaces`);
     const pods: Netns[] = [];
     for (let i = 0; i < podCount; i++) pods.push(await scope.create(`bench-pod-${i}`));
     for (const impl of chosen) {
-      const ctx: Context = { impl, node: await scope.create(`bench-node-${impl.name}`), config: pluginConfig(impl, join(work, impl.name)) };
-      progress(`${impl.name}: warm-up, ${VERSION_CALLS} VERSION calls, ${sequential} sequential, ${parallel} parallel ADD+DEL cycles`);
-      await runCycles(ctx, pods, 1, { concurrency: 1, label: 'warm-up' });
-      const version = await timeVersion(ctx, pods[0] as Netns);
-      const seq = await runCycles(ctx, pods, sequential, { concurrency: 1, label: 'sequential' });
-      const par = await runCycles(ctx, pods, parallel, { concurrency, label: `parallel x${concurrency}` });
-      const phases = profile > 0 ? await profilePhases(ctx, pods, profile, work) : undefined;
-      results[impl.name] = {
-        version: summarize(version),
-        ...(phases ? { phases } : {}),
-        sequential: { add: summarize(seq.add), del: summarize(seq.del) },
-        parallel: { add: summarize(par.add), del: summarize(par.del) },
-      };
+      const node = await scope.create(`bench-node-${impl.name}`);
+      const version = await timeVersion({ impl, node, config: pluginConfig(impl, 'plain', join(work, impl.name)) }, pods[0] as Netns);
+      const versionP50 = summarize(version).p50;
+      results[impl.name] = { version: summarize(version), configurations: {} };
+      for (const configuration of configurations) {
+        const ctx: Context = { impl, node, config: pluginConfig(impl, configuration, join(work, impl.name, configuration)) };
+        progress(`${impl.name}, ${configuration}: warm-up, ${sequential} sequential, ${parallel} parallel ADD+DEL cycles, ${RSS_CALLS} ADDs under GNU time`);
+        await runCycles(ctx, pods, 1, { concurrency: 1, label: 'warm-up' });
+        const seq = await runCycles(ctx, pods, sequential, { concurrency: 1, label: 'sequential' });
+        const par = await runCycles(ctx, pods, parallel, { concurrency, label: `parallel x${concurrency}` });
+        const peakRssKiB = await peakRss(ctx, pods, work);
+        const phases = profile > 0 ? await profilePhases(ctx, pods, profile, work) : undefined;
+        const measured: Measured = {
+          sequential: { add: summarize(seq.add), del: summarize(seq.del) },
+          parallel: { add: summarize(par.add), del: summarize(par.del) },
+          aboveStartup: { sequentialAdd: 0, sequentialDel: 0, parallelAdd: 0 },
+          peakRssKiB,
+          ...(phases ? { phases } : {}),
+        };
+        measured.aboveStartup = {
+          sequentialAdd: measured.sequential.add.p50 - versionP50,
+          sequentialDel: measured.sequential.del.p50 - versionP50,
+          parallelAdd: measured.parallel.add.p50 - versionP50,
+        };
+        results[impl.name]!.configurations[configuration] = measured;
+      }
     }
   } finally {
     await scope.cleanup();
@@ -219,7 +293,7 @@ async function main(): Promise<void> {
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `cni-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  const record = { date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, runs: { sequential, parallel, concurrency }, results, ratios };
+  const record = { date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, weftBinDir: WEFT_BIN, runs: { sequential, parallel, concurrency, configurations }, results, ratios };
   writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
   progress(`\nwrote ${relative(process.cwd(), file)}`);
 }

@@ -2,9 +2,9 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { phasesFromStrace, type Phases } from './strace-phases.ts';
 
-// Traced calls for the phase breakdown: a wrapper with the plugin's name execs it under strace
-// (seccomp-bpf filtering keeps the overhead to the traced execve calls). Delegates are still found
-// in the real CNI_PATH, so weft's in-process IPAM stays in-process.
+// Calls through a wrapper with the plugin's name that execs it under a tool: strace for the phase
+// breakdown (seccomp-bpf filtering keeps the overhead to the traced execve calls), GNU time for the
+// peak RSS. Delegates are still found in the real CNI_PATH, so weft's in-process IPAM stays in-process.
 
 export interface Tracer {
   /** Directory holding the wrapper; use it as the plugin's directory, and the real one as CNI_PATH. */
@@ -13,12 +13,16 @@ export interface Tracer {
   env(file: string): Record<string, string>;
 }
 
-export function createTracer(dir: string, plugin: string, realBinDir: string): Tracer {
+/** A script named `plugin` in `dir` that runs `command` (the real plugin under a tool) with the call's arguments. */
+export function createWrapper(dir: string, plugin: string, command: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const wrapper = join(dir, plugin);
-  const real = join(realBinDir, plugin);
-  writeFileSync(wrapper, `#!/bin/sh\nexec strace -f --seccomp-bpf -ttt -e trace=execve -e signal=none -o "$WEFT_TRACE_FILE" ${real} "$@"\n`, { mode: 0o700 });
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${command}\n`, { mode: 0o700 });
   chmodSync(wrapper, 0o700);
+}
+
+export function createTracer(dir: string, plugin: string, realBinDir: string): Tracer {
+  createWrapper(dir, plugin, `strace -f --seccomp-bpf -ttt -e trace=execve -e signal=none -o "$WEFT_TRACE_FILE" ${join(realBinDir, plugin)} "$@"`);
   return { wrapperDir: dir, env: (file) => ({ WEFT_TRACE_FILE: file }) };
 }
 

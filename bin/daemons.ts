@@ -1,9 +1,13 @@
-// The commands that carry the Kubernetes client (~2 MB bundled): the daemons and the troubleshooting
-// commands. The single executable keeps them in a separate bundle that the CNI plugins never load
-// (see load-daemons.ts).
-export { main as weftProxy } from '../proxy/main.ts';
-export { main as weftd } from '../plugins/vxlan/main-weftd.ts';
-export { main as explain } from '../troubleshoot/cli/explain-command.ts';
-export { main as doctor } from '../troubleshoot/cli/doctor-command.ts';
-export { main as probeSend } from '../troubleshoot/cli/probe-send-command.ts';
-export { main as kubectlWeft } from '../troubleshoot/kubectl/plugin.ts';
+// The commands that carry the Kubernetes client (most of the daemons' bundle): the daemons and the
+// troubleshooting commands. The single executable keeps them in a separate bundle that the CNI plugins
+// never load (see load-daemons.ts), and each command's modules are initialized only when it runs: weftd
+// with its leases in etcd never initializes the Kubernetes client the proxy needs.
+
+type Main = (argv: string[]) => Promise<number>;
+
+export const weftProxy: Main = async (argv) => (await import('../proxy/main.ts')).main(argv);
+export const weftd: Main = async (argv) => (await import('../weftd/main.ts')).main(argv);
+export const explain: Main = async (argv) => (await import('../troubleshoot/cli/explain-command.ts')).main(argv);
+export const doctor: Main = async (argv) => (await import('../troubleshoot/cli/doctor-command.ts')).main(argv);
+export const probeSend: Main = async (argv) => (await import('../troubleshoot/cli/probe-send-command.ts')).main(argv);
+export const kubectlWeft: Main = async (argv) => (await import('../troubleshoot/kubectl/plugin.ts')).main(argv);

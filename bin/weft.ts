@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { spawnBlocking } from '../lib/exec.ts';
 import { loadDaemons } from './load-daemons.ts';
 
 // The single executable: dispatches on the name it was called by (weft-bridge, weft-host-local, ...),
@@ -9,7 +10,7 @@ type Main = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   'weft-bridge': () => import('../plugins/bridge/main.ts'),
   'weft-host-local': () => import('../plugins/host-local/main.ts'),
-  'weft-vxlan': () => import('../plugins/vxlan/main-cni.ts'),
+  'weft-vxlan': () => import('../plugins/vxlan/main.ts'),
   'weft-proxy': async () => ({ main: (await loadDaemons()).weftProxy }),
   weftd: async () => ({ main: (await loadDaemons()).weftd }),
   explain: async () => ({ main: (await loadDaemons()).explain }),
@@ -18,7 +19,7 @@ const COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   'kubectl-weft': async () => ({ main: (await loadDaemons()).kubectlWeft }),
 };
 
-// A CNI plugin is done when its verb returns: exiting at once skips Node's teardown (~4 ms a call).
+// A CNI plugin is done when its verb returns: exiting at once skips Node's teardown (see docs/PERFORMANCE.md).
 // stdout and stderr are pipes or files, which Node writes synchronously on Linux, so nothing is lost.
 const ONE_SHOT = new Set(['weft-bridge', 'weft-host-local', 'weft-vxlan']);
 
@@ -27,6 +28,7 @@ function usage(): string {
 }
 
 async function runCommand(name: string, argv: string[]): Promise<number> {
+  if (ONE_SHOT.has(name)) spawnBlocking();
   const code = await (await COMMANDS[name]!()).main(argv);
   if (ONE_SHOT.has(name)) process.exit(code);
   return code;

@@ -3,7 +3,8 @@ import { join, relative, resolve } from 'node:path';
 import { bundle } from './bundle.ts';
 import { CLIENT_COMMAND_NAMES, COMMAND_NAMES, linkCommands } from './links.ts';
 import { buildSea } from './sea.ts';
-import { DAEMONS_ASSET } from './sea-load-daemons.ts';
+import { writeCodeCache } from './code-cache.ts';
+import { DAEMONS_ASSET, DAEMONS_CODE_CACHE } from './sea-load-daemons.ts';
 
 // npm run build: bin/weft.ts -> dist/weft.cjs -> dist/bin/weft (single executable) + one hard link per command.
 // Copying dist/bin/* into /opt/cni/bin is a complete install; kubectl-weft goes on the operator's PATH.
@@ -29,8 +30,13 @@ async function main(): Promise<void> {
   progress('bundle', started, `${relative(ROOT, bundled)} ${(report.mainBytes / 1e3).toFixed(0)} kB, ${relative(ROOT, daemons)} ${(report.daemonsBytes / 1e3).toFixed(0)} kB`);
 
   started = performance.now();
+  const codeCache = join(DIST, DAEMONS_CODE_CACHE);
+  const cacheBytes = await writeCodeCache(daemons, codeCache, { node: process.execPath });
+  progress('cache', started, `${relative(ROOT, codeCache)} ${(cacheBytes / 1e3).toFixed(0)} kB`);
+
+  started = performance.now();
   const binary = join(BIN, 'weft');
-  await buildSea(bundled, binary, { node: process.execPath, cacheDir: join(ROOT, '.cache'), workDir: DIST, assets: { [DAEMONS_ASSET]: daemons } });
+  await buildSea(bundled, binary, { node: process.execPath, cacheDir: join(ROOT, '.cache'), workDir: DIST, assets: { [DAEMONS_ASSET]: daemons, [DAEMONS_CODE_CACHE]: codeCache } });
   progress('sea', started, `${relative(ROOT, binary)} ${mb(statSync(binary).size)}`);
 
   started = performance.now();

@@ -44,4 +44,15 @@ export async function buildSea(main: string, output: string, options: SeaOptions
   writeFileSync(config, `${JSON.stringify(sea, null, 2)}\n`, { mode: 0o600 });
   await runChecked(options.node, ['--build-sea', config]);
   chmodSync(output, 0o700);
+  await dropPageCache(output);
+}
+
+/**
+ * Writes the new executable to disk and drops it from the page cache. Freshly written, it sits in
+ * large page-cache folios, and the kernel maps a whole folio into a process on its first touch: every
+ * call then counted about twice the resident memory (docs/PERFORMANCE.md). Read back
+ * from disk, it is cached page by page again.
+ */
+async function dropPageCache(file: string): Promise<void> {
+  await runChecked('dd', [`of=${file}`, 'oflag=nocache', 'conv=notrunc,fdatasync', 'count=0', 'status=none']);
 }

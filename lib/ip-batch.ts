@@ -2,7 +2,7 @@ import { run, type RunResult } from './exec.ts';
 import { parseIpJson } from './ip-json.ts';
 
 // All link, address, route and neighbour changes go through one `ip -batch -` per namespace:
-// one spawn applies a whole plan (7 commands in ~5 ms), and a failing line is reported by number.
+// one spawn applies a whole plan, and a failing line is reported by number.
 
 const MISSING = /Cannot find device|No such (device|process|file)|does not exist|Cannot assign requested address|not found/i;
 

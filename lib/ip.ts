@@ -1,5 +1,5 @@
-// IPv4/IPv6 addresses as bigints. Own helpers rather than ip-num: importing ip-num costs ~25 ms of
-// Node 26 start-up (measured), most of a plugin call's budget, and we need only parse, format and mask math.
+// IPv4/IPv6 addresses as bigints. Own helpers rather than ip-num: importing ip-num costs a plugin call
+// more than its own work (docs/PERFORMANCE.md), and we need only parse, format and mask math.
 
 export type Family = 4 | 6;
 
@@ -20,7 +20,7 @@ export function familyBits(family: Family): number {
 
 /** The IPv4 address as an unsigned 32-bit number; undefined when text is not one (octets in decimal,
  * no leading zeros). The tree's one IPv4 parser, a character scan on numbers because the proxy checks
- * every endpoint address with it: split, regexes and bigints cost ~30x Node's isIPv4 (measured). */
+ * every endpoint address with it: split, regexes and bigints cost far more than Node's isIPv4. */
 export function parseIpv4(text: string): number | undefined {
   let value = 0;
   let octet = 0;

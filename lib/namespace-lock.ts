@@ -1,14 +1,14 @@
-import { createServer, type Server } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Server } from 'node:net';
 import { currentDeadline } from './deadline.ts';
 
 // A lock shared by the processes of one network namespace: an abstract UNIX socket, whose names are
 // per namespace and which the kernel releases when its holder dies, so a killed plugin never leaves
 // a stale lock behind. Node has no flock; this needs no file either.
 
+// Loaded on first use: the one call that locks (macspoofchk) pays for node:net, no other does.
 function tryListen(path: string): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    const server = process.getBuiltinModule('node:net').createServer();
     server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(undefined) : reject(error)));
     server.listen({ path }, () => resolve(server));
   });
@@ -21,7 +21,7 @@ export async function withNamespaceLock<T>(name: string, work: () => Promise<T>,
   let server: Server | undefined;
   while (!(server = await tryListen(path))) {
     if (Date.now() >= giveUp) throw new Error(`cannot take lock "${name}": another process has held it too long`);
-    await sleep(5 + Math.random() * 20);
+    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
   }
   try {
     return await work();

@@ -3,7 +3,7 @@ import { kubeConfigOrigin, type KubeConfigSource } from './origin.ts';
 
 // Where a daemon's API credentials come from, shared by weft-proxy and weftd: an explicit kubeconfig
 // file, else the in-cluster service account (a DaemonSet pod), else $KUBECONFIG / ~/.kube/config.
-// Importing @kubernetes/client-node costs ~600 ms: only daemon modules may import this file.
+// Importing @kubernetes/client-node is slow (it loads hundreds of modules): only daemon modules may import this file.
 
 export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
   const config = new KubeConfig();

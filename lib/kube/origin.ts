@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 
-// Which source of API credentials applies, without loading the Kubernetes client (~600 ms): the
+// Which source of API credentials applies, without loading the Kubernetes client (slow to import): the
 // troubleshooting commands ask before deciding to load it at all.
 
 /** The service account files every pod gets (the same path client-go reads). */

@@ -1,17 +1,17 @@
-import { createHash } from 'node:crypto';
 import { localMacFromDigest } from '../../lib/mac.ts';
+import { sha256, toHex } from '../../lib/sha256.ts';
 import type { Attachment } from '../cni/types.ts';
 
 // Names and addresses derived from the attachment, so DEL, CHECK and GC find what ADD made without
 // the pod's namespace and without reading anything back from the kernel.
 
-function digest(...parts: string[]): Buffer {
-  return createHash('sha256').update(parts.join('\0')).digest();
+function digest(...parts: string[]): Uint8Array {
+  return sha256(parts.join('\0'));
 }
 
 /** Host end of the pod's veth: "weft" + 11 hex digits = 15 characters, the kernel's interface name limit. */
 export function hostVethName(attachment: Attachment): string {
-  return `weft${digest(attachment.containerId, attachment.ifname).toString('hex').slice(0, 11)}`;
+  return `weft${toHex(digest(attachment.containerId, attachment.ifname)).slice(0, 11)}`;
 }
 
 /** A fixed MAC for the bridge: without one the bridge takes its lowest port's MAC, which changes as pods come and go. */
@@ -29,7 +29,7 @@ export function podMac(attachment: Attachment): string {
 
 /** iptables chain for one pod's masquerade rules: "WEFT-MASQ-" + 16 hex = 26 characters (limit 28). */
 export function masqChainName(network: string, attachment: Attachment): string {
-  return `WEFT-MASQ-${digest(network, attachment.containerId, attachment.ifname).toString('hex').slice(0, 16).toUpperCase()}`;
+  return `WEFT-MASQ-${toHex(digest(network, attachment.containerId, attachment.ifname)).slice(0, 16).toUpperCase()}`;
 }
 
 /**

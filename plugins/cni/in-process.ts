@@ -5,7 +5,7 @@ import { runPlugin, type Plugin } from './skeleton.ts';
 
 // weft ships one executable under several names. When a delegate found in CNI_PATH is that same
 // file (same inode: a hard link or a symlink to it), running it in-process gives the same behaviour
-// without a second Node start (~30 ms), which is most of a pod's ADD time.
+// without a second Node start, which would be most of a pod's ADD time.
 
 function sameFile(a: string, b: string): boolean {
   try {

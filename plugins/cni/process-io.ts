@@ -35,7 +35,7 @@ function writeStdout(text: string): void {
 
 /**
  * Runtimes hand the config over a blocking pipe: one synchronous read skips setting up process.stdin
- * as a stream (~6 ms a call, measured). A non-blocking stdin (EAGAIN) falls back to the stream.
+ * as a stream (docs/PERFORMANCE.md). A non-blocking stdin (EAGAIN) falls back to the stream.
  * Either way at most MAX_STDIN_BYTES are read.
  */
 async function readStdin(): Promise<string> {

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startWithDeadline } from '../../lib/deadline.ts';
 import { showValue } from '../../lib/fields.ts';
 import { isObject } from '../../lib/json.ts';
@@ -140,6 +139,8 @@ async function runWithinDeadline(timeoutMs: number, command: string, work: () =>
       throw first.error;
     }
     const grace = new AbortController();
+    // Loaded only here: a call that ends within its deadline never needs it.
+    const { setTimeout: sleep } = process.getBuiltinModule('node:timers/promises');
     const late = await Promise.race([settled, sleep(reserve, undefined, { signal: grace.signal }).catch(() => undefined)]);
     grace.abort();
     // A verb that completed all the same did its work: its result stands.

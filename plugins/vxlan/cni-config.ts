@@ -2,7 +2,7 @@ import { ABSOLUTE_PATH, readObject, readParsed } from '../../lib/fields.ts';
 import { PLUGIN_NAME } from '../cni/delegate.ts';
 import type { NetConf } from '../cni/types.ts';
 import { formatIpv4Cidr } from '../../lib/ip.ts';
-import type { SubnetEnv } from './subnet-file.ts';
+import type { SubnetEnv } from '../../weftd/subnet-file.ts';
 
 // weft-vxlan's config (the keys of flannel's CNI plugin) and the delegate config it builds from the
 // subnet file: a bridge with host-local IPAM over this node's subnet.

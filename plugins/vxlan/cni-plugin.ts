@@ -6,7 +6,7 @@ import type { Context, Plugin } from '../cni/skeleton.ts';
 import type { Attachment, Result } from '../cni/types.ts';
 import { buildDelegateConf, parseVxlanCniConfig, type VxlanCniConfig } from './cni-config.ts';
 import { delegateFileName, listDelegates, loadDelegate, removeDelegate, saveDelegate } from './delegate-store.ts';
-import { readSubnetFile, type SubnetEnv } from './subnet-file.ts';
+import { readSubnetFile, type SubnetEnv } from '../../weftd/subnet-file.ts';
 import { UndoLog } from '../cni/undo.ts';
 
 // weft-vxlan: turns weftd's subnet file into a bridge + host-local delegate config, remembers it per

@@ -65,6 +65,9 @@ describe.skipIf(skipReason !== undefined)(`weftd with the kube subnet manager${s
       const name = `node-${index}`;
       const node = await createNode(underlay, index);
       await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { addresses: [{ type: 'InternalIP', address: node.ip }] } }) });
+      // As a cloud's node controller registers Nodes: network unavailable until the network plugin says otherwise.
+      const unavailable = { type: 'NetworkUnavailable', status: 'True', reason: 'NoRouteCreated', message: 'the node\'s network is not set up yet' };
+      await cp.kubectl(['patch', 'node', name, '--subresource=status', '--type=strategic', '-p', JSON.stringify({ status: { conditions: [unavailable] } })]);
       nodes.push({ name, node });
     }
   });
@@ -98,6 +101,18 @@ describe.skipIf(skipReason !== undefined)(`weftd with the kube subnet manager${s
     }
   });
 
+  it('sets each Node\'s NetworkUnavailable condition to False once its fabric is programmed, as flanneld does', async () => {
+    for (const kube of nodes) {
+      const condition = await waitFor(`NetworkUnavailable=False on ${kube.name}`, async () => {
+        const found = ((await getNode(kube.name)).status?.conditions ?? []).find((c: { type: string }) => c.type === 'NetworkUnavailable');
+        return found?.status === 'False' ? found : undefined;
+      });
+      expect(condition).toMatchObject({ reason: 'WeftIsUp', message: 'weft is running on this node' });
+      // The fabric came first: the node already routes to every other node.
+      for (const other of nodes.filter((n) => n !== kube)) expect(await routesTo(kube.node, await podCidrOf(other.name))).toContain('weft.1');
+    }
+  });
+
   it('lets pods on different nodes ping each other over the overlay', async () => {
     for (const kube of nodes) pods.push(await addPod(kube.node, `p${kube.node.index}`));
     for (const [from, to] of [[0, 1], [1, 2], [2, 0]] as const) {
@@ -111,12 +126,14 @@ describe.skipIf(skipReason !== undefined)(`weftd with the kube subnet manager${s
     const gone = nodes[2]!;
     const podCidr = await podCidrOf(gone.name);
     const mac = JSON.parse((await getNode(gone.name)).metadata.annotations['weft.dev/backend-data']).VtepMAC as string;
-    // weftd on that node would keep waiting for its Node to come back: stop it, as draining the node would.
-    await gone.weftd?.stop('SIGTERM');
     expect(await routesTo(nodes[0]!.node, podCidr)).toContain('weft.1');
     await cp.kubectl(['delete', 'node', gone.name]);
+    // Its own weftd has nothing left to serve: it exits saying why, and the DaemonSet would start it again.
+    const exit = await Promise.race([gone.weftd!.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000))]);
+    expect(exit?.code, 'weftd on the deleted Node exits').toBe(1);
+    expect(exit!.stderr).toContain(`cannot serve Node \\"${gone.name}\\": it was deleted`);
     for (const kube of nodes.slice(0, 2)) {
-      // Routes and neighbours go in one `ip -batch`, FDB entries in a `bridge -batch` after it: wait for all three.
+      // The route, the neighbour and the FDB entry go through two programs: wait for all three.
       const withdrawn = async (): Promise<boolean> =>
         (await routesTo(kube.node, podCidr)) === '' &&
         !(await kube.node.ns.exec('ip', ['neigh', 'show', 'dev', 'weft.1'])).includes(mac) &&

@@ -79,7 +79,7 @@ interface Mutation {
   readonly on: string;
   /** Only running the verb shows the outcome (a file, a delegate, the kernel): validation alone cannot. */
   readonly atRun?: true;
-  /** Why the reference plugins must not run it: they would exhaust the machine (see issue 10). */
+  /** Why the reference plugins must not run it: they would exhaust the machine. */
   readonly harmsReference?: string;
   apply(draft: Draft, rng: Random, paths: CorpusPaths, index: number): void;
 }

@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { callCni, weftBinDir, type CniOutcome } from '../support/cni.ts';
 import { NetnsScope, type Netns } from '../support/netns.ts';
 
-// The inputs of issue 10 that once leaked a device, hung a plugin or poisoned GC, each run through
+// The inputs that once leaked a device, hung a plugin or poisoned GC, each run through
 // the real executables in a node namespace: every one now fails up front with the spec's error
 // naming the variable or field, within its deadline, and leaves nothing behind.
 

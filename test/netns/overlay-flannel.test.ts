@@ -1,17 +1,17 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInBackground, type BackgroundProcess } from '../../lib/exec.ts';
+import type { BackgroundProcess } from '../../lib/exec.ts';
 import { serveClientAddress } from '../../lab/http-peer.ts';
 import { createNode, readSubnetVar, routesTo, startWeftd, type OverlayNode } from '../../lab/node.ts';
 import { addPod, type Pod } from '../../lab/pod.ts';
 import { createUnderlay, etcdctl, startEtcd, stopEtcd, type LabSettings, type Underlay } from '../../lab/underlay.ts';
 import { waitFor } from '../../lab/wait.ts';
 import { FLANNEL_VERSION, flanneldPath } from '../../scripts/flannel-tools.ts';
+import { startFlanneld } from '../support/flanneld.ts';
 import { NetnsScope } from '../support/netns.ts';
 import { testLabSettings } from './overlay-cluster.ts';
 
-// Issue 4: weftd's leases are Flannel's, so a weftd node and an upstream flanneld node (built by
+// weftd's leases are Flannel's, so a weftd node and an upstream flanneld node (built by
 // scripts/install-flanneld.ts) on one etcd carry traffic for each other. Node 1 runs weftd, node 2
 // flanneld; pods on both attach through weft-vxlan, which on node 2 reads flanneld's subnet file.
 
@@ -21,13 +21,6 @@ const FLANNELD = flanneldPath();
 const installed = existsSync(FLANNELD);
 
 if (!installed) console.warn(`skipping weftd/flanneld interop: no flanneld at "${FLANNELD}" (run: npx node scripts/install-flanneld.ts)`);
-
-/** flanneld inside the node's namespace, its subnet file in the node's directory, no masquerade rules. */
-function startFlanneld(node: OverlayNode): BackgroundProcess {
-  mkdirSync(dirname(node.subnetFile), { recursive: true, mode: 0o700 });
-  const args = [`--etcd-endpoints=${node.underlay.etcdUrl}`, `--etcd-prefix=${PREFIX}`, '--iface=eth0', `--subnet-file=${node.subnetFile}`, '--ip-masq=false'];
-  return runInBackground(FLANNELD, args, { netns: node.ns.path });
-}
 
 const subnetOf = (node: OverlayNode): string => readSubnetVar(node, 'FLANNEL_SUBNET')!.replace(/\.1\/24$/, '.0/24');
 
@@ -57,7 +50,7 @@ describe.skipIf(!installed)(`weftd and flanneld ${FLANNEL_VERSION} on one etcd`,
     weftNode = await createNode(underlay, 1);
     flannelNode = await createNode(underlay, 2);
     startWeftd(weftNode);
-    flanneld = startFlanneld(flannelNode);
+    flanneld = startFlanneld(flannelNode, { prefix: PREFIX });
     for (const node of [weftNode, flannelNode]) {
       await waitFor(`subnet file of node ${node.index}`, () => unlessFlanneldExited(() => readSubnetVar(node, 'FLANNEL_SUBNET')), { timeoutMs: 30_000 });
     }

@@ -1,8 +1,8 @@
 import { formatIpv4, formatIpv4Cidr, parseIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
-import { deviceName, planPeers, type FabricSpec, type Peer, type Uplink } from '../../plugins/vxlan/fabric-plan.ts';
-import { planStalePrune, type KernelFabric } from '../../plugins/vxlan/fabric-prune.ts';
-import { leaseId, type Lease } from '../../plugins/vxlan/lease.ts';
-import { VXLAN_OVERHEAD } from '../../plugins/vxlan/vxlan-device.ts';
+import { deviceName, planPeers, type FabricSpec, type Peer, type Uplink } from '../../weftd/fabric/fabric-plan.ts';
+import { planStalePrune, type KernelFabric } from '../../weftd/fabric/fabric-prune.ts';
+import { leaseId, type Lease } from '../../weftd/subnet/lease.ts';
+import { VXLAN_OVERHEAD } from '../../weftd/fabric/vxlan-device.ts';
 import type { KernelState, LinkState } from '../state/kernel-state.ts';
 import type { NodeState } from '../state/node-state.ts';
 import { check, type CheckResult } from './check.ts';

@@ -5,7 +5,7 @@ import type { Lookup } from './resolve-target.ts';
 
 // Name lookups for `weft explain` run on a node: the Kubernetes client with an explicit kubeconfig,
 // the Pod's service account, or $KUBECONFIG / ~/.kube/config. Imported only when a target is a name
-// (the client costs ~600 ms to load).
+// (the client is slow to load).
 
 function status(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;

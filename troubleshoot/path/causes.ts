@@ -1,5 +1,5 @@
 import { formatIpv4Cidr } from '../../lib/ip.ts';
-import type { Lease } from '../../plugins/vxlan/lease.ts';
+import type { Lease } from '../../weftd/subnet/lease.ts';
 import type { RuleHit } from '../netfilter/flow.ts';
 import { isProxyRule, serviceOfRule } from '../netfilter/proxy-layout.ts';
 import type { Cause } from '../model/explanation.ts';

@@ -1,7 +1,7 @@
 import { ipv4CidrContains, parseIpv4, parseIpv4Cidr } from '../../lib/ip.ts';
 import { parseAttachmentTag } from '../../plugins/bridge/names.ts';
 import { formatIp } from '../../lib/ip.ts';
-import type { Lease } from '../../plugins/vxlan/lease.ts';
+import type { Lease } from '../../weftd/subnet/lease.ts';
 import { IptablesEvaluator } from '../netfilter/iptables-tracer.ts';
 import { countRules } from '../netfilter/iptables-ruleset.ts';
 import { NftablesEvaluator } from '../netfilter/nftables-tracer.ts';

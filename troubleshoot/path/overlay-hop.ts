@@ -1,5 +1,5 @@
 import { formatIpv4Cidr } from '../../lib/ip.ts';
-import { VXLAN_OVERHEAD } from '../../plugins/vxlan/vxlan-device.ts';
+import { VXLAN_OVERHEAD } from '../../weftd/fabric/vxlan-device.ts';
 import type { LinkState } from '../state/kernel-state.ts';
 import { linkDown, noFdb, noNeighbour, staleFdb, tooBig } from './causes.ts';
 import { broken, packetOf, type Egress, type EgressInput } from './egress-result.ts';

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../lib/kube/config.ts';
-import { leaseId } from '../../plugins/vxlan/lease.ts';
-import { parseNetworkConfig } from '../../plugins/vxlan/network-config.ts';
-import { leasesFromNodes, nodePodCidr } from '../../plugins/vxlan/node-annotations.ts';
+import { leaseId } from '../../weftd/subnet/lease.ts';
+import { parseNetworkConfig } from '../../weftd/subnet/network-config.ts';
+import { leasesFromNodes, nodePodCidr } from '../../weftd/subnet/node-annotations.ts';
 import { formatIpv4Cidr } from '../../lib/ip.ts';
-import type { WeftdArgs } from '../../plugins/vxlan/weftd-args.ts';
+import type { WeftdArgs } from '../../weftd/args.ts';
 import type { LeaseView } from './leases.ts';
 
 // --kube-subnet-mgr leases: every Node's podCIDR and weft annotations, with weftd's own credentials
-// and network config file. Loaded only on that path: the Kubernetes client costs ~600 ms to import.
+// and network config file. Loaded only on that path: the Kubernetes client is slow to import.
 
 export async function readKubeLeases(args: WeftdArgs): Promise<LeaseView> {
   const choice = args.subnetManager;

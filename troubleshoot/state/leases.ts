@@ -1,8 +1,8 @@
-import type { Lease } from '../../plugins/vxlan/lease.ts';
-import { decodeLease, leaseId, parseSubnetKeyName } from '../../plugins/vxlan/lease.ts';
-import { EtcdClient } from '../../plugins/vxlan/etcd-client.ts';
-import { parseNetworkConfig, type NetworkConfig } from '../../plugins/vxlan/network-config.ts';
-import type { WeftdArgs } from '../../plugins/vxlan/weftd-args.ts';
+import type { Lease } from '../../weftd/subnet/lease.ts';
+import { decodeLease, leaseId, parseSubnetKeyName } from '../../weftd/subnet/lease.ts';
+import { EtcdClient } from '../../weftd/subnet/etcd-client.ts';
+import { parseNetworkConfig, type NetworkConfig } from '../../weftd/subnet/network-config.ts';
+import type { WeftdArgs } from '../../weftd/args.ts';
 
 // Every node's lease, read where this node's weftd reads them (its own flags say where): flannel's
 // keys in etcd, or Node objects with --kube-subnet-mgr. In etcd mode also how long this node's lease

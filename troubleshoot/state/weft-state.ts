@@ -2,8 +2,8 @@ import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node
 import { join } from 'node:path';
 import type { Allocation } from '../../plugins/host-local/allocation.ts';
 import { openFileStore } from '../../plugins/host-local/store.ts';
-import { parseSubnetFile, type SubnetEnv } from '../../plugins/vxlan/subnet-file.ts';
-import { parseWeftdArgs, type WeftdArgs } from '../../plugins/vxlan/weftd-args.ts';
+import { parseSubnetFile, type SubnetEnv } from '../../weftd/subnet-file.ts';
+import { parseWeftdArgs, type WeftdArgs } from '../../weftd/args.ts';
 import { findDaemons } from './daemon-process.ts';
 import { ipamStores, parseConfList, pickConfFile, requiredPlugins, subnetFileOf, type ConfList, type IpamStore } from './cni-conflist.ts';
 import { findLink, type KernelState } from './kernel-state.ts';

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { COMMAND_NAMES } from '../../../build/links.ts';
-import { parseNetworkConfig } from '../../../plugins/vxlan/network-config.ts';
+import { parseNetworkConfig } from '../../../weftd/subnet/network-config.ts';
 import { parseVxlanCniConfig } from '../../../plugins/vxlan/cni-config.ts';
 
 // deploy/*.yaml: parses, and holds the invariants a broken deploy would violate silently.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseWeftdArgs } from '../../../plugins/vxlan/weftd-args.ts';
+import { parseWeftdArgs } from '../../../weftd/args.ts';
 import { parseDaemonFlags } from '../../../proxy/flags.ts';
 import { parseRenderArgs } from '../../../proxy/render-command.ts';
 import { booleanModel, generateFlagCase, integerModel, type CommandModel, type FlagModel } from '../../fuzz/flag-corpus.ts';

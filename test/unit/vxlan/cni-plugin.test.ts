@@ -10,7 +10,7 @@ import type { NetConf, Verb } from '../../../plugins/cni/types.ts';
 import { parseVxlanCniConfig, type VxlanCniConfig } from '../../../plugins/vxlan/cni-config.ts';
 import { createVxlanPlugin } from '../../../plugins/vxlan/cni-plugin.ts';
 import { delegateFileName, saveDelegate } from '../../../plugins/vxlan/delegate-store.ts';
-import { writeSubnetFile } from '../../../plugins/vxlan/subnet-file.ts';
+import { writeSubnetFile } from '../../../weftd/subnet-file.ts';
 
 let dir: string;
 beforeEach(() => {

@@ -1,0 +1,31 @@
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { runChecked } from '../lib/exec.ts';
+import { wrapCommonJs } from './sea-load-daemons.ts';
+
+// V8's code cache for the daemons' bundle, made by the same Node the executable embeds, so V8 takes
+// it at run time (a cache from another V8, or other V8 flags, is refused and the bundle parsed). Made
+// in a process of its own: it compiles the bundle exactly as the executable will (the same wrapper,
+// see sea-load-daemons.ts) and runs its top level, which compiles what every daemon start runs.
+
+const MAKE_CACHE = `
+const { readFileSync, writeFileSync } = require('node:fs');
+const { Script } = require('node:vm');
+const { createRequire } = require('node:module');
+const [bundle, cache, wrapped] = process.argv.slice(1);
+const script = new Script(readFileSync(wrapped, 'utf8'), { filename: 'weft/daemons.cjs' });
+const module = { exports: {} };
+script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, require('node:path').dirname(bundle));
+writeFileSync(cache, script.createCachedData(), { mode: 0o600 });
+`;
+
+/** Writes the code cache of the bundle at `bundle` to `cache`; returns its size in bytes. */
+export async function writeCodeCache(bundle: string, cache: string, options: { node: string }): Promise<number> {
+  const wrapped = `${cache}.wrapped.cjs`;
+  writeFileSync(wrapped, wrapCommonJs(readFileSync(bundle, 'utf8')), { mode: 0o600 });
+  try {
+    await runChecked(options.node, ['-e', MAKE_CACHE, bundle, cache, wrapped]);
+  } finally {
+    rmSync(wrapped, { force: true });
+  }
+  return statSync(cache).size;
+}

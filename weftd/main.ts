@@ -1,0 +1,38 @@
+import { createLogger, parseLogLevel, type Logger } from '../lib/log.ts';
+import { runDaemon } from './daemon.ts';
+import { EtcdClient } from './subnet/etcd-client.ts';
+import { EtcdSubnetManager } from './subnet/etcd-subnet-manager.ts';
+import type { SubnetManager } from './subnet/subnet-manager.ts';
+import { parseWeftdArgs, WEFTD_USAGE, type SubnetManagerChoice, type WeftdArgs } from './args.ts';
+
+async function createSubnetManager(choice: SubnetManagerChoice, log: Logger): Promise<SubnetManager> {
+  if (choice.kind === 'etcd') return new EtcdSubnetManager(new EtcdClient(choice.endpoints), { prefix: choice.prefix, log });
+  // Imported only in this mode: the etcd mode need not pay for loading the Kubernetes client.
+  const { createKubeSubnetManager } = await import('./subnet/kube-subnet-manager.ts');
+  return createKubeSubnetManager(choice, { log });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) {
+    process.stdout.write(WEFTD_USAGE);
+    return 0;
+  }
+  let args: WeftdArgs;
+  try {
+    args = parseWeftdArgs(argv, { env: process.env });
+  } catch (error) {
+    process.stderr.write(`weftd: ${(error as Error).message}\n${WEFTD_USAGE}`);
+    return 2;
+  }
+  const log = createLogger({ component: 'weftd', level: parseLogLevel(args.logLevel ?? process.env.WEFT_LOG_LEVEL, 'info') });
+  const stop = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
+  let manager: SubnetManager;
+  try {
+    manager = await createSubnetManager(args.subnetManager, log);
+  } catch (error) {
+    log.error('cannot start: no usable subnet manager', { error });
+    return 1;
+  }
+  return runDaemon(args, { manager, log, signal: stop.signal });
+}
