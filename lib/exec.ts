@@ -86,7 +86,7 @@ function launch(file: string, args: readonly string[], options: RunOptions): { c
 function runToEnd(file: string, args: readonly string[], options: RunOptions): RunResult {
   const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
   const left = remainingMs();
-  const timeout = Math.min(options.timeoutMs ?? Infinity, left === undefined ? Infinity : Math.max(1, left));
+  const timeout = Math.ceil(Math.min(options.timeoutMs ?? Infinity, left === undefined ? Infinity : Math.max(1, left)));
   const result = childProcess().spawnSync(cmd, argv, {
     env: options.env ?? process.env,
     ...(options.cwd ? { cwd: options.cwd } : {}),

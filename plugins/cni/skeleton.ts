@@ -136,7 +136,9 @@ async function runWithinDeadline(timeoutMs: number, command: string, work: () =>
     const first = await Promise.race([settled, run.expired.then(() => undefined)]);
     if (first) {
       if (first.ok) return first.output;
-      throw first.error;
+      // A blocking spawn killed at the deadline fails the verb before the deadline's timer can fire.
+      if (Date.now() < run.deadline.at) throw first.error;
+      throw deadlinePassed(timeoutMs, command, toCniError(first.error, ErrorCode.TryAgainLater, command).message);
     }
     const grace = new AbortController();
     // Loaded only here: a call that ends within its deadline never needs it.
@@ -145,11 +147,14 @@ async function runWithinDeadline(timeoutMs: number, command: string, work: () =>
     grace.abort();
     // A verb that completed all the same did its work: its result stands.
     if (late?.ok) return late.output;
-    const why = late ? toCniError(late.error, ErrorCode.TryAgainLater, command).message : 'it was still running';
-    throw new CniError(ErrorCode.TryAgainLater, `cannot complete ${command} within ${timeoutMs} ms (WEFT_CNI_TIMEOUT): try again later`, { details: why });
+    throw deadlinePassed(timeoutMs, command, late ? toCniError(late.error, ErrorCode.TryAgainLater, command).message : 'it was still running');
   } finally {
     run.clear();
   }
+}
+
+function deadlinePassed(timeoutMs: number, command: string, why: string): CniError {
+  return new CniError(ErrorCode.TryAgainLater, `cannot complete ${command} within ${timeoutMs} ms (WEFT_CNI_TIMEOUT): try again later`, { details: why });
 }
 
 /** Time kept back from a call's deadline for undoing its work: a quarter of the deadline, at most this. */

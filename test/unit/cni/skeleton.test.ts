@@ -135,6 +135,24 @@ describe('CNI skeleton bounds every call', () => {
     expect(undone).toEqual(['interface']);
   });
 
+  it('fails with code 11, not the killed program\'s error, when a blocking spawn outlives the deadline', async () => {
+    const blocking: Plugin<null> = {
+      ...(plugin as unknown as Plugin<null>),
+      parseConfig: () => null,
+      add: async () => {
+        // As spawnSync does: the event loop is held until the program is killed at the deadline.
+        const end = Date.now() + 500;
+        while (Date.now() < end);
+        throw new CniError(ErrorCode.NetlinkFailure, 'cannot run "iptables-restore": killed by SIGKILL');
+      },
+    };
+    const io = fakeIO({ ...ENV, CNI_COMMAND: 'ADD', WEFT_CNI_TIMEOUT: '400ms' }, conf('1.1.0'));
+    expect(await runPlugin(blocking, io)).toBe(1);
+    const error = JSON.parse(io.out);
+    expect(error).toMatchObject({ code: ErrorCode.TryAgainLater, msg: 'cannot complete ADD within 400 ms (WEFT_CNI_TIMEOUT): try again later' });
+    expect(error.details).toContain('killed by SIGKILL');
+  });
+
   it.each([
     ['a container ID longer than 128 characters', { CNI_CONTAINERID: 'a'.repeat(222) }, 'invalid CNI_CONTAINERID: 222 characters long, at most 128'],
     ['an interface name in quotes, which ip -batch would strip', { CNI_IFNAME: "'eth1'" }, `invalid CNI_IFNAME "'eth1'": it holds "'"`],
