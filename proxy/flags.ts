@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit } from './config.ts';
+import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit } from './core/config.ts';
 import { parseIpv4, parseIpv4Cidr } from '../lib/ip.ts';
 import { parseProxyMode, UsageError, type ProxyMode } from './render-command.ts';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { parseClusterObjects, type ClusterObjects } from './objects.ts';
+import { parseClusterObjects, type ClusterObjects } from './core/objects.ts';
 
 // Reads what `kubectl get services,endpointslices,nodes -A -o yaml|json` prints. JSON is parsed
 // natively (faster on big dumps); anything else as YAML.

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit, type ProxyConfig } from './config.ts';
+import type { ProxyMode } from './core/backend.ts';
+import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit, type ProxyConfig } from './core/config.ts';
+import { buildProxyState } from './core/state.ts';
 import { renderIptables } from './iptables/render.ts';
 import { buildNftTable } from './nftables/render.ts';
 import { renderFullSync } from './nftables/table.ts';
 import { loadObjectsFile } from './load-objects.ts';
 import { parseIpv4, parseIpv4Cidr } from '../lib/ip.ts';
 import type { Logger } from '../lib/log.ts';
-import { buildProxyState } from './state.ts';
 
 // `weft-proxy render`: prints the payload a full sync would apply on a clean node: for iptables the
 // iptables-restore text, jumps from the built-in chains included, so `iptables-restore --noflush`
@@ -23,7 +24,7 @@ export class UsageError extends Error {
   }
 }
 
-export type ProxyMode = 'iptables' | 'nftables';
+export type { ProxyMode };
 
 export function parseProxyMode(text: string): ProxyMode {
   if (text === 'iptables' || text === 'nftables') return text;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderIptables } from '../../../proxy/iptables/render.ts';
 import { parseRestoreText, tokenize, tracePacket, type TracePacket } from '../../../proxy/iptables/tracer.ts';
-import type { ServicePortState } from '../../../proxy/state.ts';
+import type { ServicePortState } from '../../../proxy/core/state.ts';
 import { CONFIG, EP1, EP2, LOCAL, NODE_IP, servicePort } from './fixtures.ts';
 
 // Behaviour of the whole rendered ruleset, read as "this packet ends up there".
