@@ -4,7 +4,7 @@ import { collectionPath, createNode, objectPath, patchEndpoints, type ClusterCon
 import { nftFloor, type FloorResult } from './proxy-floor.ts';
 import { heapMiB, type KernelWatch, type ProxyImplementation, type RunningProxy } from './proxy-implementations.ts';
 import { cpuSeconds, memory, type MemorySample } from './proxy-process.ts';
-import { changedAddresses, endpointAddresses, serviceObject, sliceObject } from './proxy-objects.ts';
+import { BENCH_NODE, changedAddresses, endpointAddresses, serviceObject, sliceObject } from './proxy-objects.ts';
 import { summarize, type Summary } from './stats.ts';
 import { syncBreakdown, type Breakdown } from './proxy-sync-log.ts';
 
@@ -112,7 +112,7 @@ async function addAndDelete(ctx: ClusterContext, watch: KernelWatch, c: CaseOpti
 }
 
 export async function runCase(ctx: ClusterContext, impl: ProxyImplementation, c: CaseOptions): Promise<CaseResult> {
-  const { node, nodeName } = await createNode(ctx, 'bench-node');
+  const { node, nodeName } = await createNode(ctx, BENCH_NODE);
   const base = { proxy: impl.proxy, mode: impl.mode, services: c.services };
   let proxy: RunningProxy | undefined;
   let watch: KernelWatch | undefined;

@@ -5,7 +5,7 @@ import { createNode, patchEndpoints, type ClusterContext } from './proxy-cluster
 import { heapMiB, type ProxyImplementation, type RunningProxy } from './proxy-implementations.ts';
 import { NftMonitor } from './proxy-kernel.ts';
 import { cpuSeconds, memory, type MemorySample } from './proxy-process.ts';
-import { changedAddresses, endpointAddresses } from './proxy-objects.ts';
+import { BENCH_NODE, changedAddresses, endpointAddresses } from './proxy-objects.ts';
 import { summarize, type Summary } from './stats.ts';
 
 // bench:proxy --churn: a Deployment-like churn (one endpoint of a Service replaced by a new address,
@@ -74,7 +74,7 @@ async function sample(node: Netns, impl: ProxyImplementation, pid: number): Prom
 }
 
 export async function runChurn(ctx: ClusterContext, impl: ProxyImplementation, c: ChurnOptions): Promise<ChurnResult> {
-  const { node, nodeName } = await createNode(ctx, 'churn-node');
+  const { node, nodeName } = await createNode(ctx, BENCH_NODE);
   let proxy: RunningProxy | undefined;
   try {
     proxy = await impl.start(node, { kubeconfig: ctx.kubeconfig, nodeName });

@@ -16,6 +16,8 @@ function status(pid: number, field: string): number | undefined {
 
 export interface MemorySample {
   readonly rssMiB?: number;
+  /** The anonymous part of RSS (heaps, stacks); the rest maps the executable's file. */
+  readonly anonMiB?: number;
   /** The peak resident memory so far. */
   readonly peakMiB?: number;
   /** Heap in use (V8's for weft-proxy, Go's for kube-proxy), from the proxy's metrics. */
@@ -24,8 +26,9 @@ export interface MemorySample {
 
 export function memory(pid: number, heapMiB?: number): MemorySample {
   const rss = status(pid, 'VmRSS');
+  const anon = status(pid, 'RssAnon');
   const peak = status(pid, 'VmHWM');
-  return { ...(rss !== undefined ? { rssMiB: rss } : {}), ...(peak !== undefined ? { peakMiB: peak } : {}), ...(heapMiB !== undefined ? { heapMiB } : {}) };
+  return { ...(rss !== undefined ? { rssMiB: rss } : {}), ...(anon !== undefined ? { anonMiB: anon } : {}), ...(peak !== undefined ? { peakMiB: peak } : {}), ...(heapMiB !== undefined ? { heapMiB } : {}) };
 }
 
 /** utime + stime + cutime + cstime, in seconds. */

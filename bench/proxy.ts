@@ -9,7 +9,7 @@ import { ApiWriter } from './proxy-api.ts';
 import { runCase, type CaseResult } from './proxy-case.ts';
 import { churnLines, runChurn, type ChurnResult } from './proxy-churn.ts';
 import { API_IP, createObjects, type ClusterContext } from './proxy-cluster.ts';
-import { kubeProxy, POLL_MS, weftProxy, weftProxyBinary, type ProxyImplementation } from './proxy-implementations.ts';
+import { installWeftProxy, kubeProxy, POLL_MS, weftProxy, type ProxyImplementation } from './proxy-implementations.ts';
 import { withIptablesVariant } from './proxy-iptables-variant.ts';
 import { HEADER, ratios, reportLines } from './proxy-report.ts';
 
@@ -36,6 +36,8 @@ interface Options {
   memoryChanges: number;
   limitMs: number;
   variant: IptablesVariant;
+  /** Both proxies' min-sync-period (a Go duration; both default to 1s). */
+  minSyncPeriod: string;
   churn?: { services: number; rate: number; seconds: number };
 }
 
@@ -56,6 +58,7 @@ function parseOptions(argv: string[]): Options {
       'memory-changes': { type: 'string', default: '100' },
       timeout: { type: 'string', default: '300' },
       'iptables-variant': { type: 'string', default: 'legacy' },
+      'min-sync-period': { type: 'string', default: '1s' },
       churn: { type: 'boolean', default: false },
       'churn-services': { type: 'string', default: '1000' },
       'churn-rate': { type: 'string', default: '50' },
@@ -70,6 +73,7 @@ function parseOptions(argv: string[]): Options {
   const variant = values['iptables-variant'] as IptablesVariant;
   if (!VARIANTS.includes(variant)) throw new Error(`cannot run: "--iptables-variant" takes ${VARIANTS.join(' or ')}, got "${variant}"`);
   const changes = integer(values.changes, 'changes', 1, 1000);
+  if (!/^\d+(ms|s)$/.test(values['min-sync-period'])) throw new Error(`cannot run: "--min-sync-period" takes a duration such as 1s or 250ms, got "${values['min-sync-period']}"`);
   return {
     sizes: [...new Set(sizes)].sort((a, b) => a - b),
     endpoints: integer(values.endpoints, 'endpoints', 1, 100),
@@ -78,19 +82,20 @@ function parseOptions(argv: string[]): Options {
     memoryChanges: Math.max(changes, integer(values['memory-changes'], 'memory-changes', 1, 10_000)),
     limitMs: integer(values.timeout, 'timeout', 1, 3600) * 1000,
     variant,
+    minSyncPeriod: values['min-sync-period'],
     ...(values.churn
       ? { churn: { services: integer(values['churn-services'], 'churn-services', 1, 50_000), rate: integer(values['churn-rate'], 'churn-rate', 1, 500), seconds: integer(values['churn-seconds'], 'churn-seconds', 1, 3600) } }
       : {}),
   };
 }
 
-function implementations(options: Options, binDir: string): ProxyImplementation[] {
-  const binary = weftProxyBinary();
+function implementations(options: Options, binDir: string, binary: string): ProxyImplementation[] {
+  const settings = { variant: options.variant, minSyncPeriod: options.minSyncPeriod };
   const make: Record<ProxyChoice, () => ProxyImplementation> = {
-    'weft-nftables': () => weftProxy(binary, 'nftables', options.variant),
-    'weft-iptables': () => weftProxy(binary, 'iptables', options.variant),
-    'kube-proxy-iptables': () => kubeProxy(binDir, 'iptables', options.variant),
-    'kube-proxy-nftables': () => kubeProxy(binDir, 'nftables', options.variant),
+    'weft-nftables': () => weftProxy(binary, 'nftables', settings),
+    'weft-iptables': () => weftProxy(binary, 'iptables', settings),
+    'kube-proxy-iptables': () => kubeProxy(binDir, 'iptables', settings),
+    'kube-proxy-nftables': () => kubeProxy(binDir, 'nftables', settings),
   };
   return options.proxies.map((p) => make[p]());
 }
@@ -146,11 +151,12 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const found = findK8sBinaries();
   if ('missing' in found) throw new Error(`cannot run: ${found.missing}`);
-  const impls = implementations(options, found.binDir);
+  const installed = installWeftProxy();
+  const impls = implementations(options, found.binDir, installed.binary);
   const scope = new NetnsScope();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void scope.cleanup().finally(() => process.exit(130)));
   const machine = { cpus: cpus().length, node: process.version };
-  const notes = [`iptables modes on iptables-${options.variant}; iptables rules are seen by listing the chain every ${POLL_MS} ms, nftables rules by nft monitor`];
+  const notes = [`iptables modes on iptables-${options.variant}; iptables rules are seen by listing the chain every ${POLL_MS} ms, nftables rules by nft monitor; min-sync-period ${options.minSyncPeriod} for both proxies`];
   let record: Record<string, unknown>;
   try {
     record = await withCluster(scope, async (ctx) => {
@@ -160,6 +166,7 @@ async function main(): Promise<void> {
     });
   } finally {
     await scope.cleanup();
+    installed.remove();
   }
   for (const note of notes) progress(note);
   const dir = join(ROOT, 'bench/results');

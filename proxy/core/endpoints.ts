@@ -8,6 +8,8 @@ import type { EndpointSlice, ServicePort, SliceEndpoint } from './objects.ts';
 export interface Endpoint {
   readonly ip: string;
   readonly port: number;
+  /** The node it runs on, when the slice says. */
+  readonly nodeName?: string;
 }
 
 export interface EndpointChoice {
@@ -25,7 +27,7 @@ interface Candidate {
 function choose(candidates: readonly Candidate[]): Endpoint[] {
   const ready = candidates.filter((c) => c.endpoint.ready);
   const chosen = ready.length > 0 ? ready : candidates.filter((c) => c.endpoint.serving && c.endpoint.terminating);
-  return chosen.map((c) => ({ ip: c.endpoint.ip, port: c.port }));
+  return chosen.map(({ endpoint: { ip, nodeName }, port }) => (nodeName === undefined ? { ip, port } : { ip, port, nodeName }));
 }
 
 /** The endpoints of `port` among the slices of its Service, sorted by address and port. */
@@ -42,4 +44,13 @@ export function selectEndpoints(port: ServicePort, slices: readonly EndpointSlic
   const candidates = all.filter((c, i) => i === 0 || c.order !== all[i - 1]?.order || c.port !== all[i - 1]?.port);
   const local = candidates.filter((c) => c.endpoint.nodeName === hostname);
   return { cluster: choose(candidates), local: local.length > 0 ? choose(local) : [] };
+}
+
+/**
+ * Whether an endpoint may reach itself through its Service on this node, which needs masquerading
+ * (hairpin): only a pod of this node sends its traffic through this node's rules, so endpoints known
+ * to run elsewhere never do; one whose node is not said might be here.
+ */
+export function mayHairpin(e: Endpoint, hostname: string): boolean {
+  return e.nodeName === undefined || e.nodeName === hostname;
 }

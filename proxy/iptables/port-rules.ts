@@ -1,4 +1,5 @@
 import type { ProxyConfig } from '../core/config.ts';
+import { mayHairpin } from '../core/endpoints.ts';
 import { planServicePort } from '../core/service-plan.ts';
 import type { ServicePortState } from '../core/state.ts';
 import { renderNodePort, renderServiceEntry } from './render-dispatch.ts';
@@ -16,7 +17,7 @@ export interface PortRules {
   readonly chains: ReadonlyMap<string, readonly string[]>;
   /** Its lines in nat WEFT-SERVICES, nat WEFT-NODEPORTS and filter WEFT-SERVICES. */
   readonly dispatch: DispatchLines;
-  /** Endpoint addresses that may reach themselves through it (hairpin). */
+  /** Endpoint addresses that may reach themselves through it on this node (hairpin). */
   readonly endpointIPs: readonly string[];
 }
 
@@ -44,6 +45,6 @@ export function portRules(sp: ServicePortState, config: ProxyConfig): PortRules 
       nodePorts: renderNodePort(plan).map(formatRule),
       verdicts: renderServiceVerdicts(plan, config.nodePortAddresses).map(formatRule),
     },
-    endpointIPs: sp.clusterEndpoints.map((e) => e.ip),
+    endpointIPs: sp.clusterEndpoints.filter((e) => mayHairpin(e, config.hostname)).map((e) => e.ip),
   };
 }

@@ -5,8 +5,9 @@ import { comment, host, rule, type Rule } from './rules.ts';
 // Masquerade happens once, in POSTROUTING: packets marked on the way in are masqueraded and the mark
 // cleared (so an encapsulated copy is not masqueraded twice). Hairpin (an endpoint reaching itself
 // through its service) is found after DNAT, where source equals destination: one rule per endpoint
-// address in one shared chain (without a comment each, as endpoint rules), entered only by DNATed
-// connections, instead of kube-proxy's mark rule in a chain per endpoint.
+// address that may be on this node (core/endpoints.ts mayHairpin) in one shared chain (without a
+// comment each, as endpoint rules), entered only by DNATed connections, instead of kube-proxy's mark
+// rule in a chain per endpoint of the whole cluster.
 
 export function renderMasquerade(mark: number): Rule[] {
   const m = formatMark(mark);

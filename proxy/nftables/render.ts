@@ -1,5 +1,5 @@
 import { formatMark, type ProxyConfig } from '../core/config.ts';
-import type { Endpoint } from '../core/endpoints.ts';
+import { mayHairpin, type Endpoint } from '../core/endpoints.ts';
 import { affinityListName } from '../core/service-names.ts';
 import { planServicePort, type ServicePlan } from '../core/service-plan.ts';
 import type { ProxyState, ServicePortState } from '../core/state.ts';
@@ -231,11 +231,12 @@ function groupSets(count: number): NftSet[] {
  * ("conflicting protocols specified: ip vs. th", reproduced), so the chains that do change (services,
  * nodeports: when a group comes or goes) only jump.
  */
-function groupChains(count: number): NftChain[] {
+/** A group's ClusterIP traffic from outside the cluster CIDR is marked here, so its ports need no cluster-ips element. */
+function groupChains(count: number, config: ProxyConfig): NftChain[] {
   const g = groupNames(count);
   const pick = `numgen random mod ${count}`;
   return [
-    { name: g.chain, rules: [`${DEST} @${g.ips} dnat ip addr . port to ${DEST} . ${pick} map @${g.endpoints}`] },
+    { name: g.chain, rules: [`ip saddr != ${config.clusterCidr} ${DEST} @${g.ips} ${setMark(config.masqueradeMark)}`, `${DEST} @${g.ips} dnat ip addr . port to ${DEST} . ${pick} map @${g.endpoints}`] },
     { name: g.nodePortChain, rules: [`${PORT} @${g.nodePorts} dnat ip addr . port to ${PORT} . ${pick} map @${g.nodePortEndpoints}`] },
   ];
 }
@@ -270,7 +271,7 @@ function staticChains(counts: readonly number[], config: ProxyConfig): NftChain[
     { name: 'filter-output', hook: 'type filter hook output priority filter - 1; policy accept;', rules: [verdictsJump] },
     { name: CHAIN.services, rules: servicesRules(counts, config) },
     { name: CHAIN.nodePorts, rules: [`${PORT} vmap @${SET.serviceNodePorts}`, ...counts.map((n) => `jump ${groupNames(n).nodePortChain}`)] },
-    ...counts.flatMap(groupChains),
+    ...counts.flatMap((n) => groupChains(n, config)),
     {
       name: CHAIN.masquerading,
       // The mark is cleared so an encapsulated copy of the packet is not masqueraded twice.
@@ -284,9 +285,8 @@ function staticChains(counts: readonly number[], config: ProxyConfig): NftChain[
 }
 
 function portDeclarations(sp: ServicePortState, config: ProxyConfig, elements: Elements): PortDeclarations {
-  for (const e of sp.clusterEndpoints) elements.add(SET.hairpin, [e.ip, e.ip].join(' . '));
+  for (const e of sp.clusterEndpoints) if (mayHairpin(e, config.hostname)) elements.add(SET.hairpin, [e.ip, e.ip].join(' . '));
   if (isGrouped(sp)) {
-    elements.add(SET.clusterIPs, destination(sp.clusterIP, sp));
     return { chains: [], sets: [], group: addGrouped(sp, elements) };
   }
   const plan = planServicePort(sp);

@@ -51,6 +51,11 @@ describe('the restore payload of a full sync', () => {
     ]);
   });
 
+  it('writes no hairpin rule for an endpoint known to run on another node', () => {
+    const remote = servicePort({ clusterEndpoints: [{ ip: '10.180.0.1', port: 8080, nodeName: 'node-2' }, { ip: '10.180.0.2', port: 8080, nodeName: 'node-1' }] });
+    expect(renderIptables({ servicePorts: [remote], skipped: [] }, CONFIG).split('\n').filter((l) => l.startsWith('-A WEFT-HAIRPIN'))).toEqual(['-A WEFT-HAIRPIN -s 10.180.0.2/32 -d 10.180.0.2/32 -j MASQUERADE --random-fully']);
+  });
+
   it('flushes and deletes chains no Service needs any more, after the dispatch chains stop jumping to them', () => {
     const gone = serviceChainName('SVC', { key: 'ns1/old:http', protocol: 'tcp' });
     const { payload } = renderFullSync(STATE.servicePorts, CONFIG, { existingChains: { nat: new Set([gone, 'WEFT-SERVICES']), filter: new Set(['WEFT-SVC-BBBBBBBBBBBBBBBB']) }, jumps: [] });

@@ -24,10 +24,18 @@ describe('buildNftTable', () => {
     const t = table(servicePort());
     expect(elements(t, 'svcs-2')).toEqual(['172.30.0.41 . tcp . 80']);
     expect(elements(t, 'eps-2')).toEqual(['172.30.0.41 . tcp . 80 . 0 : 10.180.0.1 . 8080', '172.30.0.41 . tcp . 80 . 1 : 10.180.0.2 . 8080']);
-    expect(elements(t, 'cluster-ips')).toEqual(['172.30.0.41 . tcp . 80']);
+    expect(elements(t, 'cluster-ips')).toEqual([]);
     expect(elements(t, 'hairpin')).toEqual(['10.180.0.1 . 10.180.0.1', '10.180.0.2 . 10.180.0.2']);
     expect(t.chains.map((c) => c.name)).not.toContain(serviceChainName('SVC', servicePort()));
-    expect(rules(t, 'group-2')).toEqual(['ip daddr . meta l4proto . th dport @svcs-2 dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod 2 map @eps-2']);
+    expect(rules(t, 'group-2')).toEqual([
+      'ip saddr != 10.180.0.0/16 ip daddr . meta l4proto . th dport @svcs-2 meta mark set meta mark | 0x4000',
+      'ip daddr . meta l4proto . th dport @svcs-2 dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod 2 map @eps-2',
+    ]);
+  });
+
+  it('pairs for hairpin only the endpoints that may run on this node', () => {
+    const t = table(servicePort({ clusterEndpoints: [{ ...EP1, nodeName: 'node-1' }, { ...EP2, nodeName: 'node-2' }, EP3] }));
+    expect(elements(t, 'hairpin')).toEqual(['10.180.0.1 . 10.180.0.1', '10.180.1.3 . 10.180.1.3']);
   });
 
   it('renders the dispatch chains: masquerade marks, per-service verdict map, one jump per group, node ports last', () => {
