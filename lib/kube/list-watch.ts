@@ -33,7 +33,7 @@ export interface ListWatch {
   stop(): Promise<void>;
 }
 
-const PAGE_SIZE = 500;
+const PAGE_SIZE = 1000;
 const RETRY = { baseMs: 250, maxMs: 5_000 };
 
 type Json = Record<string, unknown>;
