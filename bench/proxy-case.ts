@@ -10,11 +10,11 @@ import { syncBreakdown, type Breakdown } from './proxy-sync-log.ts';
 
 // One proxy at one cluster size, measured from outside the same way for every proxy: process start to
 // the last Service's rules in the kernel (full sync), API write to the rule in the kernel for each
-// endpoint change (written 1.1 s apart: kube-proxy's min-sync-period is 1 s), a Service added and
+// endpoint change (written 2 s apart, so neither proxy's min-sync-period delays one), a Service added and
 // deleted, memory after the full sync and after the changes, and CPU time.
 
 const FULL_SYNC_POLL_MS = 200;
-const CHANGE_SPACING_MS = 1100;
+const CHANGE_SPACING_MS = 2000;
 const SETTLE_MS = 3000;
 /** Writes per second of the untimed changes that bring the total to `memoryChanges`. */
 const BURST_RATE = 20;

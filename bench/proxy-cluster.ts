@@ -32,11 +32,13 @@ export function objectPath(object: ApiObject): string {
 export async function createObjects(ctx: ClusterContext, range: { from: number; to: number }, options: { endpoints: number; parallel?: number }): Promise<void> {
   const items = generateObjects(range, options.endpoints);
   let next = 0;
+  let done = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const item = items[next++] as ApiObject;
       await ctx.api.request('POST', collectionPath(item), item);
-      if (next % 2000 === 0) ctx.progress(`  api: ${range.from + next / 2}/${range.to} Services and EndpointSlices created`);
+      done += 1;
+      if (done % 2000 === 0) ctx.progress(`  api: ${range.from + done / 2}/${range.to} Services and EndpointSlices created`);
     }
   };
   await Promise.all(Array.from({ length: options.parallel ?? 24 }, worker));
