@@ -13,7 +13,6 @@ import { syncBreakdown, type Breakdown } from './proxy-sync-log.ts';
 // endpoint change (written 2 s apart, so neither proxy's min-sync-period delays one), a Service added and
 // deleted, memory after the full sync and after the changes, and CPU time.
 
-const FULL_SYNC_POLL_MS = 200;
 const CHANGE_SPACING_MS = 2000;
 const SETTLE_MS = 3000;
 /** Writes per second of the untimed changes that bring the total to `memoryChanges`. */
@@ -54,18 +53,10 @@ export interface CaseResult {
   readonly skipped?: string;
 }
 
-async function waitForFullSync(impl: ProxyImplementation, run: { node: Parameters<ProxyImplementation['fullSyncDone']>[0]; proxy: RunningProxy; started: number }, c: CaseOptions): Promise<number | undefined> {
-  const last = { index: c.services - 1, ip: endpointAddresses(c.services - 1, c.endpoints).at(-1) as string };
-  while (epochMs() < run.started + c.limitMs) {
-    if (await impl.fullSyncDone(run.node, last)) return Math.round(epochMs() - run.started);
-    if (cpuSeconds(run.proxy.pid) === undefined) throw new Error(`cannot measure ${impl.name}: it exited`);
-    await sleep(FULL_SYNC_POLL_MS);
-  }
-  return undefined;
-}
-
 interface TimedChange {
   readonly sentAt: number;
+  /** When the API server answered the write. */
+  readonly doneAt: number;
   readonly seenAt?: number;
 }
 
@@ -77,7 +68,7 @@ async function timedChanges(ctx: ClusterContext, watch: KernelWatch, c: CaseOpti
     const addresses = changedAddresses(index, c.endpoints, c.changeBase + i);
     const write = await patchEndpoints(ctx, index, addresses);
     const seenAt = await watch.endpoint(index, addresses.at(-1) as string, write.sentAt, write.sentAt + c.limitMs);
-    timed.push({ sentAt: write.sentAt, ...(seenAt !== undefined ? { seenAt } : {}) });
+    timed.push({ sentAt: write.sentAt, doneAt: write.doneAt, ...(seenAt !== undefined ? { seenAt } : {}) });
     const next = write.sentAt + CHANGE_SPACING_MS;
     await sleep(Math.max(0, next - epochMs()));
   }
@@ -117,9 +108,12 @@ export async function runCase(ctx: ClusterContext, impl: ProxyImplementation, c:
   let proxy: RunningProxy | undefined;
   let watch: KernelWatch | undefined;
   try {
+    const fullSync = await impl.watchFullSync(node);
     const started = epochMs();
     proxy = await impl.start(node, { kubeconfig: ctx.kubeconfig, nodeName });
-    const fullSyncMs = await waitForFullSync(impl, { node, proxy, started }, c);
+    const last = { index: c.services - 1, ip: endpointAddresses(c.services - 1, c.endpoints).at(-1) as string };
+    const doneAt = await fullSync.wait(last, started + c.limitMs).finally(() => fullSync.close());
+    const fullSyncMs = doneAt === undefined ? undefined : Math.round(doneAt - started);
     const fullSyncCpuS = cpuSeconds(proxy.pid);
     if (fullSyncMs === undefined) return { ...base, skipped: `no full sync within ${c.limitMs / 1000} s`, afterFullSync: memory(proxy.pid) };
     ctx.progress(`  full sync ${fullSyncMs} ms`);

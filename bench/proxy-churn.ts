@@ -77,13 +77,11 @@ export async function runChurn(ctx: ClusterContext, impl: ProxyImplementation, c
   const { node, nodeName } = await createNode(ctx, BENCH_NODE);
   let proxy: RunningProxy | undefined;
   try {
+    const fullSync = await impl.watchFullSync(node);
     proxy = await impl.start(node, { kubeconfig: ctx.kubeconfig, nodeName });
     const last = { index: c.services - 1, ip: endpointAddresses(c.services - 1, c.endpoints).at(-1) as string };
-    const deadline = epochMs() + c.limitMs;
-    while (!(await impl.fullSyncDone(node, last))) {
-      if (epochMs() > deadline) throw new Error(`cannot run the churn: ${impl.name} did not sync ${c.services} Services within ${c.limitMs / 1000} s`);
-      await sleep(200);
-    }
+    const synced = await fullSync.wait(last, epochMs() + c.limitMs).finally(() => fullSync.close());
+    if (synced === undefined) throw new Error(`cannot run the churn: ${impl.name} did not sync ${c.services} Services within ${c.limitMs / 1000} s`);
     await sleep(3000);
     const before = await sample(node, impl, proxy.pid);
     const cpuBefore = cpuSeconds(proxy.pid) ?? 0;

@@ -39,14 +39,42 @@ export interface KernelWatch {
   close(): Promise<void>;
 }
 
+/** Waits for the first full sync; made before the proxy starts, so no event is missed. */
+export interface FullSyncWatch {
+  /** When the rules of every Service up to `last` were in the kernel; undefined past the deadline. */
+  wait(last: { index: number; ip: string }, deadline: number): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
 export interface ProxyImplementation {
   readonly name: string;
   readonly proxy: ProxyName;
   readonly mode: Mode;
   start(node: Netns, options: { kubeconfig: string; nodeName: string }): Promise<RunningProxy>;
-  /** Whether the rules of every Service up to `last` are in the kernel. */
-  fullSyncDone(node: Netns, last: { index: number; ip: string }): Promise<boolean>;
+  watchFullSync(node: Netns): Promise<FullSyncWatch>;
   watch(node: Netns): Promise<KernelWatch>;
+}
+
+const FULL_SYNC_POLL_MS = 200;
+
+/**
+ * nftables: the full sync is one transaction that creates the proxy's table, so its first event is
+ * the commit. (Listing the table to look for it would cost seconds of nft's time at 10,000 Services.)
+ */
+async function tableCreated(node: Netns, table: string): Promise<FullSyncWatch> {
+  const monitor = await NftMonitor.start(node.path);
+  return {
+    wait: async (_last, deadline) => (await monitor.waitFor((l) => l === `add table ${table}` || l.startsWith(`add table ${table} `), 0, deadline))?.at,
+    close: () => monitor.close(),
+  };
+}
+
+/** iptables: the last Service's endpoint chain listed until it holds its last endpoint's DNAT. */
+function chainFilled(node: Netns, variant: IptablesVariant, chain: (last: { index: number; ip: string }) => string): FullSyncWatch {
+  return {
+    wait: (last, deadline) => pollChain(node.path, { iptables: `iptables-${variant}`, chain: chain(last) }, (l) => l.includes(`--to-destination ${last.ip}:${TARGET_PORT}`), { deadline, intervalMs: FULL_SYNC_POLL_MS }),
+    close: async () => {},
+  };
 }
 
 /** kube-proxy's per-endpoint chain: KUBE-SEP- + hash of "namespace/name:port" + protocol + "ip:port". */
@@ -84,11 +112,6 @@ function iptablesWatch(node: Netns, variant: IptablesVariant, chains: { endpoint
   };
 }
 
-async function listed(node: Netns, file: string, args: readonly string[]): Promise<string> {
-  const result = await run(file, args, { netns: node.path });
-  return result.code === 0 ? result.stdout : '';
-}
-
 /** The process named `comm` inside the namespace (a proxy started through nsenter and setpriv, which exec). */
 async function pidIn(node: Netns, comm: string): Promise<number> {
   const deadline = Date.now() + PID_WAIT_MS;
@@ -116,11 +139,7 @@ export function kubeProxy(binDir: string, mode: Mode, options: { variant: Iptabl
       const proxy = startUpstreamKubeProxy({ binDir, netns: node.path, nodeName, kubeconfig, mode, config: { minSyncPeriod: options.minSyncPeriod } });
       return { pid: await pidIn(node, 'kube-proxy'), close: async () => (await proxy.close(), '') };
     },
-    fullSyncDone: async (node, last) => {
-      if (mode === 'iptables') return (await listed(node, `iptables-${variant}`, ['-w', '-t', 'nat', '-S', kubeProxyEndpointChain(last.index, last.ip)])).includes(`--to-destination ${last.ip}:${TARGET_PORT}`);
-      if (!(await listed(node, 'nft', ['list', 'tables'])).includes('table ip kube-proxy')) return false;
-      return (await listed(node, 'nft', ['list', 'map', 'ip', 'kube-proxy', 'service-ips'])).includes(`${clusterIP(last.index)} . tcp . ${SERVICE_PORT}`);
-    },
+    watchFullSync: async (node) => (mode === 'nftables' ? tableCreated(node, 'ip kube-proxy') : chainFilled(node, variant, (last) => kubeProxyEndpointChain(last.index, last.ip))),
     watch: async (node) => (mode === 'nftables' ? nftWatch(node) : iptablesWatch(node, variant, { endpoint: kubeProxyEndpointChain, services: 'KUBE-SERVICES' })),
   };
 }
@@ -156,11 +175,7 @@ export function weftProxy(binary: string, mode: Mode, options: { variant: Iptabl
       if (pid === undefined) throw new Error('cannot start weft-proxy: no process id');
       return { pid, close: async () => (await stopComponent(component), (await component.process.exited).stderr) };
     },
-    fullSyncDone: async (node, last) => {
-      // A full sync is one transaction: the table exists once every Service's elements do.
-      if (mode === 'nftables') return (await listed(node, 'nft', ['list', 'tables'])).includes('table ip weft');
-      return (await listed(node, `iptables-${variant}`, ['-w', '-t', 'nat', '-S', weftServiceChain(last.index)])).includes(`--to-destination ${last.ip}:${TARGET_PORT}`);
-    },
+    watchFullSync: async (node) => (mode === 'nftables' ? tableCreated(node, 'ip weft') : chainFilled(node, variant, (last) => weftServiceChain(last.index))),
     watch: async (node) => (mode === 'nftables' ? nftWatch(node) : iptablesWatch(node, variant, { endpoint: (index) => weftServiceChain(index), services: 'WEFT-SERVICES' })),
   };
 }

@@ -80,7 +80,7 @@ export function reportLines(size: number, results: readonly CaseResult[]): strin
   for (const r of results) {
     const b = r.breakdown;
     if (b && b.matched > 0) {
-      lines.push(`${String(size).padStart(7)}  ${r.proxy} ${r.mode}: write -> arrival ${ms(b.writeToArrivalMs)}, arrival -> sync ${ms(b.arrivalToSyncMs)}, sync ${ms(b.syncMs)}, sync end -> seen ${ms(b.syncEndToSeenMs)} (medians of ${b.matched})`);
+      lines.push(`${String(size).padStart(7)}  ${r.proxy} ${r.mode}: write -> API answer ${ms(b.writeToAnswerMs)}, write -> arrival ${ms(b.writeToArrivalMs)}, arrival -> sync ${ms(b.arrivalToSyncMs)}, sync ${ms(b.syncMs)}, sync end -> seen ${ms(b.syncEndToSeenMs)} (medians of ${b.matched})`);
     }
   }
   return lines;

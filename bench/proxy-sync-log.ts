@@ -5,12 +5,14 @@ import { summarize } from './stats.ts';
 // change waited for the sync to start, and how long the sync took (desired state, rendering, `nft -f`
 // or `iptables-restore`). Matched to the benchmark's writes, that splits API write -> rule in the
 // kernel into: the API server and the watch (write to arrival), batching (arrival to sync start), the
-// sync, and what is left (the kernel's report reaching the benchmark).
+// sync, and what is left (the kernel's report reaching the benchmark). The API server's answer to the
+// write is timed too: write to answer is the API server's own part (with etcd's write).
 
 export interface Breakdown {
   /** Changes matched to a sync. */
   readonly matched: number;
   /** Medians, ms. */
+  readonly writeToAnswerMs: number;
   readonly writeToArrivalMs: number;
   readonly arrivalToSyncMs: number;
   readonly syncMs: number;
@@ -33,18 +35,19 @@ export function partialSyncs(log: string): SyncLine[] {
   return lines;
 }
 
-export function syncBreakdown(log: string, writes: readonly { sentAt: number; seenAt?: number }[]): Breakdown {
+export function syncBreakdown(log: string, writes: readonly { sentAt: number; doneAt: number; seenAt?: number }[]): Breakdown {
   const syncs = partialSyncs(log);
-  const parts = { arrival: [] as number[], batching: [] as number[], sync: [] as number[], after: [] as number[] };
+  const parts = { answer: [] as number[], arrival: [] as number[], batching: [] as number[], sync: [] as number[], after: [] as number[] };
   for (const w of writes) {
     if (w.seenAt === undefined) continue;
     const sync = syncs.find((s) => s.firstChangeAt >= w.sentAt && s.firstChangeAt <= (w.seenAt as number));
     if (!sync) continue;
+    parts.answer.push(w.doneAt - w.sentAt);
     parts.arrival.push(sync.firstChangeAt - w.sentAt);
     parts.batching.push(sync.waitedMs);
     parts.sync.push(sync.ms);
     parts.after.push(w.seenAt - (sync.firstChangeAt + sync.waitedMs + sync.ms));
   }
   const median = (values: number[]) => Math.round(summarize(values).p50 * 10) / 10;
-  return { matched: parts.arrival.length, writeToArrivalMs: median(parts.arrival), arrivalToSyncMs: median(parts.batching), syncMs: median(parts.sync), syncEndToSeenMs: median(parts.after) };
+  return { matched: parts.arrival.length, writeToAnswerMs: median(parts.answer), writeToArrivalMs: median(parts.arrival), arrivalToSyncMs: median(parts.batching), syncMs: median(parts.sync), syncEndToSeenMs: median(parts.after) };
 }

@@ -87,3 +87,36 @@ export async function runChecked(file: string, args: readonly string[], options:
   if (result.code !== 0) throw new ExecError([file, ...args].join(' '), result);
   return result;
 }
+
+export interface Conversation {
+  readonly pid: number | undefined;
+  /** Writes to the program's stdin. */
+  write(text: string): void;
+  /** Settles with the exit code when the program exits (a signal counts as 128). */
+  readonly exited: Promise<number>;
+  stop(): void;
+}
+
+/**
+ * Starts a long-running program that is fed on stdin and answers on stderr as it goes (`nft -i`):
+ * `onStderr` receives each chunk as it arrives; stdout is discarded.
+ */
+export function converse(file: string, args: readonly string[], options: { netns?: string; onStderr: (text: string) => void }): Conversation {
+  const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
+  const child = spawn(cmd, argv, { stdio: ['pipe', 'ignore', 'pipe'] });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', options.onStderr);
+  child.stdin.on('error', () => {}); // a program that exits early is reported through `exited`
+  const exited = new Promise<number>((resolve) => {
+    child.on('error', () => resolve(127));
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+  return {
+    pid: child.pid,
+    write: (text) => void child.stdin.write(text),
+    exited,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
+}

@@ -161,6 +161,7 @@ export async function startDaemon(flags: DaemonFlags, log: Logger): Promise<Daem
   const stop = async () => {
     await informers.stop();
     await loop.stop();
+    for (const b of [backend, ...others]) b.close();
     await healthChecks.close();
     await Promise.all(listeners.map((l) => l.close()));
   };

@@ -45,6 +45,8 @@ async function cleanup(argv: string[], log: Log): Promise<number> {
   } catch (error) {
     log.error(message(error));
     return 1;
+  } finally {
+    for (const b of [backend, ...others]) b.close();
   }
 }
 

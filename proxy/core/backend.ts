@@ -35,4 +35,6 @@ export interface Backend {
   partialSync(diffs: readonly ServiceDiff[], config: ProxyConfig): Promise<BackendResult | undefined>;
   /** Removes every rule, chain, set and table this mode owns; true when there was something to remove. */
   cleanup(): Promise<boolean>;
+  /** Ends whatever it keeps running (the daemon is stopping); the rules stay. */
+  close(): void;
 }

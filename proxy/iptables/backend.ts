@@ -53,4 +53,6 @@ export class IptablesBackend implements Backend {
     await this.#kernel.restore(payload);
     return true;
   }
+
+  close(): void {}
 }

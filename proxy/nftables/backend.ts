@@ -4,7 +4,7 @@ import type { ServicePortState } from '../core/state.ts';
 import type { NftKernel } from './kernel.ts';
 import { renderPartialSync, type GroupUse } from './partial-sync.ts';
 import { buildTable } from './render.ts';
-import { countPayloadLines, renderFullSync, TABLE } from './table.ts';
+import { countPayloadLines, renderFullSync } from './table.ts';
 
 // The nftables backend (--proxy-mode nftables): a full sync replaces the `ip weft` table in one
 // transaction; a partial sync applies the changed Services' differences (partial-sync.ts). Between
@@ -27,7 +27,7 @@ export class NftablesBackend implements Backend {
   async fullSync(servicePorts: readonly ServicePortState[], config: ProxyConfig): Promise<BackendResult> {
     const { table, groups } = buildTable(servicePorts, config);
     const payload = renderFullSync(table);
-    await this.#kernel.apply(payload);
+    await this.#kernel.replace(payload);
     this.#use = groups;
     return { written: { weft: table.chains.reduce((n, c) => n + c.rules.length, 0) + table.sets.reduce((n, s) => n + (s.elements?.length ?? 0), 0) }, payload };
   }
@@ -35,15 +35,17 @@ export class NftablesBackend implements Backend {
   async partialSync(diffs: readonly ServiceDiff[], config: ProxyConfig): Promise<BackendResult | undefined> {
     const next = renderPartialSync(diffs, this.#use, config);
     if (next === undefined) return undefined;
-    await this.#kernel.apply(next.payload);
+    await this.#kernel.update(next.payload);
     this.#use = next.use;
     return result(next.payload);
   }
 
   async cleanup(): Promise<boolean> {
-    if (!(await this.#kernel.hasTable())) return false;
-    await this.#kernel.apply(`delete table ${TABLE}\n`);
     this.#use = new Map();
-    return true;
+    return this.#kernel.deleteTable();
+  }
+
+  close(): void {
+    this.#kernel.close();
   }
 }

@@ -1,8 +1,10 @@
 import { run } from '../../lib/exec.ts';
+import { NftSession } from './session.ts';
 import { TABLE } from './table.ts';
 
-// The only nftables code that touches the kernel: one `nft -f -` transaction per sync, fed on stdin,
-// and the question whether our table exists. Unit tests inject a recording fake instead.
+// The only nftables code that touches the kernel. A full sync is one `nft -f -` fed on stdin (a fresh
+// process for a table of any size); partial syncs go through one long-lived `nft -i` (session.ts),
+// which keeps what it read of the kernel between transactions. Unit tests inject a recording fake.
 
 export class NftApplyError extends Error {
   constructor(detail: string) {
@@ -12,24 +14,34 @@ export class NftApplyError extends Error {
 }
 
 export interface NftKernel {
-  /** Applies `payload` as one transaction; throws NftApplyError when nft refuses it (nothing changes then). */
-  apply(payload: string): Promise<void>;
-  /** Whether the `ip weft` table exists. */
-  hasTable(): Promise<boolean>;
+  /** Applies a full sync's payload as one transaction; throws when nft refuses it (nothing changes then). */
+  replace(payload: string): Promise<void>;
+  /** Applies a partial sync's payload as one transaction, the same way. */
+  update(payload: string): Promise<void>;
+  /** Deletes the `ip weft` table; false when there was none. */
+  deleteTable(): Promise<boolean>;
+  /** Ends the long-lived nft. */
+  close(): void;
 }
 
 /** `nft` in the node's network namespace (or `netns`, for tests). */
 export function nftKernel(options: { netns?: string } = {}): NftKernel {
+  const session = new NftSession(options);
   return {
-    async apply(payload) {
+    async replace(payload) {
       if (payload === '') return;
       const result = await run('nft', ['-f', '-'], { ...options, input: payload });
       if (result.code !== 0) throw new NftApplyError(`nft exit ${result.code}: ${result.stderr.trim().split('\n').slice(0, 6).join('; ')}`);
     },
-    async hasTable() {
-      const result = await run('nft', ['list', 'tables', 'ip'], options);
-      if (result.code !== 0) throw new NftApplyError(`nft exit ${result.code}: ${result.stderr.trim()}`);
-      return result.stdout.split('\n').some((line) => line.trim() === `table ${TABLE}`);
+    async update(payload) {
+      if (payload !== '') await session.apply(payload);
     },
+    async deleteTable() {
+      const result = await run('nft', ['delete', 'table', ...TABLE.split(' ')], options);
+      if (result.code === 0) return true;
+      if (/No such file or directory/.test(result.stderr)) return false;
+      throw new NftApplyError(`nft exit ${result.code}: ${result.stderr.trim()}`);
+    },
+    close: () => session.close(),
   };
 }

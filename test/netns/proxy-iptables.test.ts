@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceChainName } from '../../proxy/core/service-names.ts';
 import { iptablesKernel, RestoreError, type IptablesVariant } from '../../proxy/iptables/kernel.ts';
 import { NetnsScope, type Netns } from '../support/netns.ts';
-import { proxyIn } from './proxy-sync.ts';
+import { closeBackends, proxyIn } from './proxy-sync.ts';
 
 // The iptables backend driven by the real proxier against iptables in a namespace, for both variants:
 // idempotent jumps, partial syncs that delete stale chains, other software's rules left alone,
@@ -34,7 +34,10 @@ describe.each(['nft', 'legacy'] as const)('the proxier syncing iptables-%s', (va
     // Another program's rule in a built-in chain must survive every sync.
     await node.exec(`iptables-${variant}`, ['-t', 'nat', '-A', 'PREROUTING', '-s', '10.9.9.9/32', '-j', 'RETURN']);
   });
-  afterAll(() => scope.cleanup());
+  afterAll(async () => {
+    closeBackends();
+    await scope.cleanup();
+  });
 
   it('adds each jump from a built-in chain once, however often it syncs fully, and keeps foreign rules', async () => {
     const proxy = proxyIn(node.path, { mode: 'iptables', variant });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iptablesKernel } from '../../proxy/iptables/kernel.ts';
 import { NetnsScope, type Netns } from '../support/netns.ts';
-import { backendsIn, proxyIn, runWeftProxy } from './proxy-sync.ts';
+import { backendsIn, closeBackends, proxyIn, runWeftProxy } from './proxy-sync.ts';
 
 // The two modes on one node: starting in one removes what the other left (as kube-proxy does), and
 // `weft-proxy --cleanup` removes both; other software's rules and other weft components' chains stay.
@@ -25,7 +25,10 @@ describe('proxy modes on one node', () => {
     await node.exec('iptables', ['-t', 'nat', '-N', 'WEFT-POSTRTG']);
     await node.exec('iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-j', 'WEFT-POSTRTG']);
   });
-  afterAll(() => scope.cleanup());
+  afterAll(async () => {
+    closeBackends();
+    await scope.cleanup();
+  });
 
   it('starting in nftables mode removes the iptables mode\'s chains and jumps, and starting in iptables mode removes the table', async () => {
     const iptables = proxyIn(node.path, { mode: 'iptables' });

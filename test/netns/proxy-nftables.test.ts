@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyConfig } from '../../proxy/core/config.ts';
+import { nftKernel } from '../../proxy/nftables/kernel.ts';
 import { NetnsScope, type Netns } from '../support/netns.ts';
-import { proxyIn, type ProxyUnderTest } from './proxy-sync.ts';
+import { closeBackends, proxyIn, type ProxyUnderTest } from './proxy-sync.ts';
 import { applyRenderedRules, BACKENDS, bodies, CLIENT_IP, createProxyTopology, curl, OBJECTS, POD_CIDR, slice } from './proxy-topology.ts';
 
 // The real proxier with the nftables backend in the topology of proxy-topology.ts, starting from the
@@ -26,6 +27,7 @@ describe('weft-proxy nftables backend in a node namespace', () => {
   });
 
   afterAll(async () => {
+    closeBackends();
     await scope.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -79,5 +81,19 @@ describe('weft-proxy nftables backend in a node namespace', () => {
     expect((await curl(client, 'http://10.96.0.14/')).code).toBe(7);
     expect((await curl(client, 'http://10.96.0.10/')).code).toBe(7);
     expect(await node.exec('nft', ['list', 'sets', 'ip'])).not.toContain('svcs-1');
+  });
+
+  it('applies a partial sync through the long-lived nft as one transaction: a refused one changes nothing, and the next one still applies', async () => {
+    await synced();
+    const kernel = nftKernel({ netns: node.path });
+    try {
+      const valid = 'add element ip weft svcs-2 { 10.96.0.99 . tcp . 80 }';
+      await expect(kernel.update(`${valid}\nadd element ip weft no-such-set { 10.96.0.99 . tcp . 80 }\n`)).rejects.toThrow(/^cannot apply nftables rules: .*no-such-set/);
+      expect(await node.exec('nft', ['list', 'set', 'ip', 'weft', 'svcs-2'])).not.toContain('10.96.0.99');
+      await kernel.update(`${valid}\n`);
+      expect(await node.exec('nft', ['list', 'set', 'ip', 'weft', 'svcs-2'])).toContain('10.96.0.99');
+    } finally {
+      kernel.close();
+    }
   });
 });

@@ -22,8 +22,18 @@ export interface ProxyUnderTest {
   remove(kind: ObjectKind, namespace: string, name: string): void;
 }
 
+const open = new Set<Backend>();
+
 export function backendsIn(netns: string, variant: IptablesVariant = 'nft'): { iptables: Backend; nftables: Backend } {
-  return { iptables: new IptablesBackend(iptablesKernel({ netns, variant })), nftables: new NftablesBackend(nftKernel({ netns })) };
+  const made = { iptables: new IptablesBackend(iptablesKernel({ netns, variant })), nftables: new NftablesBackend(nftKernel({ netns })) };
+  open.add(made.iptables).add(made.nftables);
+  return made;
+}
+
+/** Ends every backend's long-lived processes (for afterAll). */
+export function closeBackends(): void {
+  for (const b of open) b.close();
+  open.clear();
 }
 
 export function proxyIn(netns: string, options: { mode: 'iptables' | 'nftables'; variant?: IptablesVariant; hostname?: string }): ProxyUnderTest {

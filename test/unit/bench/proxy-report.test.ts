@@ -22,7 +22,7 @@ describe('the bench:proxy report', () => {
 describe('weft-proxy\'s sync log', () => {
   it('splits a change into write to arrival, waiting, the sync and the rest', () => {
     const log = ['{"msg":"synced","kind":"full","ms":900}', '{"msg":"synced","kind":"partial","ms":20,"firstChangeAt":1010,"waitedMs":2}', 'not json, not a sync'].join('\n');
-    expect(syncBreakdown(log, [{ sentAt: 1000, seenAt: 1040 }])).toEqual({ matched: 1, writeToArrivalMs: 10, arrivalToSyncMs: 2, syncMs: 20, syncEndToSeenMs: 8 });
+    expect(syncBreakdown(log, [{ sentAt: 1000, doneAt: 1006, seenAt: 1040 }])).toEqual({ matched: 1, writeToAnswerMs: 6, writeToArrivalMs: 10, arrivalToSyncMs: 2, syncMs: 20, syncEndToSeenMs: 8 });
   });
 });
 

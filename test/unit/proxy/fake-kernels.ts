@@ -28,21 +28,33 @@ export class FakeIptables implements IptablesKernel {
 }
 
 export class FakeNft implements NftKernel {
-  readonly applied: string[] = [];
+  /** Each transaction, and whether it replaced the table (full) or updated it (partial). */
+  readonly applied: { kind: 'replace' | 'update'; payload: string }[] = [];
   table = false;
   failNext = false;
-  async apply(payload: string) {
+  closed = false;
+  #apply(kind: 'replace' | 'update', payload: string) {
     if (this.failNext) {
       this.failNext = false;
       throw new Error('cannot apply nftables rules: nft exit 1');
     }
     if (payload === '') return;
-    this.applied.push(payload);
-    if (payload.includes('delete table ip weft') && !payload.includes('add table')) this.table = false;
-    else if (payload.includes('add table ip weft')) this.table = true;
+    this.applied.push({ kind, payload });
+    if (kind === 'replace') this.table = true;
   }
-  async hasTable() {
-    return this.table;
+  async replace(payload: string) {
+    this.#apply('replace', payload);
+  }
+  async update(payload: string) {
+    this.#apply('update', payload);
+  }
+  async deleteTable() {
+    const had = this.table;
+    this.table = false;
+    return had;
+  }
+  close() {
+    this.closed = true;
   }
 }
 

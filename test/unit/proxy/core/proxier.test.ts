@@ -33,6 +33,7 @@ class RecordingBackend implements Backend {
     this.calls.push({ kind: 'cleanup' });
     return true;
   }
+  close() {}
   #maybeFail() {
     if (!this.failNext) return;
     this.failNext = false;

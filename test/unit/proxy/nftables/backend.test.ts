@@ -11,9 +11,11 @@ describe('the nftables backend', () => {
     const kernel = new FakeNft();
     const backend = new NftablesBackend(kernel);
     await backend.fullSync([WEB, API], CONFIG);
-    expect(kernel.applied[0]?.startsWith('add table ip weft\ndelete table ip weft\nadd table ip weft\n')).toBe(true);
+    expect(kernel.applied[0]?.kind).toBe('replace');
+    expect(kernel.applied[0]?.payload.startsWith('add table ip weft\ndelete table ip weft\nadd table ip weft\n')).toBe(true);
     await backend.partialSync([{ service: 'ns1/web', before: [WEB], after: [{ ...WEB, clusterEndpoints: [EP1, EP3] }] }], CONFIG);
-    expect(new Set(kernel.applied[1]?.trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' ')))).toEqual(new Set(['add element', 'delete element']));
+    expect(kernel.applied[1]?.kind).toBe('update');
+    expect(new Set(kernel.applied[1]?.payload.trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' ')))).toEqual(new Set(['add element', 'delete element']));
   });
 
   it('keeps its group count when a transaction fails, so the next partial sync is computed from what the kernel holds', async () => {
@@ -26,12 +28,13 @@ describe('the nftables backend', () => {
     expect(retried?.payload).toContain('add set ip weft svcs-1');
   });
 
-  it('removes the table only when it exists', async () => {
+  it('says whether there was a table to remove, and ends its long-lived nft when closed', async () => {
     const kernel = new FakeNft();
     const backend = new NftablesBackend(kernel);
     expect(await backend.cleanup()).toBe(false);
     await backend.fullSync([WEB], CONFIG);
     expect(await backend.cleanup()).toBe(true);
-    expect(kernel.applied.at(-1)).toBe('delete table ip weft\n');
+    backend.close();
+    expect(kernel.closed).toBe(true);
   });
 });
