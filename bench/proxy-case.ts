@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { deleteNetns } from '../test/support/netns.ts';
 import { epochMs, sleep } from './proxy-clock.ts';
 import { collectionPath, createNode, objectPath, patchEndpoints, type ClusterContext } from './proxy-cluster.ts';
@@ -40,7 +41,7 @@ export interface CaseResult {
   readonly fullSyncMs?: number;
   readonly fullSyncCpuS?: number;
   /** API write to the rule in the kernel, per timed endpoint change. */
-  readonly endpointChange?: Summary & { readonly samples: readonly number[]; readonly missed: number };
+  readonly endpointChange?: Summary & { readonly samples: readonly number[]; readonly missed: number; readonly missedChanges?: readonly { index: number; ip: string; sentAt: number }[] };
   /** Where weft-proxy's part of each change went (its own log). */
   readonly breakdown?: Breakdown;
   readonly serviceAddMs?: number;
@@ -54,6 +55,8 @@ export interface CaseResult {
 }
 
 interface TimedChange {
+  readonly index: number;
+  readonly ip: string;
   readonly sentAt: number;
   /** When the API server answered the write. */
   readonly doneAt: number;
@@ -67,8 +70,9 @@ async function timedChanges(ctx: ClusterContext, watch: KernelWatch, c: CaseOpti
     const index = Math.floor(((i + 0.5) * c.services) / c.changes);
     const addresses = changedAddresses(index, c.endpoints, c.changeBase + i);
     const write = await patchEndpoints(ctx, index, addresses);
-    const seenAt = await watch.endpoint(index, addresses.at(-1) as string, write.sentAt, write.sentAt + c.limitMs);
-    timed.push({ sentAt: write.sentAt, doneAt: write.doneAt, ...(seenAt !== undefined ? { seenAt } : {}) });
+    const ip = addresses.at(-1) as string;
+    const seenAt = await watch.endpoint(index, ip, write.sentAt, write.sentAt + c.limitMs);
+    timed.push({ index, ip, sentAt: write.sentAt, doneAt: write.doneAt, ...(seenAt !== undefined ? { seenAt } : {}) });
     const next = write.sentAt + CHANGE_SPACING_MS;
     await sleep(Math.max(0, next - epochMs()));
   }
@@ -130,12 +134,13 @@ export async function runCase(ctx: ClusterContext, impl: ProxyImplementation, c:
     const cpu = cpuSeconds(proxy.pid);
     const log = await proxy.close();
     proxy = undefined;
+    if (log !== '' && ctx.logFile) writeFileSync(ctx.logFile(`${impl.proxy}-${impl.mode}-${c.services}`), log, { mode: 0o600 });
     const floor = impl.proxy === 'weft-proxy' && impl.mode === 'nftables' ? await nftFloor(node, { ...c, base: c.changeBase + c.memoryChanges }) : undefined;
     return {
       ...base,
       fullSyncMs,
       ...(fullSyncCpuS !== undefined ? { fullSyncCpuS } : {}),
-      endpointChange: { ...summarize(samples), samples, missed: timed.length - samples.length },
+      endpointChange: { ...summarize(samples), samples, missed: timed.length - samples.length, missedChanges: timed.filter((t) => t.seenAt === undefined).map(({ index, ip, sentAt }) => ({ index, ip, sentAt })) },
       ...(impl.proxy === 'weft-proxy' ? { breakdown: syncBreakdown(log, timed) } : {}),
       ...(addMs !== undefined ? { serviceAddMs: addMs } : {}),
       ...(deleteMs !== undefined ? { serviceDeleteMs: deleteMs } : {}),

@@ -16,6 +16,8 @@ export interface ClusterContext {
   /** A kubeconfig for proxies (CN system:kube-proxy), reachable from node namespaces. */
   readonly kubeconfig: string;
   readonly progress: (line: string) => void;
+  /** Where a proxy's log of one case is kept (weft-proxy's, for the breakdown and for a look afterwards). */
+  readonly logFile?: (name: string) => string;
   /** Counts node namespaces so each gets its own /24 on the control plane's side. */
   nodes: number;
 }

@@ -32,11 +32,22 @@ export class NftMonitor {
     });
   }
 
-  /** A monitor of `netns`, listening once nft has had time to subscribe. */
+  /**
+   * A monitor of `netns`, once it listens: nft reads the ruleset before it subscribes (seconds for a
+   * large one), so a probe table is added and deleted until the monitor reports it.
+   */
   static async start(netns: string): Promise<NftMonitor> {
     const monitor = new NftMonitor(netns);
-    await sleep(300);
-    return monitor;
+    const deadline = epochMs() + 60_000;
+    for (let probe = 0; epochMs() < deadline; probe++) {
+      const table = `weft-bench-probe-${probe}`;
+      const since = epochMs();
+      await run('nft', ['add', 'table', 'ip', table], { netns });
+      await run('nft', ['delete', 'table', 'ip', table], { netns });
+      if (await monitor.waitFor((l) => l.startsWith(`add table ip ${table}`), since, epochMs() + 500)) return monitor;
+    }
+    await monitor.close();
+    throw new Error(`cannot watch nftables in "${netns}": nft monitor reported nothing within 60 s`);
   }
 
   /** When the first line matching `match` arrived at or after `since`; undefined past `deadline`. */

@@ -100,13 +100,18 @@ function implementations(options: Options, binDir: string, binary: string): Prox
   return options.proxies.map((p) => make[p]());
 }
 
+const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
+const RESULTS = join(ROOT, 'bench/results');
+
 async function withCluster<T>(scope: NetnsScope, body: (ctx: ClusterContext) => Promise<T>): Promise<T> {
   const cpNetns = await scope.create('pcp');
   await cpNetns.exec('ip', ['addr', 'add', `${API_IP}/32`, 'dev', 'lo']);
   const cp = await startControlPlane({ netns: cpNetns.path, address: API_IP, log: progress });
   const api = new ApiWriter(cp, cpNetns.path);
   try {
-    return await body({ cp, cpNetns, scope, api, kubeconfig: await cp.createProxyCredentials(), progress, nodes: 0 });
+    mkdirSync(RESULTS, { recursive: true, mode: 0o700 });
+    const logFile = (name: string) => join(RESULTS, `proxy-${STAMP}-${name}.log`);
+    return await body({ cp, cpNetns, scope, api, kubeconfig: await cp.createProxyCredentials(), progress, logFile, nodes: 0 });
   } finally {
     await api.close();
     await cp.close();
@@ -169,9 +174,8 @@ async function main(): Promise<void> {
     installed.remove();
   }
   for (const note of notes) progress(note);
-  const dir = join(ROOT, 'bench/results');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `proxy-${options.churn ? 'churn-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(RESULTS, { recursive: true, mode: 0o700 });
+  const file = join(RESULTS, `proxy-${options.churn ? 'churn-' : ''}${STAMP}.json`);
   writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, options, notes, ...record }, null, 2)}\n`, { mode: 0o600 });
   progress(`wrote ${relative(process.cwd(), file)}`);
 }
