@@ -33,21 +33,22 @@ export class NftMonitor {
   }
 
   /**
-   * A monitor of `netns`, once it listens: nft reads the ruleset before it subscribes (seconds for a
-   * large one), so a probe table is added and deleted until the monitor reports it.
+   * A monitor of `netns`, once it listens: nft reads the whole ruleset before it subscribes (seconds
+   * at 10,000 Services), and starts that read over when the ruleset changes meanwhile. So a probe
+   * table is added and deleted after ever longer quiet spells, until the monitor reports one.
    */
   static async start(netns: string): Promise<NftMonitor> {
     const monitor = new NftMonitor(netns);
-    const deadline = epochMs() + 60_000;
-    for (let probe = 0; epochMs() < deadline; probe++) {
+    const deadline = epochMs() + 180_000;
+    for (let probe = 0, quietMs = 500; epochMs() < deadline; probe++, quietMs = Math.min(quietMs * 2, 20_000)) {
       const table = `weft-bench-probe-${probe}`;
       const since = epochMs();
       await run('nft', ['add', 'table', 'ip', table], { netns });
       await run('nft', ['delete', 'table', 'ip', table], { netns });
-      if (await monitor.waitFor((l) => l.startsWith(`add table ip ${table}`), since, epochMs() + 500)) return monitor;
+      if (await monitor.waitFor((l) => l.startsWith(`add table ip ${table}`), since, epochMs() + quietMs)) return monitor;
     }
     await monitor.close();
-    throw new Error(`cannot watch nftables in "${netns}": nft monitor reported nothing within 60 s`);
+    throw new Error(`cannot watch nftables in "${netns}": nft monitor reported nothing within 180 s`);
   }
 
   /** When the first line matching `match` arrived at or after `since`; undefined past `deadline`. */
