@@ -135,7 +135,7 @@ export async function runCase(ctx: ClusterContext, impl: ProxyImplementation, c:
     const log = await proxy.close();
     proxy = undefined;
     if (log !== '' && ctx.logFile) writeFileSync(ctx.logFile(`${impl.proxy}-${impl.mode}-${c.services}`), log, { mode: 0o600 });
-    const floor = impl.proxy === 'weft-proxy' && impl.mode === 'nftables' ? await nftFloor(node, { ...c, base: c.changeBase + c.memoryChanges }) : undefined;
+    const floor = impl.proxy === 'weft-proxy' && impl.mode === 'nftables' ? await nftFloor(node, { ...c, base: c.changeBase + c.memoryChanges, scope: ctx.scope }) : undefined;
     return {
       ...base,
       fullSyncMs,

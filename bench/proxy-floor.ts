@@ -6,14 +6,19 @@ import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit, type ProxyConfig } from 
 import { parseEndpointSlice, parseService } from '../proxy/core/objects.ts';
 import { serviceKey, serviceState } from '../proxy/core/state.ts';
 import { renderPartialSync } from '../proxy/nftables/partial-sync.ts';
+import { buildNftTable } from '../proxy/nftables/render.ts';
+import { renderFullSync } from '../proxy/nftables/table.ts';
+import { buildProxyState } from '../proxy/core/state.ts';
+import { parseClusterObjects } from '../proxy/core/objects.ts';
 import { CLUSTER_CIDR } from '../test/support/control-plane-args.ts';
-import type { Netns } from '../test/support/netns.ts';
-import { BENCH_NAMESPACE, changedAddresses, endpointAddresses, serviceName, serviceObject, sliceObject } from './proxy-objects.ts';
+import { deleteNetns, type Netns, type NetnsScope } from '../test/support/netns.ts';
+import { BENCH_NAMESPACE, changedAddresses, endpointAddresses, generateObjects, serviceName, serviceObject, sliceObject } from './proxy-objects.ts';
 import { summarize, type Summary } from './stats.ts';
 
-// The floor of an nftables endpoint change: the element update weft-proxy writes for one changed
-// endpoint (rendered by its own code), applied with `nft -f` alone in the node namespace that holds
-// its table, each timed inside the namespace by the shell around one nft run, as the daemon spawns it.
+// The floors of weft-proxy's nftables figures, from the same run: the element update weft-proxy writes
+// for one changed endpoint (rendered by its own code), applied with `nft -f` alone in the node
+// namespace that holds its table; and its full sync's payload loaded with `nft -f` alone into an
+// empty namespace. Each is timed inside the namespace by the shell around one nft run.
 
 const RUNS = 20;
 const CONFIG: ProxyConfig = { hostname: 'bench-floor', clusterCidr: CLUSTER_CIDR, masqueradeMark: masqueradeMarkFromBit(DEFAULT_MASQUERADE_BIT), nodePortAddresses: [] };
@@ -21,6 +26,8 @@ const CONFIG: ProxyConfig = { hostname: 'bench-floor', clusterCidr: CLUSTER_CIDR
 export interface FloorResult extends Summary {
   /** One of the payloads, for the record. */
   readonly payload: string;
+  /** weft-proxy's full sync payload for the same Services, loaded alone into an empty namespace. */
+  readonly fullSyncMs?: number;
 }
 
 function ports(index: number, addresses: readonly string[]) {
@@ -37,23 +44,39 @@ export function endpointChangePayload(index: number, c: { services: number; endp
   return payload;
 }
 
-export async function nftFloor(node: Netns, c: { services: number; endpoints: number; base: number }): Promise<FloorResult> {
+/** `nft -f` of each file in turn inside `netns`, each timed there; ms per file. */
+async function timedNft(netns: string, files: readonly string[]): Promise<number[]> {
+  const script = 'for f in "$@"; do s=$EPOCHREALTIME; nft -f "$f" || exit 1; e=$EPOCHREALTIME; echo "$s $e"; done';
+  const result = await run('bash', ['-c', script, 'floor', ...files], { netns, timeoutMs: 300_000 });
+  if (result.code !== 0) throw new Error(`cannot measure the nft floor: exit ${result.code}: ${result.stderr.trim()}`);
+  return result.stdout.trim().split('\n').map((line) => {
+    const [start, end] = line.split(' ').map(Number) as [number, number];
+    return Math.round((end - start) * 10000) / 10;
+  });
+}
+
+/** The full sync payload weft-proxy renders for the generated Services. */
+export function fullSyncPayload(c: { services: number; endpoints: number }): string {
+  const objects = parseClusterObjects({ kind: 'List', items: generateObjects({ from: 0, to: c.services }, c.endpoints) });
+  return renderFullSync(buildNftTable(buildProxyState(objects, CONFIG), CONFIG));
+}
+
+export async function nftFloor(node: Netns, c: { services: number; endpoints: number; base: number; scope: NetnsScope }): Promise<FloorResult> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-floor-'));
+  const empty = await c.scope.create('pfloor');
   try {
     const files = Array.from({ length: RUNS }, (_, k) => {
       const file = join(dir, `change-${k}.nft`);
       writeFileSync(file, endpointChangePayload(Math.floor(((k + 0.25) * c.services) / RUNS), { ...c, change: c.base + k }), { mode: 0o600 });
       return file;
     });
-    const script = 'for f in "$@"; do s=$EPOCHREALTIME; nft -f "$f" || exit 1; e=$EPOCHREALTIME; echo "$s $e"; done';
-    const result = await run('bash', ['-c', script, 'floor', ...files], { netns: node.path, timeoutMs: 120_000 });
-    if (result.code !== 0) throw new Error(`cannot measure the nft floor: exit ${result.code}: ${result.stderr.trim()}`);
-    const samples = result.stdout.trim().split('\n').map((line) => {
-      const [start, end] = line.split(' ').map(Number) as [number, number];
-      return Math.round((end - start) * 10000) / 10;
-    });
-    return { ...summarize(samples), payload: endpointChangePayload(0, { ...c, change: c.base }) };
+    const samples = await timedNft(node.path, files);
+    const full = join(dir, 'full.nft');
+    writeFileSync(full, fullSyncPayload(c), { mode: 0o600 });
+    const [fullSyncMs] = await timedNft(empty.path, [full]);
+    return { ...summarize(samples), payload: endpointChangePayload(0, { ...c, change: c.base }), ...(fullSyncMs !== undefined ? { fullSyncMs } : {}) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    await deleteNetns(empty.name);
   }
 }

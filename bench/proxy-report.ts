@@ -75,7 +75,8 @@ export function reportLines(size: number, results: readonly CaseResult[]): strin
   const weft = results.find((r) => r.proxy === 'weft-proxy' && r.mode === 'nftables' && r.floor);
   if (weft?.floor && weft.endpointChange) {
     const sync = weft.breakdown?.syncMs;
-    lines.push(`${String(size).padStart(7)}  nft -f floor p50 ${ms(weft.floor.p50)} (p95 ${ms(weft.floor.p95)}): weft end to end / floor ${ratio(weft.endpointChange.p50, weft.floor.p50)}, weft sync / floor ${sync !== undefined ? ratio(sync, weft.floor.p50) : '-'}`);
+    lines.push(`${String(size).padStart(7)}  nft -f floor of an endpoint change p50 ${ms(weft.floor.p50)} (p95 ${ms(weft.floor.p95)}): weft end to end / floor ${ratio(weft.endpointChange.p50, weft.floor.p50)}, weft sync / floor ${sync !== undefined ? ratio(sync, weft.floor.p50) : '-'}`);
+    if (weft.floor.fullSyncMs !== undefined && weft.fullSyncMs !== undefined) lines.push(`${String(size).padStart(7)}  nft -f floor of the full sync payload ${ms(weft.floor.fullSyncMs)}: weft full sync from process start / floor ${ratio(weft.fullSyncMs, weft.floor.fullSyncMs)}`);
   }
   for (const r of results) {
     const b = r.breakdown;

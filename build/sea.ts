@@ -42,7 +42,8 @@ export async function buildSea(main: string, output: string, options: SeaOptions
     // V8 otherwise lets its young generation grow to tens of MiB after a burst of allocation (a proxy's
     // full sync) and keeps it: 4 MiB semi-spaces halve weft-proxy's committed heap at 10,000 Services
     // without slowing its syncs (docs/PERFORMANCE.md); short CNI calls never reach that size.
-    execArgv: ['--max-semi-space-size=4'],
+    // --expose-gc lets weft-proxy hand a full sync's garbage back at once (proxy/daemon.ts).
+    execArgv: ['--max-semi-space-size=4', '--expose-gc'],
     assets: options.assets ?? {},
   };
   writeFileSync(config, `${JSON.stringify(sea, null, 2)}\n`, { mode: 0o600 });

@@ -15,7 +15,7 @@ describe('the bench:proxy report', () => {
   });
 
   it('prints the nft -f floor beside weft-proxy\'s end-to-end figure', () => {
-    expect(reportLines(1000, [WEFT, KUBE]).join('\n')).toContain('nft -f floor p50 30.0 ms (p95 35.0 ms): weft end to end / floor 1.33');
+    expect(reportLines(1000, [WEFT, KUBE]).join('\n')).toContain('nft -f floor of an endpoint change p50 30.0 ms (p95 35.0 ms): weft end to end / floor 1.33');
   });
 });
 
