@@ -33,6 +33,16 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // Against whatever cluster KUBECONFIG names: the cases share it, so files run one at a time.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

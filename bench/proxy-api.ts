@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
-import type { ControlPlane } from '../test/support/control-plane.ts';
+import type { ControlPlane } from '../lab/kube/control-plane.ts';
 
 // Writes to the API server from inside the control plane's namespace (the benchmark runs in the root
 // namespace, which has no route to it): one long-lived Node process with a keep-alive HTTPS agent,

@@ -1,4 +1,4 @@
-import type { ControlPlane } from '../test/support/control-plane.ts';
+import type { ControlPlane } from '../lab/kube/control-plane.ts';
 import type { Netns, NetnsScope } from '../test/support/netns.ts';
 import type { ApiWriter } from './proxy-api.ts';
 import { BENCH_NAMESPACE, generateObjects, sliceObject, type ApiObject } from './proxy-objects.ts';

@@ -10,7 +10,7 @@ import { buildNftTable } from '../proxy/nftables/render.ts';
 import { renderFullSync } from '../proxy/nftables/table.ts';
 import { buildProxyState } from '../proxy/core/state.ts';
 import { parseClusterObjects } from '../proxy/core/objects.ts';
-import { CLUSTER_CIDR } from '../test/support/control-plane-args.ts';
+import { CLUSTER_CIDR } from '../lab/kube/control-plane-args.ts';
 import { deleteNetns, type Netns, type NetnsScope } from '../test/support/netns.ts';
 import { BENCH_NAMESPACE, changedAddresses, endpointAddresses, generateObjects, serviceName, serviceObject, sliceObject } from './proxy-objects.ts';
 import { summarize, type Summary } from './stats.ts';

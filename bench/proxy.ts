@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { IptablesVariant } from '../proxy/iptables/kernel.ts';
-import { findK8sBinaries, startControlPlane } from '../test/support/control-plane.ts';
+import { findK8sBinaries, startControlPlane } from '../lab/kube/control-plane.ts';
 import { NetnsScope } from '../test/support/netns.ts';
 import { ApiWriter } from './proxy-api.ts';
 import { runCase, type CaseResult } from './proxy-case.ts';

@@ -12,6 +12,10 @@ const COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   'weft-vxlan': () => import('../plugins/vxlan/main-cni.ts'),
   'weft-proxy': async () => ({ main: (await loadDaemons()).weftProxy }),
   weftd: async () => ({ main: (await loadDaemons()).weftd }),
+  explain: async () => ({ main: (await loadDaemons()).explain }),
+  doctor: async () => ({ main: (await loadDaemons()).doctor }),
+  'probe-send': async () => ({ main: (await loadDaemons()).probeSend }),
+  'kubectl-weft': async () => ({ main: (await loadDaemons()).kubectlWeft }),
 };
 
 // A CNI plugin is done when its verb returns: exiting at once skips Node's teardown (~4 ms a call).

@@ -1,12 +1,12 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { bundle } from './bundle.ts';
-import { linkCommands } from './links.ts';
+import { CLIENT_COMMAND_NAMES, COMMAND_NAMES, linkCommands } from './links.ts';
 import { buildSea } from './sea.ts';
 import { DAEMONS_ASSET } from './sea-load-daemons.ts';
 
 // npm run build: bin/weft.ts -> dist/weft.cjs -> dist/bin/weft (single executable) + one hard link per command.
-// Copying dist/bin/* into /opt/cni/bin is a complete install.
+// Copying dist/bin/* into /opt/cni/bin is a complete install; kubectl-weft goes on the operator's PATH.
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DIST = join(ROOT, 'dist');
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   progress('sea', started, `${relative(ROOT, binary)} ${mb(statSync(binary).size)}`);
 
   started = performance.now();
-  const links = linkCommands(binary);
+  const links = linkCommands(binary, [...COMMAND_NAMES, ...CLIENT_COMMAND_NAMES]);
   progress('links', started, links.map((link) => relative(BIN, link)).join(' '));
 }
 

@@ -1,9 +1,10 @@
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runChecked } from '../lib/exec.ts';
 import { COMMAND_NAMES } from './links.ts';
 import { packOciImage } from './oci-layout.ts';
+import { copyLibrariesOf, copyWithLibraries, createSkeleton, installBusybox } from './rootfs.ts';
 
 // npm run image: the DaemonSet image as an OCI archive, without a Docker engine. The layer holds
 // dist/bin (the single executable and its links) plus the node tools weftd and weft-proxy call (ip,
@@ -14,7 +15,7 @@ import { packOciImage } from './oci-layout.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WEFT_DIR = '/opt/weft/bin';
-const TOOLS = ['/usr/bin/ip', '/usr/sbin/xtables-nft-multi', '/usr/sbin/xtables-legacy-multi', '/usr/sbin/nft', '/usr/bin/nsenter', '/usr/sbin/conntrack', '/usr/sbin/ipset'];
+const TOOLS = ['/usr/bin/ip', '/usr/sbin/bridge', '/usr/sbin/xtables-nft-multi', '/usr/sbin/xtables-legacy-multi', '/usr/sbin/nft', '/usr/bin/nsenter', '/usr/sbin/conntrack', '/usr/sbin/ipset'];
 // iptables loads its match and target extensions with dlopen, so ldd of the binary does not list them.
 const XTABLES_DIR = '/usr/lib/x86_64-linux-gnu/xtables';
 const IPTABLES_LINKS: Record<string, string> = Object.fromEntries(
@@ -26,44 +27,11 @@ const IPTABLES_LINKS: Record<string, string> = Object.fromEntries(
     ]),
   ),
 );
-const BUSYBOX_APPLETS = ['sh', 'cp', 'mv', 'ln', 'mkdir', 'rm', 'cat', 'ls', 'sleep'];
-const MERGED_USR = { bin: 'usr/bin', sbin: 'usr/sbin', lib: 'usr/lib', lib64: 'usr/lib64' };
-
-/** Shared libraries a binary needs, from ldd's "name => path" lines and the interpreter line. */
-export function parseLdd(output: string): string[] {
-  return output
-    .split('\n')
-    .map((line) => /=>\s+(\/\S+)/.exec(line)?.[1] ?? /^\s*(\/\S+)\s+\(/.exec(line)?.[1])
-    .filter((path): path is string => path !== undefined);
-}
-
-/** Copies a host file into rootfs at its canonical (merged-/usr) path, following symlinks for the content. */
-function copyIn(rootfs: string, file: string): string {
-  const target = join(rootfs, realpathSync(dirname(file)), basename(file));
-  mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
-  if (!existsSync(target)) copyFileSync(realpathSync(file), target);
-  return target;
-}
-
-/** Copies the libraries of every file in `linked` (already in place or copied along with them). */
-async function copyLibraries(rootfs: string, linked: readonly string[]): Promise<void> {
-  const libraries = new Set<string>();
-  for (const file of linked) {
-    const ldd = await runChecked('ldd', [file]).catch(() => undefined); // a static binary has no libraries
-    for (const library of parseLdd(ldd?.stdout ?? '')) libraries.add(library);
-  }
-  for (const library of libraries) copyIn(rootfs, library);
-}
+// What deploy/30-weft-node.yaml's install step runs, and a few tools for looking around in the Pod.
+const BUSYBOX_APPLETS = ['sh', 'cp', 'mv', 'ln', 'mkdir', 'rm', 'rmdir', 'chmod', 'cat', 'ls', 'sleep', 'grep'];
 
 async function populateRootfs(rootfs: string, binDir: string): Promise<void> {
-  chmodSync(rootfs, 0o755);
-  for (const [link, target] of Object.entries(MERGED_USR)) {
-    mkdirSync(join(rootfs, target), { recursive: true, mode: 0o755 });
-    symlinkSync(target, join(rootfs, link));
-  }
-  for (const dir of ['etc', 'run', 'tmp', 'var']) mkdirSync(join(rootfs, dir), { mode: 0o755 });
-  chmodSync(join(rootfs, 'tmp'), 0o1777);
-  symlinkSync('../run', join(rootfs, 'var/run'));
+  createSkeleton(rootfs);
 
   const weftDir = join(rootfs, WEFT_DIR);
   mkdirSync(weftDir, { recursive: true, mode: 0o755 });
@@ -72,28 +40,36 @@ async function populateRootfs(rootfs: string, binDir: string): Promise<void> {
   for (const name of COMMAND_NAMES) linkSync(join(weftDir, 'weft'), join(weftDir, name));
 
   const extensions = (await runChecked('find', [XTABLES_DIR, '-name', '*.so'])).stdout.split('\n').filter(Boolean);
-  for (const file of [...TOOLS, ...extensions]) copyIn(rootfs, file);
-  await copyLibraries(rootfs, [join(binDir, 'weft'), ...TOOLS, ...extensions]);
+  await copyWithLibraries(rootfs, [...TOOLS, ...extensions]);
+  await copyLibrariesOf(rootfs, [join(binDir, 'weft')]);
   for (const [link, target] of Object.entries(IPTABLES_LINKS)) symlinkSync(target, join(rootfs, 'usr/sbin', link));
-  copyFileSync('/bin/busybox', join(rootfs, 'usr/bin/busybox'));
-  for (const applet of BUSYBOX_APPLETS) symlinkSync('busybox', join(rootfs, 'usr/bin', applet));
+  await installBusybox(rootfs, BUSYBOX_APPLETS);
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { name: { type: 'string', default: 'docker.io/library/weft:dev' }, output: { type: 'string', default: join(ROOT, 'dist/weft-image.tar') } } });
-  const binDir = join(ROOT, 'dist/bin');
-  if (!existsSync(join(binDir, 'weft'))) throw new Error('cannot build image: dist/bin/weft is missing (run npm run build)');
-  const output = resolve(values.output);
+export const WEFT_IMAGE = 'docker.io/library/weft:dev';
+export const WEFT_IMAGE_TARBALL = join(ROOT, 'dist/weft-image.tar');
+
+/** Packs dist/bin (from `npm run build`) and the node tools into an OCI archive; returns its size in bytes. */
+export async function buildWeftImage(options: { binDir?: string; output?: string; name?: string } = {}): Promise<number> {
+  const binDir = options.binDir ?? join(ROOT, 'dist/bin');
+  const output = resolve(options.output ?? WEFT_IMAGE_TARBALL);
+  if (!existsSync(join(binDir, 'weft'))) throw new Error(`cannot build image: ${join(binDir, 'weft')} is missing (run npm run build)`);
   const rootfs = mkdtempSync(join(dirname(output), '.rootfs-'));
   try {
-    const started = performance.now();
     await populateRootfs(rootfs, binDir);
-    await packOciImage(rootfs, output, { name: values.name, env: [`PATH=${WEFT_DIR}:/usr/sbin:/usr/bin`], cmd: [`${WEFT_DIR}/weft`, '--help'] });
+    await packOciImage(rootfs, output, { name: options.name ?? WEFT_IMAGE, env: [`PATH=${WEFT_DIR}:/usr/sbin:/usr/bin`], cmd: [`${WEFT_DIR}/weft`, '--help'] });
     chmodSync(output, 0o600);
-    process.stdout.write(`image   ${String(Math.round(performance.now() - started)).padStart(6)} ms  ${relative(process.cwd(), output)} ${(statSync(output).size / 1e6).toFixed(1)} MB  ${values.name}\n`);
+    return statSync(output).size;
   } finally {
     rmSync(rootfs, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { name: { type: 'string', default: WEFT_IMAGE }, output: { type: 'string', default: WEFT_IMAGE_TARBALL } } });
+  const started = performance.now();
+  const size = await buildWeftImage({ output: values.output, name: values.name });
+  process.stdout.write(`image   ${String(Math.round(performance.now() - started)).padStart(6)} ms  ${relative(process.cwd(), resolve(values.output))} ${(size / 1e6).toFixed(1)} MB  ${values.name}\n`);
 }
 
 if (import.meta.main) {

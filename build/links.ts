@@ -7,6 +7,9 @@ import { basename, dirname, join } from 'node:path';
 
 export const COMMAND_NAMES = ['weft-bridge', 'weft-host-local', 'weft-vxlan', 'weftd', 'weft-proxy'] as const;
 
+/** Commands for the operator's machine, not for nodes: kubectl finds `kubectl-weft` on PATH as `kubectl weft`. */
+export const CLIENT_COMMAND_NAMES = ['kubectl-weft'] as const;
+
 export function linkCommands(binary: string, names: readonly string[] = COMMAND_NAMES): string[] {
   const dir = dirname(binary);
   return names.map((name) => {

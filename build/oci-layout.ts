@@ -13,6 +13,8 @@ export interface ImageSpec {
   env?: string[];
   entrypoint?: string[];
   cmd?: string[];
+  /** "uid:gid" the image runs as when the Pod does not say. */
+  user?: string;
 }
 
 interface Descriptor {
@@ -47,7 +49,7 @@ export async function packOciImage(rootfs: string, output: string, spec: ImageSp
     const config = writeBlob(layout, 'application/vnd.oci.image.config.v1+json', json({
       architecture: 'amd64',
       os: 'linux',
-      config: { Env: spec.env ?? [], ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}), ...(spec.cmd ? { Cmd: spec.cmd } : {}) },
+      config: { Env: spec.env ?? [], ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}), ...(spec.cmd ? { Cmd: spec.cmd } : {}), ...(spec.user ? { User: spec.user } : {}) },
       rootfs: { type: 'layers', diff_ids: [layer.digest] },
     }));
     const manifest = writeBlob(layout, 'application/vnd.oci.image.manifest.v1+json', json({

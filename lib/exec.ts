@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { currentDeadline } from './deadline.ts';
 
 // The one place that spawns programs. The CNI hot path uses node:child_process directly because
 // execa adds ~30 ms of module loading to every plugin start (measured; see docs/PERFORMANCE.md).
@@ -9,7 +10,11 @@ export interface RunOptions {
   /** Run the program inside this network namespace (a path such as /var/run/netns/x or /proc/PID/ns/net). */
   netns?: string;
   env?: NodeJS.ProcessEnv;
+  /** Working directory; the caller's by default. */
+  cwd?: string;
   timeoutMs?: number;
+  /** Kills the program when it aborts; by default the current deadline's (lib/deadline.ts). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -33,15 +38,20 @@ function launch(file: string, args: readonly string[], options: RunOptions): { c
   const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
   const child = spawn(cmd, argv, {
     env: options.env ?? process.env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     stdio: ['pipe', 'pipe', 'pipe'],
     timeout: options.timeoutMs,
+    signal: options.signal ?? currentDeadline()?.signal,
   });
   const done = new Promise<RunResult>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
+    // An abort (the deadline passed) is reported as the kill it causes, through 'close'.
+    child.on('error', (error) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ABORT_ERR') reject(error);
+    });
     child.on('close', (code, signal) =>
       resolve({
         code: code ?? (signal ? 128 : 1),

@@ -1,4 +1,5 @@
 import { run, type RunResult } from './exec.ts';
+import { parseIpJson } from './ip-json.ts';
 
 // All link, address, route and neighbour changes go through one `ip -batch -` per namespace:
 // one spawn applies a whole plan (7 commands in ~5 ms), and a failing line is reported by number.
@@ -10,12 +11,49 @@ export function saysMissing(message: string): boolean {
   return MISSING.test(message);
 }
 
+/** A value `ip -batch` must read as one word in double quotes (an interface alias, which holds spaces). */
+export class Quoted {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+export function quoted(text: string): Quoted {
+  return new Quoted(text);
+}
+
+// ip's batch reader cuts a line at "#", splits words on whitespace, strips quotes and exits on an
+// unterminated one: a value holding any of those would reach the kernel as something else.
+const PLAIN_WORD = /^[\x21-\x7e]+$/;
+const WORD_BREAKERS = /["'#\\]/;
+const QUOTED_TEXT = /^[\x20-\x7e]*$/;
+
+function word(value: string | number | Quoted): string {
+  if (typeof value === 'number') return String(value);
+  if (value instanceof Quoted) {
+    if (!QUOTED_TEXT.test(value.text) || /["#\\]/.test(value.text)) throw new Error(`cannot write ${JSON.stringify(value.text)} on an ip batch line: it holds a quote, "#", "\\" or a character outside printable ASCII`);
+    return `"${value.text}"`;
+  }
+  if (!PLAIN_WORD.test(value) || WORD_BREAKERS.test(value)) throw new Error(`cannot write ${JSON.stringify(value)} on an ip batch line: it is empty or holds whitespace, a quote, "#", "\\" or a character outside printable ASCII`);
+  return value;
+}
+
+/**
+ * One `ip -batch` line with its values checked: `ipLine\`link set dev ${name} up\``. A value the batch
+ * reader would split, cut or unquote throws instead, so the kernel sees exactly the names the caller meant.
+ */
+export function ipLine(strings: TemplateStringsArray, ...values: (string | number | Quoted)[]): string {
+  return strings.reduce((line, text, i) => line + text + (i < values.length ? word(values[i]!) : ''), '');
+}
+
 export class IpBatchError extends Error {
-  readonly line: number;
+  /** The failing line (1-based); undefined when ip stopped without naming one (it exits while parsing some arguments). */
+  readonly line: number | undefined;
   readonly command: string;
   readonly detail: string;
-  constructor(line: number, command: string, detail: string) {
-    super(`cannot apply "ip ${command}": ${detail}`);
+  constructor(line: number | undefined, command: string, detail: string) {
+    super(line === undefined ? `cannot apply ip batch: ip stopped without naming the failing line: ${detail}` : `cannot apply "ip ${command}": ${detail}`);
     this.name = 'IpBatchError';
     this.line = line;
     this.command = command;
@@ -34,12 +72,12 @@ export class IpBatchError extends Error {
 /** Parses `ip -batch` stderr into the first failing line (ip stops at the first error unless -force). */
 export function parseIpBatchFailure(lines: readonly string[], result: RunResult): IpBatchError {
   const match = /Command failed -:(\d+)/.exec(result.stderr);
-  const line = match ? Number(match[1]) : 0;
+  const line = match ? Number(match[1]) : undefined;
   const detail = result.stderr
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.startsWith('Command failed'))
     .join('; ');
-  return new IpBatchError(line, lines[line - 1] ?? '', detail || `exit ${result.code}`);
+  return new IpBatchError(line, line === undefined ? '' : (lines[line - 1] ?? ''), detail || `exit ${result.code}`);
 }
 
 // `ip -n NAME` switches namespace itself for names under /run/netns (where runtimes put them),
@@ -68,7 +106,10 @@ export async function applyBridgeBatch(lines: readonly string[], options: { netn
   if (result.code !== 0) throw parseIpBatchFailure(lines, result);
 }
 
-/** Runs one `ip -json` query and parses its output; an absent object yields an empty list. */
+/**
+ * Runs one `ip -json` query and parses its output; an absent object yields an empty list. Entries
+ * that are not JSON even after escaping (see lib/ip-json.ts) are left out: weft never makes such names.
+ */
 export async function queryIpJson<T>(args: readonly string[], options: { netns?: string } = {}): Promise<T[]> {
   const target = ipInNetns(['-json', ...args], options.netns);
   const result = await run('ip', target.args, { netns: target.netns });
@@ -76,6 +117,5 @@ export async function queryIpJson<T>(args: readonly string[], options: { netns?:
     if (/does not exist|Cannot find device/i.test(result.stderr)) return [];
     throw new Error(`cannot run "ip ${args.join(' ')}": ${result.stderr.trim()}`);
   }
-  const text = result.stdout.trim();
-  return text === '' ? [] : (JSON.parse(text) as T[]);
+  return parseIpJson<T>(result.stdout).entries;
 }

@@ -1,7 +1,8 @@
 import { appendFileSync, openSync, closeSync } from 'node:fs';
+import { redactSecrets } from './redact.ts';
 
 // Structured logs: one JSON object per line, on stderr or in a file. Never stdout: for a CNI plugin
-// stdout is the result the runtime parses.
+// stdout is the result the runtime parses. Passwords in URLs are redacted from every line.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -37,7 +38,7 @@ export function createLogger(options: LoggerOptions, base: Record<string, unknow
     if (RANK[level] < min) return;
     const record: Record<string, unknown> = { time: new Date().toISOString(), level, component: options.component, msg, ...base };
     for (const [k, v] of Object.entries(fields ?? {})) record[k] = errorFields(v);
-    const line = JSON.stringify(record) + '\n';
+    const line = redactSecrets(JSON.stringify(record)) + '\n';
     if (options.file) appendFileSync(options.file, line, { mode: 0o600 });
     else process.stderr.write(line);
   };

@@ -1,6 +1,6 @@
 import type { Logger } from '../lib/log.ts';
 import type { Backend } from './core/backend.ts';
-import { UsageError } from './render-command.ts';
+import { UsageError } from './flags.ts';
 
 // `weft-proxy --cleanup`: removes everything either mode put on the node (iptables chains and jumps,
 // the nftables table) and exits, as `kube-proxy --cleanup` does; for a node leaving weft-proxy, or

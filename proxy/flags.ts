@@ -1,22 +1,29 @@
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
+import { flag, FlagError, parseFlags, type BindAddress } from '../lib/flags.ts';
+import { isDnsSubdomain } from '../lib/names.ts';
+import type { ProxyMode } from './core/backend.ts';
 import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit } from './core/config.ts';
-import { parseIpv4, parseIpv4Cidr } from '../lib/ip.ts';
-import { parseProxyMode, UsageError, type ProxyMode } from './render-command.ts';
 
 // `weft-proxy [flags]`: the daemon's command line, named as kube-proxy's so a DaemonSet can switch.
 // Pure: argv (and the machine's hostname as the default node name) in, a validated value out.
+// lib/flags.ts reads them strictly; see there for booleans, numbers and duplicates.
 
 export const DAEMON_USAGE = `usage: weft-proxy [--kubeconfig FILE] [--hostname-override NODE] --cluster-cidr CIDR
          [--proxy-mode iptables|nftables] [--min-sync-period 1s] [--sync-period 1h] [--masquerade-bit 14]
          [--healthz-bind-address 0.0.0.0:10256] [--metrics-bind-address 127.0.0.1:10249]
          [--nodeport-addresses CIDR[,CIDR...]|primary]
        weft-proxy render ...   (print a full sync's iptables payload; see "weft-proxy render --help")
+       weft-proxy --cleanup    (remove the rules of both proxy modes, then exit)
   An empty bind address disables that listener.\n`;
 
-export interface BindAddress {
-  readonly host: string;
-  readonly port: number;
+export type { BindAddress, ProxyMode };
+
+/** A command line the proxy cannot take; main.ts prints the usage with it. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
 }
 
 export interface DaemonFlags {
@@ -35,69 +42,64 @@ export interface DaemonFlags {
   readonly nodePortAddresses: readonly string[];
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DAY_MS = 86_400_000;
 
-/** A Go duration as kube-proxy takes it: "1s", "500ms", "1h30m", "0s". */
-export function parseDuration(text: string, flag: string): number {
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new UsageError(`cannot parse "--${flag}": "${text}" is not a duration such as 1s, 500ms, 1h`);
-  return parts.reduce((sum, p) => sum + Number(p[1]) * (UNIT_MS[p[2] as string] as number), 0);
+/** The flags `weft-proxy` and `weft-proxy render` share, with kube-proxy's names and defaults. */
+export const SHARED_PROXY_FLAGS = {
+  'proxy-mode': flag.oneOf(['iptables', 'nftables'] as const, { fallback: 'iptables' }),
+  'masquerade-bit': flag.integer({ min: 0, max: 31 }, { fallback: DEFAULT_MASQUERADE_BIT }),
+  'nodeport-addresses': flag.cidrList({ expectation: 'IPv4 CIDRs separated by commas, or "primary"', allow: ['primary'] }),
+};
+
+const DAEMON_FLAGS = {
+  ...SHARED_PROXY_FLAGS,
+  kubeconfig: flag.string({ expectation: 'a kubeconfig file' }, { empty: true }),
+  'hostname-override': flag.string({ expectation: 'a node name' }),
+  'cluster-cidr': flag.ipv4Cidr({ required: true }),
+  'min-sync-period': flag.duration({ min: 0, max: DAY_MS }, { fallback: 1000 }),
+  'sync-period': flag.duration({ min: 1, max: DAY_MS }, { fallback: 3_600_000 }),
+  'healthz-bind-address': flag.bindAddress({ host: '0.0.0.0', port: 10256 }),
+  'metrics-bind-address': flag.bindAddress({ host: '127.0.0.1', port: 10249 }),
+};
+
+/** The lib parser's errors as the proxy's usage errors (main.ts prints the usage for those). */
+export function parseProxyFlags<S extends Parameters<typeof parseFlags>[1]>(argv: readonly string[], specs: S): ReturnType<typeof parseFlags<S>> {
+  try {
+    return parseFlags(argv, specs);
+  } catch (error) {
+    if (error instanceof FlagError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
-export function parseBindAddress(text: string, flag: string): BindAddress | undefined {
-  if (text === '') return undefined;
-  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text);
-  const port = Number(m?.[2]);
-  if (!m || parseIpv4(m[1] as string) === undefined || port < 1 || port > 65535) throw new UsageError(`cannot parse "--${flag}": "${text}" is not IPv4:PORT (or empty to disable)`);
-  return { host: m[1] as string, port };
+/**
+ * The node name: --hostname-override, else the machine's hostname, lower-cased as kube-proxy does;
+ * it must then be a valid Node name (a DNS subdomain), or the proxy would match no Node at all.
+ */
+export function nodeNameOf(override: string, machineHostname: string): string {
+  const name = (override || machineHostname).trim().toLowerCase();
+  if (!isDnsSubdomain(name)) {
+    const source = override ? `"--hostname-override"` : 'the machine\'s hostname';
+    throw new UsageError(`cannot use ${source} ${JSON.stringify(override || machineHostname)}: a node name is a DNS subdomain (letters, digits, "-" and ".")`);
+  }
+  return name;
 }
 
 export function parseDaemonFlags(argv: readonly string[], defaultHostname: string = hostname()): DaemonFlags {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      kubeconfig: { type: 'string', default: '' },
-      'hostname-override': { type: 'string', default: '' },
-      'cluster-cidr': { type: 'string', default: '' },
-      'proxy-mode': { type: 'string', default: 'iptables' },
-      'min-sync-period': { type: 'string', default: '1s' },
-      'sync-period': { type: 'string', default: '1h' },
-      'masquerade-bit': { type: 'string', default: String(DEFAULT_MASQUERADE_BIT) },
-      'healthz-bind-address': { type: 'string', default: '0.0.0.0:10256' },
-      'metrics-bind-address': { type: 'string', default: '127.0.0.1:10249' },
-      'nodeport-addresses': { type: 'string', default: '' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const proxyMode = parseProxyMode(values['proxy-mode']);
-  const clusterCidr = values['cluster-cidr'];
-  if (clusterCidr === '') throw new UsageError('cannot start: option "--cluster-cidr" is required');
-  if (parseIpv4Cidr(clusterCidr) === undefined) throw new UsageError(`cannot parse "--cluster-cidr": "${clusterCidr}" is not an IPv4 CIDR`);
-  const nodePortAddresses = values['nodeport-addresses'].split(',').filter(Boolean);
-  for (const a of nodePortAddresses) if (a !== 'primary' && parseIpv4Cidr(a) === undefined) throw new UsageError(`cannot parse "--nodeport-addresses": entry "${a}" is not a CIDR or "primary"`);
-  let masqueradeMark: number;
-  try {
-    masqueradeMark = masqueradeMarkFromBit(Number(values['masquerade-bit']));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+  const { values: v } = parseProxyFlags(argv, DAEMON_FLAGS);
+  if (v['min-sync-period']! > v['sync-period']!) {
+    throw new UsageError(`cannot use "--min-sync-period" ${v['min-sync-period']} ms: it is longer than "--sync-period" ${v['sync-period']} ms`);
   }
-  const minSyncPeriodMs = parseDuration(values['min-sync-period'], 'min-sync-period');
-  const syncPeriodMs = parseDuration(values['sync-period'], 'sync-period');
-  if (syncPeriodMs <= 0) throw new UsageError(`cannot use "--sync-period ${values['sync-period']}": must be greater than 0`);
-  const node = values['hostname-override'] || defaultHostname;
-  const healthz = parseBindAddress(values['healthz-bind-address'], 'healthz-bind-address');
-  const metrics = parseBindAddress(values['metrics-bind-address'], 'metrics-bind-address');
   return {
-    proxyMode,
-    kubeconfig: values.kubeconfig,
-    hostname: node.toLowerCase(),
-    clusterCidr,
-    masqueradeMark,
-    minSyncPeriodMs,
-    syncPeriodMs,
-    ...(healthz ? { healthz } : {}),
-    ...(metrics ? { metrics } : {}),
-    nodePortAddresses,
+    proxyMode: v['proxy-mode'],
+    kubeconfig: v.kubeconfig,
+    hostname: nodeNameOf(v['hostname-override'], defaultHostname),
+    clusterCidr: v['cluster-cidr']!,
+    masqueradeMark: masqueradeMarkFromBit(v['masquerade-bit']!),
+    minSyncPeriodMs: v['min-sync-period']!,
+    syncPeriodMs: v['sync-period']!,
+    ...(v['healthz-bind-address'] ? { healthz: v['healthz-bind-address'] } : {}),
+    ...(v['metrics-bind-address'] ? { metrics: v['metrics-bind-address'] } : {}),
+    nodePortAddresses: v['nodeport-addresses'],
   };
 }

@@ -1,12 +1,11 @@
-import { parseArgs } from 'node:util';
-import type { ProxyMode } from './core/backend.ts';
-import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit, type ProxyConfig } from './core/config.ts';
+import { flag } from '../lib/flags.ts';
+import { masqueradeMarkFromBit, type ProxyConfig } from './core/config.ts';
 import { buildProxyState } from './core/state.ts';
+import { nodeNameOf, parseProxyFlags, SHARED_PROXY_FLAGS, UsageError, type ProxyMode } from './flags.ts';
 import { renderIptables } from './iptables/render.ts';
 import { buildNftTable } from './nftables/render.ts';
 import { renderFullSync } from './nftables/table.ts';
 import { loadObjectsFile } from './load-objects.ts';
-import { parseIpv4, parseIpv4Cidr } from '../lib/ip.ts';
 import type { Logger } from '../lib/log.ts';
 
 // `weft-proxy render`: prints the payload a full sync would apply on a clean node: for iptables the
@@ -15,21 +14,11 @@ import type { Logger } from '../lib/log.ts';
 
 export const RENDER_USAGE = `usage: weft-proxy render --hostname-override NODE --cluster-cidr CIDR --objects FILE
          [--node-ip IP] [--masquerade-bit N] [--nodeport-addresses CIDR[,CIDR...]|primary]
-         [--proxy-mode iptables|nftables]\n`;
+         [--proxy-mode iptables|nftables]
+  FILE is what \`kubectl get services,endpointslices,nodes -A -o yaml\` (or -o json) prints; a FIFO works too.\n`;
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
+export { UsageError };
 export type { ProxyMode };
-
-export function parseProxyMode(text: string): ProxyMode {
-  if (text === 'iptables' || text === 'nftables') return text;
-  throw new UsageError(`cannot use "--proxy-mode ${text}": only "iptables" and "nftables" are supported`);
-}
 
 export interface RenderArgs {
   readonly mode: ProxyMode;
@@ -40,43 +29,27 @@ export interface RenderArgs {
   readonly nodePortAddresses: readonly string[];
 }
 
+const RENDER_FLAGS = {
+  ...SHARED_PROXY_FLAGS,
+  'hostname-override': flag.string({ expectation: 'a node name' }, { required: true }),
+  'cluster-cidr': flag.ipv4Cidr({ required: true }),
+  objects: flag.string({ expectation: 'a file of Kubernetes objects' }, { required: true }),
+  'node-ip': flag.ipv4(),
+};
+
 export function parseRenderArgs(argv: string[]): RenderArgs {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'hostname-override': { type: 'string' },
-      'cluster-cidr': { type: 'string' },
-      objects: { type: 'string' },
-      'node-ip': { type: 'string' },
-      'masquerade-bit': { type: 'string' },
-      'nodeport-addresses': { type: 'string' },
-      'proxy-mode': { type: 'string', default: 'iptables' },
-    },
-    strict: true,
-  });
-  const need = (name: 'hostname-override' | 'cluster-cidr' | 'objects'): string => {
-    const value = values[name];
-    if (!value) throw new UsageError(`cannot render: option "--${name}" is required`);
-    return value;
+  const { values: v } = parseProxyFlags(argv, RENDER_FLAGS);
+  return {
+    mode: v['proxy-mode'],
+    objects: v.objects,
+    config: { hostname: nodeNameOf(v['hostname-override'], ''), clusterCidr: v['cluster-cidr']!, masqueradeMark: masqueradeMarkFromBit(v['masquerade-bit']!) },
+    ...(v['node-ip'] ? { nodeIP: v['node-ip'] } : {}),
+    nodePortAddresses: v['nodeport-addresses'],
   };
-  const clusterCidr = need('cluster-cidr');
-  if (parseIpv4Cidr(clusterCidr) === undefined) throw new UsageError(`cannot render: "--cluster-cidr" must be an IPv4 CIDR, got "${clusterCidr}"`);
-  const nodeIP = values['node-ip'];
-  if (nodeIP !== undefined && parseIpv4(nodeIP) === undefined) throw new UsageError(`cannot render: "--node-ip" must be an IPv4 address, got "${nodeIP}"`);
-  const nodePortAddresses = (values['nodeport-addresses'] ?? '').split(',').filter(Boolean);
-  for (const a of nodePortAddresses) if (a !== 'primary' && parseIpv4Cidr(a) === undefined) throw new UsageError(`cannot render: "--nodeport-addresses" entry "${a}" is not a CIDR or "primary"`);
-  const bit = Number(values['masquerade-bit'] ?? DEFAULT_MASQUERADE_BIT);
-  let masqueradeMark: number;
-  try {
-    masqueradeMark = masqueradeMarkFromBit(bit);
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  return { mode: parseProxyMode(values['proxy-mode']), objects: need('objects'), config: { hostname: need('hostname-override'), clusterCidr, masqueradeMark }, ...(nodeIP ? { nodeIP } : {}), nodePortAddresses };
 }
 
 export function runRender(args: RenderArgs, log: Logger): string {
-  const objects = loadObjectsFile(args.objects);
+  const objects = loadObjectsFile(args.objects, args.config.hostname, log);
   const node = objects.nodes.find((n) => n.name === args.config.hostname);
   const nodeIPs = args.nodeIP ? [args.nodeIP] : (node?.addresses ?? []);
   const primary = args.nodePortAddresses.includes('primary');

@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The second line is the lab cluster's: socat forwards its API server to the machine's loopback, gcc builds
+# the pause image, and the e2e test images carry dig, nc, iperf (nginx's files come from its .deb, not an install).
 PACKAGES=(iproute2 iptables nftables ipset conntrack iputils-ping curl util-linux
-  containerd runc busybox-static containernetworking-plugins etcd-server etcd-client iperf3 openssl)
+  containerd runc busybox-static containernetworking-plugins etcd-server etcd-client iperf3 openssl
+  socat gcc libc6-dev bind9-dnsutils netcat-openbsd iperf)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

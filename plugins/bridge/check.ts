@@ -1,28 +1,17 @@
 import type { Attachment, Result } from '../cni/types.ts';
 import { familyBits, formatCidr, formatIp, networkAddress, parseCidr, parseIp } from '../../lib/ip.ts';
+import type { IpLink, IpRoute } from '../../lib/ip-json.ts';
 
 // CHECK compares what ADD reported (prevResult) with what the kernel shows now. Pure: the caller
 // queries `ip -json` and hands the listings in.
 
-export interface ObservedLink {
-  ifname: string;
-  address?: string;
-  master?: string;
-  addr_info?: { local: string; prefixlen: number }[];
-}
-
-export interface ObservedRoute {
-  dst: string;
-  gateway?: string;
-}
-
 export interface Observed {
   /** The pod's interface, absent when it is gone. */
-  pod?: ObservedLink;
+  pod?: IpLink;
   /** IPv4 and IPv6 routes of the pod's namespace, all tables. */
-  routes: ObservedRoute[];
+  routes: readonly IpRoute[];
   /** The host end of the veth, absent when it is gone. */
-  host?: ObservedLink;
+  host?: IpLink;
 }
 
 /** "fd00:0::1" and "fd00::1" are one address. */

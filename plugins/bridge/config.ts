@@ -1,6 +1,6 @@
-import { isInterfaceName } from '../../lib/names.ts';
+import { FieldError, mustBe, readBoolean, readInteger, readInterfaceName, readObject, readParsed } from '../../lib/fields.ts';
 import { isMacAddress } from '../../lib/mac.ts';
-import { invalidConfig } from '../cni/errors.ts';
+import { PLUGIN_NAME } from '../cni/delegate.ts';
 import type { Request } from '../cni/request.ts';
 import type { DNS, NetConf } from '../cni/types.ts';
 
@@ -27,67 +27,49 @@ export interface BridgeConfig {
   readonly dns?: DNS;
 }
 
-
 function flag(conf: NetConf, field: string): boolean {
-  const value = conf[field];
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidConfig(field, `must be true or false, not ${JSON.stringify(value)}`);
-  return value;
-}
-
-function integer(conf: NetConf, field: string, min: number, max: number): number | undefined {
-  const value = conf[field];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidConfig(field, `must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`);
-  }
-  return value;
+  return readBoolean(conf, field) ?? false;
 }
 
 function parseMac(field: string, value: unknown): string | undefined {
-  if (value === undefined || value === '') return undefined;
+  if (value === undefined || value === null || value === '') return undefined;
   const mac = typeof value === 'string' ? value.toLowerCase() : '';
   // A multicast MAC (lowest bit of the first octet) cannot be a unicast interface's address.
-  if (!isMacAddress(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw invalidConfig(field, `must be a unicast MAC address, not ${JSON.stringify(value)}`);
+  if (!isMacAddress(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw mustBe(field, 'a unicast MAC address', value);
   return mac;
 }
 
-function parseIpamType(conf: NetConf): string | undefined {
-  if (conf.ipam === undefined) return undefined;
-  if (typeof conf.ipam !== 'object' || conf.ipam === null || Array.isArray(conf.ipam)) throw invalidConfig('ipam', 'must be an object');
-  if (conf.ipam.type === undefined || conf.ipam.type === '') return undefined;
-  if (typeof conf.ipam.type !== 'string') throw invalidConfig('ipam.type', 'must be a plugin name');
-  return conf.ipam.type;
-}
-
 export function parseBridgeConfig(conf: NetConf, request: Request): BridgeConfig {
-  const bridge = conf.bridge ?? 'cni0';
-  if (typeof bridge !== 'string' || !isInterfaceName(bridge)) {
-    throw invalidConfig('bridge', `must be an interface name of 1 to 15 characters, not ${JSON.stringify(bridge)}`);
-  }
+  const bridge = readInterfaceName(conf, 'bridge') ?? 'cni0';
   const isDefaultGateway = flag(conf, 'isDefaultGateway');
+  // Read even when isDefaultGateway implies it: a value it cannot take is an error either way.
+  const isGateway = flag(conf, 'isGateway');
   const hairpinMode = flag(conf, 'hairpinMode');
   const promiscMode = flag(conf, 'promiscMode');
-  if (hairpinMode && promiscMode) throw invalidConfig('promiscMode', 'cannot be set together with "hairpinMode"');
-  const mtu = integer(conf, 'mtu', 0, 65535);
-  if (mtu !== undefined && mtu !== 0 && mtu < 68) throw invalidConfig('mtu', `must be 0 or at least 68, not ${mtu}`);
-  const runtimeMac = conf.runtimeConfig?.mac;
-  const mac = parseMac('runtimeConfig.mac', runtimeMac) ?? parseMac('CNI_ARGS MAC', request.args.get('MAC'));
-  const ipamType = parseIpamType(conf);
+  if (hairpinMode && promiscMode) throw new FieldError('promiscMode', 'cannot be set together with "hairpinMode"');
+  const mtu = readInteger(conf, 'mtu', { min: 0, max: 65535 });
+  if (mtu !== undefined && mtu !== 0 && mtu < 68) throw mustBe('mtu', '0 or from 68 to 65535', mtu);
+  const runtimeConfig = readObject(conf, 'runtimeConfig');
+  // Both are checked, though runtimeConfig wins: a MAC the plugin cannot take is an error wherever it is.
+  const argsMac = parseMac('CNI_ARGS MAC', request.args.get('MAC'));
+  const mac = parseMac('runtimeConfig.mac', runtimeConfig?.mac) ?? argsMac;
+  const ipam = readObject(conf, 'ipam');
+  const ipamType = ipam && readParsed(ipam, 'type', PLUGIN_NAME, 'ipam.type');
+  const dns = readObject(conf, 'dns');
   return {
     name: conf.name,
     bridge,
-    isGateway: isDefaultGateway || flag(conf, 'isGateway'),
+    isGateway: isDefaultGateway || isGateway,
     isDefaultGateway,
     forceAddress: flag(conf, 'forceAddress'),
     ipMasq: flag(conf, 'ipMasq'),
     ...(mtu ? { mtu } : {}),
     hairpinMode,
     promiscMode,
-    vlan: integer(conf, 'vlan', 0, 4094) ?? 0,
+    vlan: readInteger(conf, 'vlan', { min: 0, max: 4094 }) ?? 0,
     macspoofchk: flag(conf, 'macspoofchk'),
     ...(ipamType ? { ipamType } : {}),
     ...(mac ? { mac } : {}),
-    ...(conf.dns && typeof conf.dns === 'object' ? { dns: conf.dns } : {}),
+    ...(dns ? { dns: dns as DNS } : {}),
   };
 }

@@ -1,18 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { applyIpBatch, IpBatchError, queryIpJson } from '../../lib/ip-batch.ts';
+import { applyIpBatch, ipLine, IpBatchError, queryIpJson } from '../../lib/ip-batch.ts';
+import type { IpLink, IpRoute } from '../../lib/ip-json.ts';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { Family } from '../../lib/ip.ts';
-import type { ObservedLink, ObservedRoute } from './check.ts';
 import type { BridgeConfig } from './config.ts';
 import { renderBridgeCreate, type BridgeAddress } from './plan.ts';
 
 // The kernel side of links: every function here spawns `ip`/`bridge` or writes /proc, and is idempotent.
-
-interface LinkListing extends ObservedLink {
-  ifalias?: string;
-  linkinfo?: { info_kind?: string };
-  addr_info?: { family?: string; local: string; prefixlen: number }[];
-}
 
 export interface BridgeState {
   mac: string;
@@ -53,25 +47,25 @@ export function enableForwarding(families: Iterable<Family>): void {
 /** Deletes a link; one already gone is success. */
 export async function deleteLink(name: string, options: { netns?: string } = {}): Promise<void> {
   try {
-    await applyIpBatch([`link del dev ${name}`], options);
+    await applyIpBatch([ipLine`link del dev ${name}`], options);
   } catch (error) {
     if (!(error instanceof IpBatchError && error.missing)) throw error;
   }
 }
 
-export async function queryLink(name: string, options: { netns?: string } = {}): Promise<LinkListing | undefined> {
-  return (await queryIpJson<LinkListing>(['-d', 'addr', 'show', 'dev', name], options))[0];
+export async function queryLink(name: string, options: { netns?: string } = {}): Promise<IpLink | undefined> {
+  return (await queryIpJson<IpLink>(['-d', 'addr', 'show', 'dev', name], options))[0];
 }
 
 /** Every link of the node's namespace with its alias (the attachment tag of our host veths). */
-export async function listLinks(): Promise<LinkListing[]> {
-  return queryIpJson<LinkListing>(['-d', 'link', 'show']);
+export async function listLinks(): Promise<IpLink[]> {
+  return queryIpJson<IpLink>(['-d', 'link', 'show']);
 }
 
-export async function queryRoutes(netns: string): Promise<ObservedRoute[]> {
+export async function queryRoutes(netns: string): Promise<IpRoute[]> {
   const [v4, v6] = await Promise.all([
-    queryIpJson<ObservedRoute>(['-4', 'route', 'show', 'table', 'all'], { netns }),
-    queryIpJson<ObservedRoute>(['-6', 'route', 'show', 'table', 'all'], { netns }),
+    queryIpJson<IpRoute>(['-4', 'route', 'show', 'table', 'all'], { netns }),
+    queryIpJson<IpRoute>(['-6', 'route', 'show', 'table', 'all'], { netns }),
   ]);
   return [...v4, ...v6];
 }

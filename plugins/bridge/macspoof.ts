@@ -1,7 +1,9 @@
 // macspoofchk: frames entering the bridge from a pod's veth must carry the pod's MAC. One nftables table
 // of the bridge family holds one rule and two sets; a pod is two set elements keyed by its host veth, so
 // adding or removing a pod never needs a rule handle. Every ADD rewrites the rule inside the same
-// transaction (flush chain + add rule), which keeps it single however many ADDs race.
+// transaction (flush chain + add rule), which keeps it single however many ADDs race. The table goes
+// with its last pod: removals and additions hold one lock per node (packet-filter.ts), so a removal
+// that finds its pods the last ones cannot delete the table under an ADD that is adding another.
 
 export const MACSPOOF_TABLE = 'weft';
 
@@ -37,16 +39,17 @@ function readSets(listing: string): { guarded: string[]; allowed: [string, strin
 }
 
 /**
- * Deletes the set elements of the interfaces `select` picks; empty when there are none. Deleting an element
- * that is not there fails the whole transaction, so only listed elements are named.
+ * Deletes the set elements of the interfaces `select` picks, or the whole table when no interface
+ * would be left guarded; empty when there is nothing to do. Deleting an element that is not there
+ * fails the whole transaction, so only listed elements are named.
  */
 export function renderMacspoofRemoval(listing: string, select: (hostVeth: string) => boolean): string {
   const { guarded, allowed } = readSets(listing);
   const t = `bridge ${MACSPOOF_TABLE}`;
+  if (guarded.every(select)) return `delete table ${t}\n`;
   const lines = [
     ...guarded.filter(select).map((name) => `delete element ${t} guarded { "${name}" }`),
     ...allowed.filter(([name]) => select(name)).map(([name, mac]) => `delete element ${t} allowed { "${name}" . ${mac} }`),
   ];
   return lines.length ? [...lines, ''].join('\n') : '';
 }
-

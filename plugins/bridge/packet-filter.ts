@@ -1,4 +1,5 @@
 import { run, runChecked } from '../../lib/exec.ts';
+import { withNamespaceLock } from '../../lib/namespace-lock.ts';
 import { ErrorCode, toCniError } from '../cni/errors.ts';
 import type { Attachment } from '../cni/types.ts';
 import type { Family } from '../../lib/ip.ts';
@@ -36,18 +37,24 @@ export function removeMasq(select: (network: string, attachment: Attachment) => 
   });
 }
 
+const MACSPOOF_LOCK = 'bridge-macspoofchk';
+
 export function applyMacspoof(text: string): Promise<void> {
-  return filterStep('add the macspoofchk rule', async () => {
-    await runChecked('nft', ['-f', '-'], { input: text });
-  });
+  return filterStep('add the macspoofchk rule', () =>
+    withNamespaceLock(MACSPOOF_LOCK, async () => {
+      await runChecked('nft', ['-f', '-'], { input: text });
+    }),
+  );
 }
 
-/** Removes the macspoofchk elements of the host veths `select` picks; no table means nothing to remove. */
+/** Removes the macspoofchk elements of the host veths `select` picks (the table with the last); no table means nothing to remove. */
 export function removeMacspoof(select: (hostVeth: string) => boolean): Promise<void> {
-  return filterStep('remove macspoofchk entries', async () => {
-    const listing = await run('nft', ['-j', 'list', 'table', 'bridge', MACSPOOF_TABLE]);
-    if (listing.code !== 0) return;
-    const text = renderMacspoofRemoval(listing.stdout, select);
-    if (text) await runChecked('nft', ['-f', '-'], { input: text });
-  });
+  return filterStep('remove macspoofchk entries', () =>
+    withNamespaceLock(MACSPOOF_LOCK, async () => {
+      const listing = await run('nft', ['-j', 'list', 'table', 'bridge', MACSPOOF_TABLE]);
+      if (listing.code !== 0) return;
+      const text = renderMacspoofRemoval(listing.stdout, select);
+      if (text) await runChecked('nft', ['-f', '-'], { input: text });
+    }),
+  );
 }

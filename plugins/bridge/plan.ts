@@ -1,6 +1,7 @@
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { Attachment, IPConfig, Result, Route } from '../cni/types.ts';
 import { cidrContains, formatCidr, formatIp, networkAddress, offsetIp, parseCidr, parseIp, type Cidr, type Family } from '../../lib/ip.ts';
+import { ipLine, quoted } from '../../lib/ip-batch.ts';
 import type { BridgeConfig } from './config.ts';
 import { attachmentTag, bridgeMac, hostVethMac, hostVethName, podMac } from './names.ts';
 
@@ -38,8 +39,6 @@ function routeFamily(route: Route): Family | undefined {
 }
 
 export function planAttachment(config: BridgeConfig, attachment: Attachment, options: { netns: string; ipam?: Result }): AttachmentPlan {
-  // `ip -batch` splits on whitespace and quotes; a namespace path holding them would change the command.
-  if (!/^\/[^\s"'\\]*$/.test(options.netns)) throw new CniError(ErrorCode.InvalidEnvironment, `cannot use CNI_NETNS "${options.netns}": not a plain absolute path`);
   const ips: IPConfig[] = [];
   const gateways = new Set<string>();
   for (const ip of options.ipam?.ips ?? []) {
@@ -78,7 +77,7 @@ export function planAttachment(config: BridgeConfig, attachment: Attachment, opt
 export function renderBridgeCreate(config: BridgeConfig): string {
   const mtu = config.mtu ? ` mtu ${config.mtu}` : '';
   const vlan = config.vlan ? ' vlan_filtering 1' : '';
-  return `link add name ${config.bridge} address ${bridgeMac(config.bridge)}${mtu} type bridge${vlan}`;
+  return ipLine`link add name ${config.bridge} address ${bridgeMac(config.bridge)}` + mtu + ' type bridge' + vlan;
 }
 
 const LINK_LOCAL_V6 = parseCidr('fe80::/10')!;
@@ -106,10 +105,10 @@ export function renderGatewayAddresses(plan: AttachmentPlan, existing: readonly 
       const overlaps = cidrContains(current, networkAddress(wanted)) || cidrContains(wanted, networkAddress(current));
       if (current.ip.family === 6 && !overlaps) continue;
       if (!forceAddress) throw new CniError(ErrorCode.InvalidConfig, `cannot add gateway "${gateway}" to bridge "${bridge}": it has "${have.local}/${have.prefixlen}" (set forceAddress to replace it)`);
-      lines.push(`addr del ${have.local}/${have.prefixlen} dev ${bridge}`);
+      lines.push(ipLine`addr del ${`${have.local}/${have.prefixlen}`} dev ${bridge}`);
     }
     // Without DAD the gateway answers at once; a tentative one drops the pods' first IPv6 packets for ~2 s.
-    lines.push(`addr replace ${gateway} dev ${bridge}${wanted.ip.family === 6 ? ' nodad' : ''}`);
+    lines.push(ipLine`addr replace ${gateway} dev ${bridge}` + (wanted.ip.family === 6 ? ' nodad' : ''));
   }
   return lines;
 }
@@ -119,16 +118,16 @@ export function renderHostVeth(plan: AttachmentPlan): string[] {
   const { config, hostVeth } = plan;
   const mtu = config.mtu ? ` mtu ${config.mtu}` : '';
   return [
-    `link add name ${hostVeth} address ${plan.hostMac}${mtu} type veth peer name ${plan.attachment.ifname} address ${plan.podMac}${mtu} netns ${plan.netns}`,
-    `link set dev ${hostVeth} alias "${attachmentTag(config.name, plan.attachment)}"`,
-    `link set dev ${hostVeth} master ${config.bridge}`,
-    ...(config.hairpinMode ? [`link set dev ${hostVeth} type bridge_slave hairpin on`] : []),
-    `link set dev ${hostVeth} up`,
+    ipLine`link add name ${hostVeth} address ${plan.hostMac}` + mtu + ipLine` type veth peer name ${plan.attachment.ifname} address ${plan.podMac}` + mtu + ipLine` netns ${plan.netns}`,
+    ipLine`link set dev ${hostVeth} alias ${quoted(attachmentTag(config.name, plan.attachment))}`,
+    ipLine`link set dev ${hostVeth} master ${config.bridge}`,
+    ...(config.hairpinMode ? [ipLine`link set dev ${hostVeth} type bridge_slave hairpin on`] : []),
+    ipLine`link set dev ${hostVeth} up`,
   ];
 }
 
 export function renderBridgeUp(config: BridgeConfig): string[] {
-  return [`link set dev ${config.bridge} up`, ...(config.promiscMode ? [`link set dev ${config.bridge} promisc on`] : [])];
+  return [ipLine`link set dev ${config.bridge} up`, ...(config.promiscMode ? [ipLine`link set dev ${config.bridge} promisc on`] : [])];
 }
 
 function renderRoute(route: Route, plan: AttachmentPlan): string {
@@ -140,7 +139,7 @@ function renderRoute(route: Route, plan: AttachmentPlan): string {
     throw new CniError(ErrorCode.InvalidConfig, `cannot add route to "${route.dst}": gateway "${route.gw}" is not an IPv${family} address`);
   }
   const gw = route.gw ?? plan.ips.find((ip) => cidrOf(ip).ip.family === family)?.gateway;
-  const parts = [`route add ${route.dst}`, gw !== undefined ? `via ${gw}` : '', `dev ${plan.attachment.ifname}`];
+  const parts = [ipLine`route add ${route.dst}`, gw !== undefined ? ipLine`via ${gw}` : '', ipLine`dev ${plan.attachment.ifname}`];
   if (route.priority !== undefined) parts.push(`metric ${route.priority}`);
   if (route.table !== undefined) parts.push(`table ${route.table}`);
   if (route.scope !== undefined) parts.push(`scope ${route.scope}`);
@@ -153,8 +152,8 @@ function renderRoute(route: Route, plan: AttachmentPlan): string {
 export function renderPodSetup(plan: AttachmentPlan): string[] {
   const ifname = plan.attachment.ifname;
   return [
-    ...plan.ips.map((ip) => `addr add ${ip.address} dev ${ifname}${cidrOf(ip).ip.family === 6 ? ' nodad' : ''}`),
-    `link set dev ${ifname} up`,
+    ...plan.ips.map((ip) => ipLine`addr add ${ip.address} dev ${ifname}` + (cidrOf(ip).ip.family === 6 ? ' nodad' : '')),
+    ipLine`link set dev ${ifname} up`,
     ...plan.routes.map((route) => renderRoute(route, plan)),
   ];
 }
@@ -182,8 +181,8 @@ export function renderVlan(plan: AttachmentPlan): string[] {
   const { vlan, bridge, isGateway } = plan.config;
   if (!vlan) return [];
   return [
-    `vlan del dev ${plan.hostVeth} vid 1`,
-    `vlan add dev ${plan.hostVeth} vid ${vlan} pvid untagged`,
-    ...(isGateway ? [`vlan add dev ${bridge} vid ${vlan} pvid untagged self`] : []),
+    ipLine`vlan del dev ${plan.hostVeth} vid 1`,
+    ipLine`vlan add dev ${plan.hostVeth} vid ${vlan} pvid untagged`,
+    ...(isGateway ? [ipLine`vlan add dev ${bridge} vid ${vlan} pvid untagged self`] : []),
   ];
 }

@@ -14,7 +14,7 @@ import { renderMasqRules } from './masq.ts';
 import { hostVethName, parseAttachmentTag } from './names.ts';
 import { applyMacspoof, applyMasq, removeMacspoof, removeMasq } from './packet-filter.ts';
 import { buildResult, planAttachment, renderBridgeUp, renderGatewayAddresses, renderHostVeth, renderPodSetup, renderVlan } from './plan.ts';
-import { UndoLog } from './undo.ts';
+import { UndoLog } from '../cni/undo.ts';
 
 // weft-bridge's verbs. The decisions live in plan.ts, masq.ts, macspoof.ts and check.ts; this file
 // orders the steps, records how to undo each, and delegates IPAM.
@@ -29,7 +29,7 @@ function attachmentOf(ctx: Context<BridgeConfig>): Attachment {
 }
 
 function ipam(ctx: Context<BridgeConfig>, verb: Verb, options: BridgePluginOptions): Promise<Result | undefined> {
-  return delegate(ctx.config.ipamType!, verb, ctx.request, ctx.stdin, { invoke: options.invoke });
+  return delegate(ctx.config.ipamType!, verb, ctx.request, ctx.stdin, { caller: ctx.conf.type, field: 'ipam.type', invoke: options.invoke });
 }
 
 /** Runs every step even when one fails (DEL and GC must clean up as much as they can), then throws the first failure. */
@@ -52,15 +52,19 @@ async function add(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Pr
     const bridge = await ensureBridge(config);
     if (plan.gateways.length) enableForwarding(plan.gateways.map((g) => parseCidr(g)!.ip.family));
     const head = [...renderGatewayAddresses(plan, bridge.addresses), ...renderBridgeUp(config)];
-    const deleteVeth = () => deleteLink(plan.hostVeth);
+    const vethLine = head.length + 1;
+    let vethMayExist = true;
+    // Recorded before the batch runs: whatever ip prints (it may stop without naming a line), the pair it may have made is undone.
+    undo.record('delete the host veth', async () => {
+      if (vethMayExist) await deleteLink(plan.hostVeth);
+    });
     try {
       await applyIpBatch([...head, ...renderHostVeth(plan)]);
     } catch (error) {
-      // Only a failure after the veth line means the pair is ours; a name that already exists is another attachment's.
-      if (error instanceof IpBatchError && error.line > head.length + 1) undo.record('delete the host veth', deleteVeth);
+      // A failure named at or before the veth line means the pair was not made here: a name that exists is another call's.
+      if (error instanceof IpBatchError && error.line !== undefined && error.line <= vethLine) vethMayExist = false;
       throw error;
     }
-    undo.record('delete the host veth', deleteVeth);
     await applyBridgeBatch(renderVlan(plan));
     await applyIpBatch(renderPodSetup(plan), { netns: plan.netns });
     if (config.ipMasq) {
@@ -74,10 +78,7 @@ async function add(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Pr
     }
     return buildResult(plan, { bridgeMac: bridge.mac, ipam: allocated });
   } catch (thrown) {
-    const error = toCniError(thrown, ErrorCode.NetlinkFailure, `add "${attachment.ifname}" of container "${attachment.containerId}"`);
-    const failures = await undo.unwind();
-    if (failures.length === 0) throw error;
-    throw new CniError(error.code, error.message, { details: [error.details, ...failures].filter(Boolean).join('; '), cause: thrown });
+    return undo.unwindAndThrow(thrown, { code: ErrorCode.NetlinkFailure, action: `add "${attachment.ifname}" of container "${attachment.containerId}"` });
   }
 }
 
@@ -130,6 +131,7 @@ async function gc(ctx: Context<BridgeConfig>, valid: readonly Attachment[], opti
 
 export function createBridgePlugin(options: BridgePluginOptions = {}): Plugin<BridgeConfig> {
   return {
+    entersNetns: true,
     parseConfig: parseBridgeConfig,
     add: (ctx) => add(ctx, options),
     del: (ctx) => del(ctx, options),

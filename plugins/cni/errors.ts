@@ -1,3 +1,5 @@
+import { FieldError } from '../../lib/fields.ts';
+
 // The CNI spec's error codes (spec 1.1.0, "Error"), and weft's own from 100 up.
 export const ErrorCode = {
   IncompatibleVersion: 1,
@@ -36,13 +38,14 @@ export class CniError extends Error {
   }
 }
 
-/** Wraps anything thrown into a CniError, keeping CniErrors as they are. */
+/** Wraps anything thrown into a CniError, keeping CniErrors as they are; a config field's error is code 7. */
 export function toCniError(error: unknown, code: ErrorCodeValue, action: string): CniError {
   if (error instanceof CniError) return error;
+  if (error instanceof FieldError) return new CniError(ErrorCode.InvalidConfig, `invalid config: ${error.message}`);
   const message = error instanceof Error ? error.message : String(error);
   return new CniError(code, `cannot ${action}: ${message}`, { cause: error });
 }
 
 export function invalidConfig(field: string, problem: string): CniError {
-  return new CniError(ErrorCode.InvalidConfig, `invalid config: "${field}" ${problem}`);
+  return toCniError(new FieldError(field, problem), ErrorCode.InvalidConfig, 'read the config');
 }

@@ -1,18 +1,28 @@
-import { readFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
+import { FileError, readBoundedFd } from '../../lib/files.ts';
 import { createLogger, parseLogLevel } from '../../lib/log.ts';
-import type { CniError } from './errors.ts';
+import { CniError, ErrorCode } from './errors.ts';
 import type { PluginIO } from './skeleton.ts';
+
+/** A network config with prevResult and thousands of GC attachments stays far below this; /dev/zero does not. */
+export const MAX_STDIN_BYTES = 16 * 1024 * 1024;
+
+function tooLarge(): CniError {
+  return new CniError(ErrorCode.DecodeFailure, `cannot decode network configuration: stdin holds more than ${MAX_STDIN_BYTES} bytes`);
+}
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  let total = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    total += buffer.length;
+    if (total > MAX_STDIN_BYTES) throw tooLarge();
+    chunks.push(buffer);
+  }
   return Buffer.concat(chunks).toString();
 }
 
-/**
- * Runtimes hand the config over a blocking pipe: one synchronous read skips setting up process.stdin
- * as a stream (~6 ms a call, measured). A non-blocking stdin (EAGAIN) falls back to the stream.
- */
 /** Likewise a synchronous write of the (small) result, instead of creating process.stdout. */
 function writeStdout(text: string): void {
   try {
@@ -23,10 +33,16 @@ function writeStdout(text: string): void {
   }
 }
 
+/**
+ * Runtimes hand the config over a blocking pipe: one synchronous read skips setting up process.stdin
+ * as a stream (~6 ms a call, measured). A non-blocking stdin (EAGAIN) falls back to the stream.
+ * Either way at most MAX_STDIN_BYTES are read.
+ */
 async function readStdin(): Promise<string> {
   try {
-    return readFileSync(0, 'utf8');
+    return readBoundedFd(0, MAX_STDIN_BYTES, 'stdin');
   } catch (error) {
+    if (error instanceof FileError) throw tooLarge();
     if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
     return readAll(process.stdin);
   }

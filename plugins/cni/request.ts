@@ -1,4 +1,5 @@
-import { isInterfaceName, isPlainName } from '../../lib/names.ts';
+import { parseDuration } from '../../lib/duration.ts';
+import { CONTAINER_ID_MAX, interfaceNameProblem, isPlainName } from '../../lib/names.ts';
 import { CniError, ErrorCode } from './errors.ts';
 import type { Verb } from './types.ts';
 
@@ -14,7 +15,15 @@ export interface Request {
   args: ReadonlyMap<string, string>;
   /** CNI_PATH, split on ':'. */
   path: readonly string[];
+  /** How many plugins delegated to reach this one (WEFT_CNI_DEPTH; 0 when the runtime called it). */
+  depth: number;
 }
+
+/** How long a call may take unless WEFT_CNI_TIMEOUT says otherwise; below the runtimes' own limits (kubelet's 2 minutes). */
+export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+const MAX_CALL_TIMEOUT_MS = 3_600_000;
+/** A runtime's plugin at depth 0, its delegate (weft-bridge under weft-vxlan) at 1, IPAM at 2: 3 leaves one level spare. */
+export const MAX_DELEGATION_DEPTH = 3;
 
 const VERBS: readonly Verb[] = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'];
 
@@ -34,6 +43,22 @@ export function parseCniArgs(value: string | undefined): Map<string, string> {
   return args;
 }
 
+/** WEFT_CNI_TIMEOUT, a Go duration ("30s"), bounds the whole call; a delegating plugin sets it for its delegate. */
+export function parseCallTimeout(env: NodeJS.ProcessEnv): number {
+  const text = env.WEFT_CNI_TIMEOUT;
+  if (text === undefined || text === '') return DEFAULT_CALL_TIMEOUT_MS;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1 || ms > MAX_CALL_TIMEOUT_MS) throw envError(`invalid WEFT_CNI_TIMEOUT "${text}": must be a duration from 1ms to 1h, such as "30s"`);
+  return ms;
+}
+
+function parseDepth(env: NodeJS.ProcessEnv): number {
+  const text = env.WEFT_CNI_DEPTH;
+  if (text === undefined || text === '') return 0;
+  if (!/^[0-9]$/.test(text)) throw envError(`invalid WEFT_CNI_DEPTH "${text}": must be a digit`);
+  return Number(text);
+}
+
 export function parseCommand(env: NodeJS.ProcessEnv): Verb {
   const command = env.CNI_COMMAND;
   if (!command) throw envError('missing environment variable CNI_COMMAND');
@@ -51,13 +76,21 @@ export function parseRequest(env: NodeJS.ProcessEnv): Request {
   if (perContainer) {
     if (!containerId) throw envError('missing environment variable CNI_CONTAINERID');
     // The spec allows container IDs of letters, digits and _ . - (they must also be safe in file names).
-    if (!isPlainName(containerId)) throw envError(`invalid CNI_CONTAINERID "${containerId}": letters, digits, "_", "." and "-" only`);
+    if (!isPlainName(containerId)) throw envError(`invalid CNI_CONTAINERID ${JSON.stringify(containerId.slice(0, 80))}: letters, digits, "_", "." and "-" only, starting with a letter or digit`);
+    if (containerId.length > CONTAINER_ID_MAX) throw envError(`invalid CNI_CONTAINERID: ${containerId.length} characters long, at most ${CONTAINER_ID_MAX}`);
     if (!ifname) throw envError('missing environment variable CNI_IFNAME');
-    if (!isInterfaceName(ifname)) throw envError(`invalid CNI_IFNAME "${ifname}"`);
+    const problem = interfaceNameProblem(ifname);
+    if (problem) throw envError(`invalid CNI_IFNAME ${JSON.stringify(ifname)}: it ${problem}`);
     if (command !== 'DEL' && !netns) throw envError('missing environment variable CNI_NETNS');
   }
-  if (netns !== undefined && !netns.startsWith('/')) throw envError(`invalid CNI_NETNS "${netns}": not an absolute path`);
+  // The path lands on `ip -batch` lines: whitespace, quotes, "#" or control characters would change the command.
+  if (netns !== undefined && !/^\/[\x21-\x7e]*$/.test(netns)) throw envError(`invalid CNI_NETNS ${JSON.stringify(netns)}: not an absolute path of printable characters`);
+  if (netns !== undefined && /["'#\\]/.test(netns)) throw envError(`invalid CNI_NETNS ${JSON.stringify(netns)}: it holds a quote, "#" or "\\"`);
   const path = (env.CNI_PATH ?? '').split(':').filter((p) => p !== '');
   if (path.length === 0 && perContainer) throw envError('missing environment variable CNI_PATH');
-  return { command, containerId, netns, ifname, args: parseCniArgs(env.CNI_ARGS), path };
+  const depth = parseDepth(env);
+  if (depth > MAX_DELEGATION_DEPTH) {
+    throw new CniError(ErrorCode.InvalidConfig, `cannot delegate deeper than ${MAX_DELEGATION_DEPTH} plugins: does a "type" or "ipam.type" lead back to a plugin that delegates?`);
+  }
+  return { command, containerId, netns, ifname, args: parseCniArgs(env.CNI_ARGS), path, depth };
 }

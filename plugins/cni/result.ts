@@ -32,8 +32,10 @@ export function parseResult(raw: unknown): Result {
   const routes: Route[] = list('routes').filter(isObject).map((r) => {
     const route: Route = { dst: String(r.dst ?? '') };
     if (typeof r.gw === 'string') route.gw = r.gw;
+    // Route attributes are unsigned 32-bit numbers to the kernel; anything else would not parse in `ip route`.
     for (const key of ['mtu', 'advmss', 'priority', 'table', 'scope'] as const) {
-      if (typeof r[key] === 'number') route[key] = r[key] as number;
+      const value = r[key];
+      if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff) route[key] = value;
     }
     return route;
   });

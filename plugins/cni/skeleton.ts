@@ -1,7 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startWithDeadline } from '../../lib/deadline.ts';
+import { showValue } from '../../lib/fields.ts';
 import { isObject } from '../../lib/json.ts';
-import { isPlainName } from '../../lib/names.ts';
-import { CniError, ErrorCode, toCniError } from './errors.ts';
-import { parseCommand, parseRequest, type Request } from './request.ts';
+import { isPlainName, NETWORK_NAME_MAX } from '../../lib/names.ts';
+import { CniError, ErrorCode, invalidConfig, toCniError } from './errors.ts';
+import { assertNetnsExists } from './netns.ts';
+import { parseCallTimeout, parseCommand, parseRequest, type Request } from './request.ts';
 import { renderResult } from './result.ts';
 import type { Attachment, NetConf, Result } from './types.ts';
 import { assertVerbSupported, compareVersions, CURRENT_VERSION, isSupportedVersion, SUPPORTED_VERSIONS } from './version.ts';
@@ -18,6 +22,8 @@ export interface Context<C> {
 }
 
 export interface Plugin<C> {
+  /** Works inside CNI_NETNS (not IPAM): ADD and CHECK then first check that the namespace exists. */
+  readonly entersNetns?: boolean;
   /** Reads and validates the plugin's config; throws CniError code 7 naming the field. */
   parseConfig(conf: NetConf, request: Request): C;
   add(ctx: Context<C>): Promise<Result>;
@@ -78,34 +84,75 @@ function parseStdin(stdin: string): Record<string, unknown> {
 }
 
 function validateNetConf(conf: Record<string, unknown>, version: string): NetConf {
-  if (typeof conf.name !== 'string' || !isPlainName(conf.name)) {
-    throw new CniError(ErrorCode.InvalidConfig, 'invalid config: "name" must be letters, digits, "_", "." and "-"');
+  if (typeof conf.name !== 'string' || !isPlainName(conf.name) || conf.name.length > NETWORK_NAME_MAX) {
+    throw invalidConfig('name', `must be 1 to ${NETWORK_NAME_MAX} letters, digits, "_", "." and "-", starting with a letter or digit, got ${showValue(conf.name)}`);
   }
   if (typeof conf.type !== 'string' || conf.type === '') throw new CniError(ErrorCode.InvalidConfig, 'invalid config: missing "type"');
   return { ...conf, cniVersion: version } as NetConf;
 }
 
-async function dispatch<C>(plugin: Plugin<C>, io: PluginIO, stdin: string, version: string): Promise<void> {
-  const request = parseRequest(io.env);
+/** Runs the verb; returns what to print on success (ADD's result), or undefined. */
+async function dispatch<C>(plugin: Plugin<C>, request: Request, stdin: string, version: string): Promise<string | undefined> {
   assertVerbSupported(request.command, version);
   const conf = validateNetConf(parseStdin(stdin), version);
-  const ctx: Context<C> = { request, conf, stdin, config: plugin.parseConfig(conf, request) };
+  const ctx: Context<C> = { request, conf, stdin, config: toConfig(plugin, conf, request) };
+  if (plugin.entersNetns && (request.command === 'ADD' || request.command === 'CHECK')) assertNetnsExists(request.netns!);
   switch (request.command) {
     case 'ADD':
-      io.writeStdout(JSON.stringify(renderResult(await plugin.add(ctx), version)));
-      return;
+      return JSON.stringify(renderResult(await plugin.add(ctx), version));
     case 'DEL':
-      return plugin.del(ctx);
+      return void (await plugin.del(ctx));
     case 'CHECK':
-      return plugin.check(ctx);
+      return void (await plugin.check(ctx));
     case 'STATUS':
-      return plugin.status(ctx);
+      return void (await plugin.status(ctx));
     case 'GC':
-      return plugin.gc(ctx, parseValidAttachments(conf));
+      return void (await plugin.gc(ctx, parseValidAttachments(conf)));
     case 'VERSION':
-      return;
+      return undefined;
   }
 }
+
+function toConfig<C>(plugin: Plugin<C>, conf: NetConf, request: Request): C {
+  try {
+    return plugin.parseConfig(conf, request);
+  } catch (error) {
+    throw toCniError(error, ErrorCode.InvalidConfig, 'read the config');
+  }
+}
+
+/**
+ * Runs the verb under the call's deadline, leaving time to unwind: when the deadline passes, the
+ * programs the verb spawned are killed, the verb undoes what it did (its undo log has a deadline of
+ * its own within the reserve), and the call fails with code 11 so the runtime tries again later.
+ */
+async function runWithinDeadline(timeoutMs: number, command: string, work: () => Promise<string | undefined>): Promise<string | undefined> {
+  const reserve = Math.min(UNWIND_RESERVE_MS, timeoutMs / 4);
+  const run = startWithDeadline(timeoutMs - reserve, work, reserve);
+  const settled = run.work.then(
+    (output) => ({ ok: true as const, output }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  try {
+    const first = await Promise.race([settled, run.expired.then(() => undefined)]);
+    if (first) {
+      if (first.ok) return first.output;
+      throw first.error;
+    }
+    const grace = new AbortController();
+    const late = await Promise.race([settled, sleep(reserve, undefined, { signal: grace.signal }).catch(() => undefined)]);
+    grace.abort();
+    // A verb that completed all the same did its work: its result stands.
+    if (late?.ok) return late.output;
+    const why = late ? toCniError(late.error, ErrorCode.TryAgainLater, command).message : 'it was still running';
+    throw new CniError(ErrorCode.TryAgainLater, `cannot complete ${command} within ${timeoutMs} ms (WEFT_CNI_TIMEOUT): try again later`, { details: why });
+  } finally {
+    run.clear();
+  }
+}
+
+/** Time kept back from a call's deadline for undoing its work: a quarter of the deadline, at most this. */
+export const UNWIND_RESERVE_MS = 5_000;
 
 /** Runs one plugin invocation and returns the process exit code. */
 export async function runPlugin<C>(plugin: Plugin<C>, io: PluginIO): Promise<number> {
@@ -119,7 +166,9 @@ export async function runPlugin<C>(plugin: Plugin<C>, io: PluginIO): Promise<num
       return 0;
     }
     version = negotiateVersion(parseStdin(stdin));
-    await dispatch(plugin, io, stdin, version);
+    const request = parseRequest(io.env);
+    const output = await runWithinDeadline(parseCallTimeout(io.env), command, () => dispatch(plugin, request, stdin, version));
+    if (output !== undefined) io.writeStdout(output);
     return 0;
   } catch (thrown) {
     const error = toCniError(thrown, ErrorCode.IOFailure, 'complete the request');

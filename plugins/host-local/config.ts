@@ -1,9 +1,9 @@
+import { ABSOLUTE_PATH, FieldError, mustBe, readList, readObject, readParsed } from '../../lib/fields.ts';
 import { isObject } from '../../lib/json.ts';
-import { isPlainName, isSafeAbsolutePath } from '../../lib/names.ts';
-import { CniError, ErrorCode, invalidConfig } from '../cni/errors.ts';
+import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { Request } from '../cni/request.ts';
 import type { NetConf, Route } from '../cni/types.ts';
-import { cidrContains, compareIps, familyBits, formatIp, lastAddress, networkAddress, offsetIp, parseCidr, parseIp, sameIp, type IP } from '../../lib/ip.ts';
+import { cidrContains, compareIps, familyBits, formatCidr, formatIp, lastAddress, networkAddress, offsetIp, parseCidr, parseIp, sameIp, type Cidr, type IP } from '../../lib/ip.ts';
 import { findRangeSet, isAllocatable, rangesOverlap, type Range, type RangeSet } from './range.ts';
 
 // The `ipam` section, read with the reference host-local's keys and defaults, validated once.
@@ -21,56 +21,66 @@ export interface HostLocalConfig {
 }
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
-// A network name is a directory under dataDir: within NAME_MAX.
-const NETWORK_NAME_MAX = 254;
 
-function optionalString(section: Record<string, unknown>, key: string, field: string): string | undefined {
-  const value = section[key];
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw invalidConfig(field, 'must be a string');
-  return value;
-}
+const IP_ADDRESS = { expectation: 'an IP address', check: parseIp };
+const CIDR = { expectation: 'a CIDR such as "10.1.0.0/24"', check: (text: string) => parseCidr(text) };
 
-function parseAddress(text: string, field: string): IP {
-  const ip = parseIp(text);
-  if (!ip) throw invalidConfig(field, `"${text}" is not an IP address`);
-  return ip;
+// Blocks no pod address may come from: the kernel or every peer treats them specially.
+const UNUSABLE: readonly { cidr: Cidr; why: string }[] = [
+  ['0.0.0.0/8', '"this network", which no host may use'],
+  ['127.0.0.0/8', 'loopback addresses'],
+  ['224.0.0.0/4', 'multicast addresses'],
+  ['255.255.255.255/32', 'the limited broadcast address'],
+  ['::/128', 'the unspecified address'],
+  ['::1/128', 'the loopback address'],
+  ['::ffff:0:0/96', 'IPv4-mapped addresses'],
+  ['ff00::/8', 'multicast addresses'],
+].map(([text, why]) => ({ cidr: parseCidr(text!)!, why: why! }));
+
+function overlaps(a: Cidr, b: Cidr): boolean {
+  return a.ip.family === b.ip.family && (cidrContains(a, networkAddress(b)) || cidrContains(b, networkAddress(a)));
 }
 
 function parseBound(section: Record<string, unknown>, key: string, field: string, range: { subnet: Range['subnet'] }): IP | undefined {
-  const text = optionalString(section, key, field);
-  if (text === undefined) return undefined;
-  const ip = parseAddress(text, field);
-  if (!cidrContains(range.subnet, ip)) throw invalidConfig(field, `"${text}" is outside the subnet "${formatIp(range.subnet.ip)}/${range.subnet.prefix}"`);
+  const ip = readParsed(section, key, IP_ADDRESS, field);
+  if (ip === undefined) return undefined;
+  if (!cidrContains(range.subnet, ip)) throw mustBe(field, `an address inside the subnet "${formatCidr(range.subnet)}"`, formatIp(ip));
   return ip;
+}
+
+/** The subnet of a range: a network address, large enough to allocate from, and made of addresses a pod can hold. */
+function parseSubnet(raw: Record<string, unknown>, field: string): Cidr {
+  const parsed = readParsed(raw, 'subnet', CIDR, field);
+  if (parsed === undefined) throw new FieldError(field, 'is missing');
+  const text = formatCidr(parsed);
+  const bits = familyBits(parsed.ip.family);
+  if (parsed.prefix > bits - 2) throw mustBe(field, `a subnet of /${bits - 2} or larger to allocate from`, raw.subnet);
+  const subnet = { ip: networkAddress(parsed), prefix: parsed.prefix };
+  if (!sameIp(subnet.ip, parsed.ip)) throw mustBe(field, `a network address ("${formatCidr(subnet)}"), not one with host bits set`, raw.subnet);
+  const unusable = UNUSABLE.find((block) => overlaps(block.cidr, subnet));
+  if (unusable) throw mustBe(field, `a subnet pods can use, not one that includes ${formatCidr(unusable.cidr)} (${unusable.why})`, text);
+  return subnet;
 }
 
 /** One range, with the reference's defaults: start and gateway at network+1, end at the last address (IPv4: broadcast-1). */
 function parseRange(raw: unknown, field: string): Range {
-  if (!isObject(raw)) throw invalidConfig(field, 'must be an object');
-  const subnetText = optionalString(raw, 'subnet', `${field}.subnet`);
-  if (subnetText === undefined) throw invalidConfig(`${field}.subnet`, 'is missing');
-  const parsed = parseCidr(subnetText);
-  if (!parsed) throw invalidConfig(`${field}.subnet`, `"${subnetText}" is not a CIDR`);
-  const bits = familyBits(parsed.ip.family);
-  if (parsed.prefix > bits - 2) throw invalidConfig(`${field}.subnet`, `"${subnetText}" is too small to allocate from`);
-  const subnet = { ip: networkAddress(parsed), prefix: parsed.prefix };
-  if (!sameIp(subnet.ip, parsed.ip)) throw invalidConfig(`${field}.subnet`, `"${subnetText}" has host bits set (network address "${formatIp(subnet.ip)}")`);
+  if (!isObject(raw)) throw mustBe(field, 'an object', raw);
+  const subnet = parseSubnet(raw, `${field}.subnet`);
   const first = offsetIp(subnet.ip, 1n);
   const last = subnet.ip.family === 4 ? offsetIp(lastAddress(subnet), -1n) : lastAddress(subnet);
   const rangeStart = parseBound(raw, 'rangeStart', `${field}.rangeStart`, { subnet }) ?? first;
   const rangeEnd = parseBound(raw, 'rangeEnd', `${field}.rangeEnd`, { subnet }) ?? last;
   const gateway = parseBound(raw, 'gateway', `${field}.gateway`, { subnet }) ?? first;
-  if (compareIps(rangeStart, rangeEnd) > 0) throw invalidConfig(`${field}.rangeEnd`, `"${formatIp(rangeEnd)}" is before rangeStart "${formatIp(rangeStart)}"`);
+  if (compareIps(rangeStart, rangeEnd) > 0) throw mustBe(`${field}.rangeEnd`, `an address after rangeStart "${formatIp(rangeStart)}"`, formatIp(rangeEnd));
   return { subnet, rangeStart, rangeEnd, gateway };
 }
 
 function parseRangeSet(raw: unknown, field: string): RangeSet {
-  if (!Array.isArray(raw) || raw.length === 0) throw invalidConfig(field, 'must be a non-empty list of ranges');
+  if (!Array.isArray(raw) || raw.length === 0) throw mustBe(field, 'a non-empty list of ranges', raw);
   const set = raw.map((r, j) => parseRange(r, `${field}[${j}]`));
   const family = set[0]!.subnet.ip.family;
   const mixed = set.findIndex((r) => r.subnet.ip.family !== family);
-  if (mixed >= 0) throw invalidConfig(`${field}[${mixed}].subnet`, `mixes IPv${set[mixed]!.subnet.ip.family} into an IPv${family} range set`);
+  if (mixed >= 0) throw mustBe(`${field}[${mixed}].subnet`, `an IPv${family} subnet like the rest of its range set`, formatCidr(set[mixed]!.subnet));
   return set;
 }
 
@@ -82,7 +92,7 @@ interface LabelledRange {
 function assertNoOverlap(ranges: readonly LabelledRange[]): void {
   for (const [i, a] of ranges.entries()) {
     const b = ranges.slice(0, i).find((earlier) => rangesOverlap(earlier.range, a.range));
-    if (b) throw invalidConfig(a.field, `overlaps "${b.field}"`);
+    if (b) throw new FieldError(a.field, `overlaps "${b.field}"`);
   }
 }
 
@@ -95,41 +105,28 @@ function parseRangeSets(ipam: Record<string, unknown>): RangeSet[] {
     sets.push([range]);
     labelled.push({ range, field: 'ipam.subnet' });
   }
-  if (ipam.ranges !== undefined) {
-    if (!Array.isArray(ipam.ranges)) throw invalidConfig('ipam.ranges', 'must be a list of range sets');
-    for (const [i, raw] of ipam.ranges.entries()) {
+  const ranges = readList(ipam, 'ranges', 'ipam.ranges');
+  if (ranges !== undefined) {
+    for (const [i, raw] of ranges.entries()) {
       const set = parseRangeSet(raw, `ipam.ranges[${i}]`);
       sets.push(set);
       set.forEach((range, j) => labelled.push({ range, field: `ipam.ranges[${i}][${j}]` }));
     }
   }
-  if (sets.length === 0) throw invalidConfig('ipam.ranges', 'is missing (or give "ipam.subnet")');
+  if (sets.length === 0) throw new FieldError('ipam.ranges', 'is missing (or give "ipam.subnet")');
   assertNoOverlap(labelled);
   return sets;
 }
 
-function parseRoutes(raw: unknown): Route[] {
-  if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw invalidConfig('ipam.routes', 'must be a list');
-  return raw.map((route, i) => {
+function parseRoutes(ipam: Record<string, unknown>): Route[] {
+  return (readList(ipam, 'routes', 'ipam.routes') ?? []).map((route, i) => {
     const field = `ipam.routes[${i}]`;
-    if (!isObject(route)) throw invalidConfig(field, 'must be an object');
-    const dst = optionalString(route, 'dst', `${field}.dst`);
-    if (dst === undefined || !parseCidr(dst)) throw invalidConfig(`${field}.dst`, `must be a CIDR, got "${String(route.dst)}"`);
-    const gw = optionalString(route, 'gw', `${field}.gw`);
-    if (gw !== undefined) parseAddress(gw, `${field}.gw`);
-    return gw === undefined ? { dst } : { dst, gw };
+    if (!isObject(route)) throw mustBe(field, 'an object', route);
+    if (readParsed(route, 'dst', CIDR, `${field}.dst`) === undefined) throw new FieldError(`${field}.dst`, 'is missing');
+    const gw = readParsed(route, 'gw', IP_ADDRESS, `${field}.gw`);
+    const dst = route.dst as string;
+    return gw === undefined ? { dst } : { dst, gw: route.gw as string };
   });
-}
-
-function parsePath(ipam: Record<string, unknown>, key: string): string | undefined {
-  const field = `ipam.${key}`;
-  const path = optionalString(ipam, key, field);
-  if (path === undefined) return undefined;
-  if (!isSafeAbsolutePath(path)) {
-    throw invalidConfig(field, `"${path}" must be an absolute path without ".."`);
-  }
-  return path;
 }
 
 interface RequestedSource {
@@ -148,7 +145,7 @@ function requestedSources(conf: NetConf, request: Request): RequestedSource[] {
     ['runtimeConfig.ips', conf.runtimeConfig?.ips],
   ] as const) {
     if (value === undefined || value === null) continue;
-    if (!Array.isArray(value)) throw invalidConfig(field, 'must be a list');
+    if (!Array.isArray(value)) throw mustBe(field, 'a list', value);
     sources.push({ field, values: value, code: ErrorCode.InvalidConfig });
   }
   return sources;
@@ -176,17 +173,17 @@ function parseRequested(conf: NetConf, request: Request, sets: readonly RangeSet
   return requested;
 }
 
+/** The network name (a directory under dataDir) was checked by the skeleton: a plain name of at most 64 characters. */
 export function parseHostLocalConfig(conf: NetConf, request: Request): HostLocalConfig {
-  const ipam = conf.ipam;
-  if (!isObject(ipam)) throw invalidConfig('ipam', 'is missing');
-  if (!isPlainName(conf.name) || conf.name.length > NETWORK_NAME_MAX) throw invalidConfig('name', `"${conf.name}" must be letters, digits, "_", "." and "-"`);
+  const ipam = readObject(conf, 'ipam');
+  if (!ipam) throw new FieldError('ipam', 'is missing');
   const rangeSets = parseRangeSets(ipam);
-  const resolvConf = parsePath(ipam, 'resolvConf');
+  const resolvConf = readParsed(ipam, 'resolvConf', ABSOLUTE_PATH, 'ipam.resolvConf');
   return {
     network: conf.name,
-    dataDir: parsePath(ipam, 'dataDir') ?? DEFAULT_DATA_DIR,
+    dataDir: readParsed(ipam, 'dataDir', ABSOLUTE_PATH, 'ipam.dataDir') ?? DEFAULT_DATA_DIR,
     rangeSets,
-    routes: parseRoutes(ipam.routes),
+    routes: parseRoutes(ipam),
     ...(resolvConf !== undefined ? { resolvConf } : {}),
     // Only ADD uses them; a DEL must not fail on a malformed request.
     requested: request.command === 'ADD' ? parseRequested(conf, request, rangeSets) : rangeSets.map(() => undefined),

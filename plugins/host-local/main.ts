@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readBoundedFile } from '../../lib/files.ts';
 import { processIO } from '../cni/process-io.ts';
 import { runPlugin, type Plugin } from '../cni/skeleton.ts';
 import type { HostLocalConfig } from './config.ts';
@@ -9,7 +9,8 @@ import { openFileStore } from './store.ts';
 export function hostLocalPlugin(): Plugin<HostLocalConfig> {
   return createHostLocalPlugin({
     openStore: (config) => openFileStore(config.dataDir, config.network),
-    readFile: (path) => readFileSync(path, 'utf8'),
+    // resolv.conf is a few lines; a path to a device or a FIFO must fail, not read for ever.
+    readFile: (path) => readBoundedFile(path, { maxBytes: 64 * 1024 }),
   });
 }
 

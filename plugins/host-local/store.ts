@@ -1,5 +1,6 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { directoryExists, ensureDirectory, readBoundedFile } from '../../lib/files.ts';
 import { formatIp, parseIp, type IP } from '../../lib/ip.ts';
 import type { Allocation, AllocationStore, Owner } from './allocation.ts';
 
@@ -10,6 +11,8 @@ import type { Allocation, AllocationStore, Owner } from './allocation.ts';
 
 /** An empty allocation file younger than this is an ADD between create and write; older, an ADD that died. */
 const WRITE_GRACE_MS = 10_000;
+/** An allocation file holds a container ID and an interface name; anything larger is not one of ours. */
+const MAX_FILE_BYTES = 4096;
 
 function isErrno(error: unknown, code: string): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === code;
@@ -37,7 +40,7 @@ export function openFileStore(dataDir: string, network: string, options: FileSto
     if (!ip || formatIp(ip) !== name) return undefined;
     let content: string;
     try {
-      content = readFileSync(join(dir, name), 'utf8');
+      content = readBoundedFile(join(dir, name), { maxBytes: MAX_FILE_BYTES });
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return undefined; // released meanwhile
       throw error;
@@ -51,18 +54,12 @@ export function openFileStore(dataDir: string, network: string, options: FileSto
 
   return {
     list() {
-      let names: string[];
-      try {
-        names = readdirSync(dir);
-      } catch (error) {
-        if (isErrno(error, 'ENOENT')) return [];
-        throw error;
-      }
-      return names.map(readAllocation).filter((a): a is Allocation => a !== undefined);
+      if (!directoryExists(dir)) return [];
+      return readdirSync(dir).map(readAllocation).filter((a): a is Allocation => a !== undefined);
     },
 
     reserve(ip, owner) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      ensureDirectory(dir);
       let fd: number;
       try {
         fd = openSync(fileOf(ip), 'wx', 0o600);
@@ -88,7 +85,7 @@ export function openFileStore(dataDir: string, network: string, options: FileSto
 
     lastReserved(rangeSet) {
       try {
-        return parseIp(readFileSync(lastReservedFile(rangeSet), 'utf8').trim());
+        return parseIp(readBoundedFile(lastReservedFile(rangeSet), { maxBytes: MAX_FILE_BYTES }).trim());
       } catch (error) {
         if (isErrno(error, 'ENOENT')) return undefined;
         throw error;

@@ -1,5 +1,5 @@
-import { isPlainName, isSafeAbsolutePath } from '../../lib/names.ts';
-import { invalidConfig } from '../cni/errors.ts';
+import { ABSOLUTE_PATH, readObject, readParsed } from '../../lib/fields.ts';
+import { PLUGIN_NAME } from '../cni/delegate.ts';
 import type { NetConf } from '../cni/types.ts';
 import { formatIpv4Cidr } from '../../lib/ip.ts';
 import type { SubnetEnv } from './subnet-file.ts';
@@ -14,21 +14,14 @@ export interface VxlanCniConfig {
   delegate: Readonly<Record<string, unknown>>;
 }
 
-function absolutePath(conf: NetConf, key: string, fallback: string): string {
-  const value = conf[key] ?? fallback;
-  if (typeof value !== 'string' || !isSafeAbsolutePath(value)) throw invalidConfig(key, 'must be an absolute path without ".."');
-  return value;
-}
-
 export function parseVxlanCniConfig(conf: NetConf): VxlanCniConfig {
-  const delegate = conf.delegate ?? {};
-  if (typeof delegate !== 'object' || delegate === null || Array.isArray(delegate)) throw invalidConfig('delegate', 'must be an object');
-  const type = (delegate as Record<string, unknown>).type;
-  if (type !== undefined && (typeof type !== 'string' || !isPlainName(type))) throw invalidConfig('delegate.type', 'must be a plugin name');
+  const delegate = readObject(conf, 'delegate') ?? {};
+  readParsed(delegate, 'type', PLUGIN_NAME, 'delegate.type');
+  readObject(delegate, 'ipam', 'delegate.ipam');
   return {
-    subnetFile: absolutePath(conf, 'subnetFile', '/run/weft/subnet.env'),
-    dataDir: absolutePath(conf, 'dataDir', '/var/lib/cni/weft-vxlan'),
-    delegate: delegate as Record<string, unknown>,
+    subnetFile: readParsed(conf, 'subnetFile', ABSOLUTE_PATH) ?? '/run/weft/subnet.env',
+    dataDir: readParsed(conf, 'dataDir', ABSOLUTE_PATH) ?? '/var/lib/cni/weft-vxlan',
+    delegate,
   };
 }
 

@@ -7,6 +7,7 @@ import type { Attachment, Result } from '../cni/types.ts';
 import { buildDelegateConf, parseVxlanCniConfig, type VxlanCniConfig } from './cni-config.ts';
 import { delegateFileName, listDelegates, loadDelegate, removeDelegate, saveDelegate } from './delegate-store.ts';
 import { readSubnetFile, type SubnetEnv } from './subnet-file.ts';
+import { UndoLog } from '../cni/undo.ts';
 
 // weft-vxlan: turns weftd's subnet file into a bridge + host-local delegate config, remembers it per
 // attachment, and forwards every verb to the delegate.
@@ -34,7 +35,7 @@ export interface VxlanPluginOptions {
 
 export function createVxlanPlugin(options: VxlanPluginOptions = {}): Plugin<VxlanCniConfig> {
   const run = (ctx: Context<VxlanCniConfig>, verb: 'ADD' | 'DEL' | 'CHECK' | 'GC', conf: Record<string, unknown>) =>
-    delegate(delegateType(conf), verb, ctx.request, JSON.stringify(conf), { invoke: options.invoke });
+    delegate(delegateType(conf), verb, ctx.request, JSON.stringify(conf), { caller: ctx.conf.type, field: 'delegate.type', invoke: options.invoke });
 
   return {
     parseConfig: (conf) => parseVxlanCniConfig(conf),
@@ -42,14 +43,15 @@ export function createVxlanPlugin(options: VxlanPluginOptions = {}): Plugin<Vxla
     async add(ctx): Promise<Result> {
       const { containerId, ifname } = ctx.request;
       const conf = buildDelegateConf(ctx.conf, ctx.config, readSubnet(ctx.config));
-      // Saved before the delegate runs: a crash between the two still leaves DEL what it needs.
-      saveDelegate(ctx.config.dataDir, { containerId, ifname, conf });
+      const undo = new UndoLog();
       try {
+        // Saved before the delegate runs: a crash between the two still leaves DEL what it needs.
+        saveDelegate(ctx.config.dataDir, { containerId, ifname, conf });
+        undo.record('remove the stored delegate config', async () => removeDelegate(ctx.config.dataDir, containerId, ifname));
+        undo.record('delete what the delegate made', () => run(ctx, 'DEL', conf));
         return (await run(ctx, 'ADD', conf))!;
-      } catch (error) {
-        await run(ctx, 'DEL', conf).catch(() => {});
-        removeDelegate(ctx.config.dataDir, containerId, ifname);
-        throw error;
+      } catch (thrown) {
+        return undo.unwindAndThrow(thrown, { code: ErrorCode.IOFailure, action: `add "${ifname}" of container "${containerId}"` });
       }
     },
 

@@ -1,5 +1,6 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { directoryExists, ensureDirectory, readBoundedFile } from '../../lib/files.ts';
 
 // Per attachment, the delegate config ADD used, so DEL and CHECK hand the delegate the same config
 // even after the subnet file changed or is gone. One file per attachment, 0600 in a 0700 directory.
@@ -26,15 +27,22 @@ function isStoredDelegate(value: unknown): value is StoredDelegate {
   return typeof entry === 'object' && entry !== null && typeof entry.containerId === 'string' && typeof entry.ifname === 'string' && typeof entry.conf === 'object' && entry.conf !== null;
 }
 
+/** A stored config is the network config with the subnet filled in: far below this. */
+const MAX_STORED_BYTES = 1024 * 1024;
+
+function readStored(dataDir: string, name: string): string {
+  return readBoundedFile(join(dataDir, name), { maxBytes: MAX_STORED_BYTES });
+}
+
 export function saveDelegate(dataDir: string, stored: StoredDelegate): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ensureDirectory(dataDir);
   writeFileSync(join(dataDir, delegateFileName(stored.containerId, stored.ifname)), JSON.stringify(stored), { mode: 0o600 });
 }
 
 export function loadDelegate(dataDir: string, containerId: string, ifname: string): LoadedDelegate {
   let text: string;
   try {
-    text = readFileSync(join(dataDir, delegateFileName(containerId, ifname)), 'utf8');
+    text = readStored(dataDir, delegateFileName(containerId, ifname));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent' };
     return { state: 'unreadable', reason: (error as Error).message };
@@ -55,14 +63,14 @@ export function removeDelegate(dataDir: string, containerId: string, ifname: str
 export function listDelegates(dataDir: string): StoredDelegate[] {
   let names: string[];
   try {
-    names = readdirSync(dataDir);
+    names = directoryExists(dataDir) ? readdirSync(dataDir) : [];
   } catch {
     return [];
   }
   const stored: StoredDelegate[] = [];
   for (const name of names.filter((n) => n.endsWith('.json'))) {
     try {
-      const entry: unknown = JSON.parse(readFileSync(join(dataDir, name), 'utf8'));
+      const entry: unknown = JSON.parse(readStored(dataDir, name));
       if (isStoredDelegate(entry)) stored.push(entry);
     } catch {
       // a half-written or foreign file: not ours to judge

@@ -128,6 +128,12 @@ export class EtcdClient {
     return first ? Number(JSON.parse(first).result?.TTL ?? 0) : 0;
   }
 
+  /** A lease's remaining and granted TTL in seconds; a lease that no longer exists has a remaining TTL of -1. */
+  async timeToLive(lease: string): Promise<{ ttl: number; grantedTtl: number }> {
+    const reply = await this.call('/v3/lease/timetolive', { ID: lease });
+    return { ttl: Number(reply.TTL ?? -1), grantedTtl: Number(reply.grantedTTL ?? 0) };
+  }
+
   async revokeLease(lease: string): Promise<void> {
     await this.call('/v3/lease/revoke', { ID: lease });
   }

@@ -1,29 +1,16 @@
 import { run } from '../../lib/exec.ts';
 import { applyBridgeBatch, applyIpBatch, queryIpJson, saysMissing } from '../../lib/ip-batch.ts';
 import { parseIpv4Cidr } from '../../lib/ip.ts';
+import type { IpAddrInfo, IpLink, IpNeighbour, IpRoute } from '../../lib/ip-json.ts';
 import type { FabricCommands, Uplink } from './fabric-plan.ts';
 import type { KernelFabric } from './fabric-prune.ts';
 import { planDevice, recreateReason, type DeviceSpec, type LinkState } from './vxlan-device.ts';
 
 // The kernel side of the fabric, run inside the node's network namespace (weftd lives there).
 
-interface IpAddrInfo {
-  family: string;
-  local: string;
-  prefixlen: number;
-}
-interface IpLink {
-  ifname: string;
-  mtu: number;
-  address?: string;
-  flags?: string[];
-  addr_info?: IpAddrInfo[];
-  linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; port?: number; learning?: boolean } };
-}
-
 function toUplink(link: IpLink, address: IpAddrInfo): Uplink {
   const subnet = parseIpv4Cidr(`${address.local}/${address.prefixlen}`)!;
-  return { name: link.ifname, address: address.local, subnet, mtu: link.mtu };
+  return { name: link.ifname, address: address.local, subnet, mtu: link.mtu ?? 1500 };
 }
 
 /** The uplink: the named interface's first IPv4 address, or the interface holding `publicIp`. */
@@ -89,10 +76,10 @@ export async function applyFabricCommands(commands: FabricCommands): Promise<{ r
 /** What the kernel holds on the VXLAN device (and the uplink's routes), for pruning after a restart. */
 export async function readKernelFabric(device: string, uplink: string): Promise<KernelFabric> {
   const routes = [
-    ...(await queryIpJson<{ dst: string; gateway?: string }>(['route', 'show', 'dev', device])).map((r) => ({ ...r, dev: device })),
-    ...(await queryIpJson<{ dst: string; gateway?: string }>(['route', 'show', 'dev', uplink])).map((r) => ({ ...r, dev: uplink })),
+    ...(await queryIpJson<IpRoute>(['route', 'show', 'dev', device])).map((r) => ({ ...r, dev: device })),
+    ...(await queryIpJson<IpRoute>(['route', 'show', 'dev', uplink])).map((r) => ({ ...r, dev: uplink })),
   ];
-  const neighbours = await queryIpJson<{ dst: string; lladdr?: string }>(['neigh', 'show', 'dev', device]);
+  const neighbours = await queryIpJson<IpNeighbour>(['neigh', 'show', 'dev', device]);
   const fdbResult = await run('bridge', ['-json', 'fdb', 'show', 'dev', device]);
   const fdb = fdbResult.code === 0 && fdbResult.stdout.trim() !== '' ? (JSON.parse(fdbResult.stdout) as { mac: string; dst?: string }[]) : [];
   return { routes, neighbours, fdb };

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readBoundedFile } from '../../lib/files.ts';
 import { dirname } from 'node:path';
 import { formatIpv4Cidr, formatIpv4, parseIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
 
@@ -51,6 +52,7 @@ export function writeSubnetFile(path: string, env: SubnetEnv): void {
   renameSync(temp, path);
 }
 
+/** Reads the subnet file: a regular file of at most 64 KiB (it holds four lines). */
 export function readSubnetFile(path: string): SubnetEnv {
-  return parseSubnetFile(readFileSync(path, 'utf8'));
+  return parseSubnetFile(readBoundedFile(path, { maxBytes: 64 * 1024 }));
 }

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { isIgnored, parseEndpointSlice, parseNode, parseService, type EndpointSlice, type Node, type Service } from './objects.ts';
+import { isIgnored, parseEndpointSlice, parseNode, parseService, type ClusterObjects, type EndpointSlice, type Node, type Service } from './objects.ts';
 import { serviceKey } from './state.ts';
 
 // Turns watch events into "which Services changed since the last sync, from what to what" (kube-proxy's
@@ -163,6 +163,11 @@ export class ChangeTracker {
   /** Every Service with its slices, in the order they arrived. */
   *allServices(): IterableIterator<[string, ServiceRecords]> {
     for (const [key, service] of this.#services) yield [key, { service, slices: this.#slicesOf.get(key) ?? NO_SLICES }];
+  }
+
+  /** Every record held, as one snapshot (`weft-proxy render` reads a file through the tracker). */
+  objects(): ClusterObjects {
+    return { services: [...this.#services.values()], endpointSlices: [...this.#slices.values()], nodes: this.#node ? [this.#node] : [] };
   }
 
   get serviceCount(): number {

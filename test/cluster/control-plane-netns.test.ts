@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../lib/exec.ts';
-import { findK8sBinaries, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { findK8sBinaries, startControlPlane, type ControlPlane } from '../../lab/kube/control-plane.ts';
 import { NetnsScope, type Netns } from '../support/netns.ts';
 import { startUpstreamKubeProxy, type UpstreamKubeProxy } from '../support/upstream-kube-proxy.ts';
 

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findK8sBinaries, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
-import { CLUSTER_CIDR, NODE_CIDR_MASK } from '../support/control-plane-args.ts';
+import { findK8sBinaries, startControlPlane, type ControlPlane } from '../../lab/kube/control-plane.ts';
+import { CLUSTER_CIDR, NODE_CIDR_MASK } from '../../lab/kube/control-plane-args.ts';
 import { ipv4CidrContains, parseIpv4, parseIpv4Cidr } from '../../lib/ip.ts';
 
 // Smoke test of the real control plane the proxy tests build on: the API server serves, the controller

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runInBackground, type BackgroundProcess } from '../../lib/exec.ts';
-import type { Component } from '../support/component-process.ts';
-import { findK8sBinaries, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import type { Component } from '../../lab/kube/component-process.ts';
+import { findK8sBinaries, startControlPlane, type ControlPlane } from '../../lab/kube/control-plane.ts';
 import { NetnsScope, type Netns } from '../support/netns.ts';
 import {
   CONTROL_PLANE_IP, HTTP_PORT, NODE_IP, NODE_NAME, UDP_PORT, createNode, createPod, httpGet, pollUntil, removePodFiles, startWeftProxy, stopWeftProxy, udpConversation, type Pod,

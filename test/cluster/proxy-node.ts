@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run, runInBackground, type BackgroundProcess } from '../../lib/exec.ts';
-import { startComponent, stopComponent, type Component } from '../support/component-process.ts';
+import { startComponent, stopComponent, type Component } from '../../lab/kube/component-process.ts';
 import type { Netns, NetnsScope } from '../support/netns.ts';
 
 // A node for proxy tests: a namespace reaching the control plane over a veth, a bridge with pod

@@ -7,7 +7,7 @@ import { addPod, type Pod } from '../../lab/pod.ts';
 import { createUnderlay, type LabSettings, type Underlay } from '../../lab/underlay.ts';
 import { waitFor } from '../../lab/wait.ts';
 import { testLabSettings } from '../netns/overlay-cluster.ts';
-import { findK8sBinaries, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { findK8sBinaries, startControlPlane, type ControlPlane } from '../../lab/kube/control-plane.ts';
 import { NetnsScope } from '../support/netns.ts';
 
 // weftd --kube-subnet-mgr against a real control plane: the API server runs inside the underlay

@@ -152,7 +152,8 @@ describe.each(ALL_FLAVOURS)('$label', (flavour) => {
     await pod.exec('ip', ['-batch', '-'], 'neigh flush dev eth0\nlink set dev eth0 address 02:de:ad:be:ef:01\n');
     expect(await ping(pod, '10.88.0.1')).toBe(false);
     expectOk(await cni(flavour, n, { command: 'DEL', config: conf, containerId: 'pod-a', pod }));
-    if (weft) expect(await n.ns.exec('nft', ['list', 'table', 'bridge', 'weft'])).not.toContain(hostVethName({ containerId: 'pod-a', ifname: 'eth0' }));
+    // The table goes with its last pod (no empty "table bridge weft" left behind).
+    if (weft) expect((await n.ns.try('nft', ['list', 'table', 'bridge', 'weft'])).code).not.toBe(0);
   });
 
   it('refuses a bridge holding another IPv4 address, releasing the allocation, and replaces it with forceAddress', async () => {
@@ -306,7 +307,7 @@ describe.each(WEFT_FLAVOURS)('$label only', (flavour) => {
     expect(allocations(n.dataDir)).toEqual([]);
     expect((await links(n.ns)).filter((l) => l.master === n.bridge)).toEqual([]);
     expect(await n.ns.exec('iptables-save', ['-t', 'nat'])).not.toContain('weft-bridge');
-    expect(await n.ns.exec('nft', ['list', 'table', 'bridge', 'weft'])).not.toMatch(/"weft[0-9a-f]{11}"/);
+    if (flavour.plugin === 'weft-bridge') expect((await n.ns.try('nft', ['list', 'table', 'bridge', 'weft'])).code).not.toBe(0);
   });
 
   it('lets a pod that changes its MAC still reach the gateway without macspoofchk (the control for the drop test)', async () => {

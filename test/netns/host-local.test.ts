@@ -152,7 +152,7 @@ describe.each(IMPLEMENTATIONS)('host-local ($name)', (impl) => {
     const net = network(impl, { ranges: [[{ subnet: '10.77.4.0/24' }, { subnet: 'nope' }]] });
     const outcome = await cni(impl, net, { command: 'ADD' });
     expect(outcome.code).not.toBe(0);
-    if (impl.name === 'weft') expect(outcome.json).toMatchObject({ code: 7, msg: 'invalid config: "ipam.ranges[0][1].subnet" "nope" is not a CIDR' });
+    if (impl.name === 'weft') expect(outcome.json).toMatchObject({ code: 7, msg: 'invalid config: "ipam.ranges[0][1].subnet" must be a CIDR such as "10.1.0.0/24", got "nope"' });
     else expect(outcome.json.code).toBe(999);
     expect(allocationFiles(net)).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, runInBackground, type BackgroundProcess, type RunResult } from '../../lib/exec.ts';
+import { QUIET_DISABLED_PLUGINS } from '../../lab/kube/node-config.ts';
 
 // containerd and runc from Debian, run inside a node namespace as a node would run them. containerd
 // is started with nsenter, not `ip netns exec` (which remounts /sys and hides the cgroup mounts runc
@@ -13,17 +14,8 @@ const CNI_BIN_DIR = '/opt/cni/bin';
 const CTR_NAMESPACE = 'weft-test';
 const STOP_TIMEOUT_MS = 10_000;
 
-// Only the plugins a `ctr run` needs; CRI, tracing and the snapshotters that probe for other
-// filesystems are disabled so start-up is quick and quiet.
-const DISABLED_PLUGINS = [
-  'io.containerd.grpc.v1.cri',
-  'io.containerd.internal.v1.tracing',
-  'io.containerd.tracing.processor.v1.otlp',
-  'io.containerd.snapshotter.v1.aufs',
-  'io.containerd.snapshotter.v1.btrfs',
-  'io.containerd.snapshotter.v1.devmapper',
-  'io.containerd.snapshotter.v1.zfs',
-];
+// Only the plugins a `ctr run` needs: no CRI, and nothing that probes for what this machine lacks.
+const DISABLED_PLUGINS = ['io.containerd.grpc.v1.cri', ...QUIET_DISABLED_PLUGINS];
 
 function renderContainerdConfig(dir: string): string {
   return [

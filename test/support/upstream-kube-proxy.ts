@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startComponent, stopComponent } from './component-process.ts';
-import { CLUSTER_CIDR } from './control-plane-args.ts';
+import { startComponent, stopComponent } from '../../lab/kube/component-process.ts';
+import { CLUSTER_CIDR } from '../../lab/kube/control-plane-args.ts';
 
 // Upstream kube-proxy (built by scripts/install-k8s.ts from the same modules as the API server) on a test
 // node: the reference weft-proxy is compared with, for behaviour and for sync speed.

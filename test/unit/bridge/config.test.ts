@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CniError } from '../../../plugins/cni/errors.ts';
+import { CniError, toCniError } from '../../../plugins/cni/errors.ts';
 import type { Request } from '../../../plugins/cni/request.ts';
 import type { NetConf } from '../../../plugins/cni/types.ts';
 import { parseBridgeConfig } from '../../../plugins/bridge/config.ts';
@@ -11,6 +11,7 @@ const request = (args: Record<string, string> = {}): Request => ({
   netns: '/var/run/netns/p',
   args: new Map(Object.entries(args)),
   path: ['/opt/cni/bin'],
+  depth: 0,
 });
 
 const conf = (extra: Record<string, unknown>): NetConf => ({ cniVersion: '1.1.0', name: 'net', type: 'weft-bridge', ...extra });
@@ -19,7 +20,8 @@ function invalid(extra: Record<string, unknown>, args?: Record<string, string>):
   try {
     parseBridgeConfig(conf(extra), request(args));
   } catch (error) {
-    return error as CniError;
+    // The skeleton turns a field's error into code 7, as it does here.
+    return toCniError(error, 5, 'read the config');
   }
   throw new Error('config was accepted');
 }
@@ -31,6 +33,10 @@ describe('parseBridgeConfig', () => {
       name: 'net', bridge: 'cni0', isGateway: false, isDefaultGateway: false, forceAddress: false, ipMasq: false,
       hairpinMode: false, promiscMode: false, vlan: 0, macspoofchk: false, ipamType: 'host-local',
     });
+  });
+
+  it('refuses a non-boolean isGateway even when isDefaultGateway makes it true (found by the fuzz suite, seed 20261201 case 2022)', () => {
+    expect(invalid({ isDefaultGateway: true, isGateway: 'true' }).message).toBe('invalid config: "isGateway" must be true or false, got "true"');
   });
 
   it('makes isDefaultGateway imply isGateway', () => {
@@ -64,6 +70,10 @@ describe('parseBridgeConfig', () => {
   it('takes the MAC from runtimeConfig before CNI_ARGS, lower-cased', () => {
     expect(parseBridgeConfig(conf({ runtimeConfig: { mac: '0A:00:00:00:00:01' } }), request({ MAC: '0a:00:00:00:00:02' })).mac).toBe('0a:00:00:00:00:01');
     expect(parseBridgeConfig(conf({}), request({ MAC: '0a:00:00:00:00:02' })).mac).toBe('0a:00:00:00:00:02');
+  });
+
+  it('refuses a malformed CNI_ARGS MAC even when runtimeConfig.mac wins (found by the fuzz suite, seed 2 case 3911)', () => {
+    expect(invalid({ runtimeConfig: { mac: '0a:00:00:00:00:01' } }, { MAC: '01:00:00:00:00:01' }).message).toContain('"CNI_ARGS MAC" must be a unicast MAC address');
   });
 
   it('rejects a malformed CNI_ARGS MAC with code 7', () => {

@@ -28,3 +28,14 @@ describe('macspoofchk rules', () => {
     expect(renderMacspoofRemoval(listing, (n) => n === 'weftccccccccccc')).toBe('');
   });
 });
+
+describe('macspoofchk table', () => {
+  it('goes with its last pod: removing every guarded interface deletes the table', () => {
+    expect(renderMacspoofRemoval(listing, (n) => n.startsWith('weft'))).toBe('delete table bridge weft\n');
+  });
+
+  it('goes when it guards nothing at all (a leftover GC finds)', () => {
+    const empty = JSON.stringify({ nftables: [{ table: { family: 'bridge', name: 'weft' } }, { set: { name: 'guarded', elem: [] } }] });
+    expect(renderMacspoofRemoval(empty, () => false)).toBe('delete table bridge weft\n');
+  });
+});

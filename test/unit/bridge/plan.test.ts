@@ -13,7 +13,7 @@ const H = hostVethName(attachment);
 function config(extra: Record<string, unknown> = {}): BridgeConfig {
   return parseBridgeConfig(
     { cniVersion: '1.1.0', name: 'net', type: 'weft-bridge', bridge: 'br0', ipam: { type: 'host-local' }, ...extra },
-    { command: 'ADD', containerId: 'c1', ifname: 'eth0', netns, args: new Map(), path: ['/bin'] },
+    { command: 'ADD', containerId: 'c1', ifname: 'eth0', netns, args: new Map(), path: ['/bin'], depth: 0 },
   );
 }
 
@@ -44,8 +44,8 @@ describe('planAttachment', () => {
     expect(() => planAttachment(config(), attachment, { netns, ipam: { cniVersion: '1.0.0', ips: [{ address: '10.1.0.5/24', gateway: '10.2.0.1' }] } })).toThrow(CniError);
   });
 
-  it('rejects a namespace path that would split into several ip arguments', () => {
-    expect(() => planAttachment(config(), attachment, { netns: '/var/run/netns/a b', ipam })).toThrow(/CNI_NETNS/);
+  it('refuses to render a namespace path that ip -batch would split into several arguments', () => {
+    expect(() => renderHostVeth(planAttachment(config(), attachment, { netns: '/var/run/netns/a b', ipam }))).toThrow('cannot write "/var/run/netns/a b" on an ip batch line');
   });
 
   it('uses the MAC the runtime asked for', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONTROLLERS, apiserverArgs, controllerManagerArgs, etcdArgs } from '../../support/control-plane-args.ts';
-import { renderKubeconfig } from '../../support/kubeconfig.ts';
-import { leafCertArgs, subject, subjectAltName } from '../../support/pki.ts';
+import { DEFAULT_CONTROLLERS, apiserverArgs, controllerManagerArgs, etcdArgs } from '../../../lab/kube/control-plane-args.ts';
+import { renderKubeconfig } from '../../../lab/kube/kubeconfig.ts';
+import { leafCertArgs, subject, subjectAltName } from '../../../lab/kube/pki.ts';
 
 const pair = (name: string) => ({ cert: `/p/${name}.crt`, key: `/p/${name}.key` });
 const flag = (args: readonly string[], name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   K8S_BINARIES,
+  K8S_BUILDS,
   k8sBinDir,
   latestPatch,
   parseVersionOutput,
   pinnedVersion,
+  renderE2eToolsGo,
   renderToolsGoMod,
   stagingModules,
   stagingVersion,
@@ -48,6 +50,38 @@ describe('k8s tools recipe', () => {
     expect(goMod).toContain('\tk8s.io/api => k8s.io/api v0.34.4\n');
     expect(goMod).toContain('\tk8s.io/client-go => k8s.io/client-go v0.34.4\n');
     for (const binary of K8S_BINARIES) expect(goMod).toContain(`\tk8s.io/kubernetes/cmd/${binary}\n`);
+    expect(goMod).toContain('\tk8s.io/kubernetes/test/images/agnhost\n');
+    // A test binary is built with go test -c: it is no tool.
+    expect(goMod).not.toContain('\tk8s.io/kubernetes/test/e2e\n');
+  });
+
+  it('builds every binary the control plane and nodes run, and the conformance suite as a test binary', () => {
+    const names = K8S_BUILDS.map((b) => b.name);
+    for (const binary of K8S_BINARIES) expect(names).toContain(binary);
+    expect(K8S_BUILDS.find((b) => b.name === 'e2e.test')).toMatchObject({ kind: 'test', package: 'k8s.io/kubernetes/test/e2e', reportsVersion: false });
+    expect(K8S_BUILDS.find((b) => b.name === 'kubelet')).toMatchObject({ kind: 'command', reportsVersion: true });
+  });
+
+  it('keeps the e2e suite imports in tools.go, without the standard library and commented imports', () => {
+    const e2eTest = [
+      'package e2e',
+      '',
+      'import (',
+      '\t"flag"',
+      '\t"testing"',
+      '',
+      '\t"github.com/onsi/ginkgo/v2"',
+      '\tyaml "go.yaml.in/yaml/v2"',
+      '\t// "github.com/onsi/ginkgo/v2"',
+      '\t_ "k8s.io/kubernetes/test/e2e/network"',
+      ')',
+      '',
+      'func handleFlags() {}',
+    ].join('\n');
+    const toolsGo = renderE2eToolsGo(e2eTest);
+    expect(toolsGo.startsWith('//go:build tools\n')).toBe(true);
+    expect(toolsGo.match(/^\t_ "[^"]+"$/gm)).toEqual(['\t_ "github.com/onsi/ginkgo/v2"', '\t_ "go.yaml.in/yaml/v2"', '\t_ "k8s.io/kubernetes/test/e2e/network"']);
+    expect(() => renderE2eToolsGo('package e2e\n')).toThrow(/no import block/);
   });
 
   it('reads the pin from a tidied go.mod where kubernetes sits in a require block', () => {

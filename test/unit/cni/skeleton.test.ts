@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { run } from '../../../lib/exec.ts';
+import { delegate } from '../../../plugins/cni/delegate.ts';
+import { UndoLog } from '../../../plugins/cni/undo.ts';
 import { CniError, ErrorCode } from '../../../plugins/cni/errors.ts';
 import { negotiateVersion, parseValidAttachments, runPlugin, type Plugin, type PluginIO } from '../../../plugins/cni/skeleton.ts';
 import type { NetConf } from '../../../plugins/cni/types.ts';
@@ -101,5 +104,67 @@ describe('CNI skeleton', () => {
 
   it('rejects malformed valid attachments with code 7', () => {
     expect(() => parseValidAttachments({ cniVersion: '1.1.0', name: 'n', type: 't', 'cni.dev/valid-attachments': [{ ifname: 'eth0' }] })).toThrow(/containerID/);
+  });
+});
+
+describe('CNI skeleton bounds every call', () => {
+  it('fails a verb still running at its deadline with code 11, after undoing what it did', async () => {
+    const undone: string[] = [];
+    const hanging: Plugin<null> = {
+      ...(plugin as unknown as Plugin<null>),
+      parseConfig: () => null,
+      add: async () => {
+        const undo = new UndoLog();
+        undo.record('remove the half-made interface', async () => void undone.push('interface'));
+        try {
+          // A child that never ends: the deadline kills it, and the ADD unwinds.
+          await run('sleep', ['30']);
+          throw new Error('sleep ended');
+        } catch (thrown) {
+          return undo.unwindAndThrow(thrown, { code: ErrorCode.NetlinkFailure, action: 'add' });
+        }
+      },
+    };
+    const io = fakeIO({ ...ENV, CNI_COMMAND: 'ADD', WEFT_CNI_TIMEOUT: '400ms' }, conf('1.1.0'));
+    const started = Date.now();
+    expect(await runPlugin(hanging, io)).toBe(1);
+    expect(Date.now() - started).toBeLessThan(1500);
+    const error = JSON.parse(io.out);
+    expect(error.code).toBe(ErrorCode.TryAgainLater);
+    expect(error.msg).toBe('cannot complete ADD within 400 ms (WEFT_CNI_TIMEOUT): try again later');
+    expect(undone).toEqual(['interface']);
+  });
+
+  it.each([
+    ['a container ID longer than 128 characters', { CNI_CONTAINERID: 'a'.repeat(222) }, 'invalid CNI_CONTAINERID: 222 characters long, at most 128'],
+    ['an interface name in quotes, which ip -batch would strip', { CNI_IFNAME: "'eth1'" }, `invalid CNI_IFNAME "'eth1'": it holds "'"`],
+    ['an interface name with a control character', { CNI_IFNAME: 'eth\u00011' }, 'invalid CNI_IFNAME "eth\\u00011": it holds a control character'],
+    ['a namespace path with a space', { CNI_NETNS: '/var/run/netns/a b' }, 'invalid CNI_NETNS "/var/run/netns/a b"'],
+    ['a timeout that is not a duration', { WEFT_CNI_TIMEOUT: '30' }, 'invalid WEFT_CNI_TIMEOUT "30"'],
+    ['a delegation deeper than the bound', { WEFT_CNI_DEPTH: '4' }, 'cannot delegate deeper than 3 plugins'],
+  ])('refuses %s up front, naming the variable', async (_, env, message) => {
+    const io = fakeIO({ ...ENV, CNI_COMMAND: 'ADD', ...env }, conf('1.1.0'));
+    expect(await runPlugin(plugin, io)).toBe(1);
+    const error = JSON.parse(io.out);
+    expect(error.code).toBe('WEFT_CNI_DEPTH' in env ? ErrorCode.InvalidConfig : ErrorCode.InvalidEnvironment);
+    expect(error.msg).toContain(message);
+  });
+
+  it('refuses a network name longer than 64 characters with code 7 naming "name"', async () => {
+    const io = fakeIO({ ...ENV, CNI_COMMAND: 'ADD' }, conf('1.1.0', { name: 'n'.repeat(254) }));
+    expect(await runPlugin(plugin, io)).toBe(1);
+    expect(JSON.parse(io.out)).toMatchObject({ code: ErrorCode.InvalidConfig, msg: expect.stringContaining('invalid config: "name" must be 1 to 64 letters') });
+  });
+
+  it('answers code 4 naming CNI_NETNS when a plugin that enters the namespace gets a path that does not exist', async () => {
+    const io = fakeIO({ ...ENV, CNI_COMMAND: 'ADD', CNI_NETNS: '/var/run/netns/weft-test-absent' }, conf('1.1.0'));
+    expect(await runPlugin({ ...plugin, entersNetns: true }, io)).toBe(1);
+    expect(JSON.parse(io.out)).toMatchObject({ code: ErrorCode.InvalidEnvironment, msg: 'invalid CNI_NETNS "/var/run/netns/weft-test-absent": it does not exist' });
+  });
+
+  it('refuses a delegate that names the calling plugin instead of running itself without end', async () => {
+    const request = { command: 'ADD' as const, containerId: 'c1', ifname: 'eth0', args: new Map(), path: ['/opt/cni/bin'], depth: 0 };
+    await expect(delegate('weft-bridge', 'ADD', request, '{}', { caller: 'weft-bridge', field: 'ipam.type' })).rejects.toThrow('invalid config: "ipam.type" must name another plugin than the one it configures, got "weft-bridge"');
+    await expect(delegate('weft-host-local', 'ADD', { ...request, depth: 3 }, '{}', { caller: 'weft-bridge', field: 'ipam.type' })).rejects.toThrow('3 plugins already delegate in this call');
   });
 });

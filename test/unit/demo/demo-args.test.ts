@@ -11,14 +11,15 @@ describe('parseDemoArgs', () => {
   });
 
   it('refuses fewer than two nodes, since the demo shows traffic between nodes', () => {
-    expect(() => parseDemoArgs(['--nodes', '1'])).toThrow('cannot parse arguments: "--nodes" must be a whole number from 2 to 20, got "1"');
+    expect(() => parseDemoArgs(['--nodes', '1'])).toThrow('cannot parse "--nodes": must be a decimal integer from 2 to 20, got "1"');
   });
 
   it('refuses counts that are not whole numbers or are out of bounds', () => {
-    for (const bad of [['--pods', '0'], ['--pods', '2.5'], ['--nodes', '21'], ['--nodes', 'x']]) expect(() => parseDemoArgs(bad), bad.join(' ')).toThrow(/cannot parse arguments/);
+    for (const bad of [['--pods', '0'], ['--pods', '2.5'], ['--nodes', '21'], ['--nodes', 'x']]) expect(() => parseDemoArgs(bad), bad.join(' ')).toThrow(/cannot parse "--(pods|nodes)"/);
   });
 
-  it('refuses unknown flags', () => {
-    expect(() => parseDemoArgs(['--node', '2'])).toThrow();
+  it('refuses unknown and repeated flags', () => {
+    expect(() => parseDemoArgs(['--node', '2'])).toThrow('cannot parse "--node": unknown flag');
+    expect(() => parseDemoArgs(['--nodes', '2', '--nodes', '3'])).toThrow('cannot parse "--nodes": given more than once');
   });
 });

@@ -15,7 +15,7 @@ type Obj = Record<string, any>;
 
 function loadManifests(): Obj[] {
   const objects: Obj[] = [];
-  for (const file of readdirSync(DEPLOY).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(DEPLOY).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8'))) {
       if (doc.errors.length) throw new Error(`cannot parse "${file}": ${doc.errors[0]!.message}`);
       const value = doc.toJS();
@@ -97,10 +97,17 @@ describe('deploy manifests', () => {
     }
   });
 
-  it('the conflist is cniVersion 1.1.0 with weft-vxlan reading the subnet file weftd writes, and weft-vxlan accepts it', () => {
+  it('kubectl apply -k deploy/ applies exactly the files kubectl apply -f deploy/ does', () => {
+    const kustomization = parseYaml(readFileSync(join(DEPLOY, 'kustomization.yaml'), 'utf8'));
+    expect(kustomization.resources).toEqual([...new Set(objects.map((o) => o.__file))]);
+  });
+
+  it('the conflist offers CNI 1.1.0 to runtimes that know it and 1.0.0 to containerd 1.x, with weft-vxlan reading the subnet file weftd writes, then portmap for hostPort', () => {
     const list = JSON.parse(weftConfig().data['10-weft.conflist']);
-    expect(list.cniVersion).toBe('1.1.0');
-    expect(list.plugins.map((p: Obj) => p.type)).toEqual(['weft-vxlan']);
+    expect(list.cniVersion).toBe('1.0.0');
+    expect(list.cniVersions).toEqual(['1.0.0', '1.1.0']);
+    expect(list.plugins.map((p: Obj) => p.type)).toEqual(['weft-vxlan', 'portmap']);
+    expect(list.plugins[1].capabilities).toEqual({ portMappings: true });
     expect(COMMAND_NAMES).toContain(list.plugins[0].type);
     const parsed = parseVxlanCniConfig({ ...list.plugins[0], name: list.name, cniVersion: list.cniVersion });
     const weftd = named('DaemonSet', 'weft-node').spec.template.spec.containers.find((c: Obj) => c.command[0] === 'weftd');
@@ -134,12 +141,22 @@ describe('deploy manifests', () => {
     expect(kind.networking.kubeProxyMode).toBe('none');
   });
 
+  it("weft-proxy runs in the mode ConfigMap weft-config names, iptables unless changed", () => {
+    const proxy = named('DaemonSet', 'weft-proxy').spec.template.spec.containers[0];
+    expect(flagValue(proxy.command, 'proxy-mode')).toBe('$(PROXY_MODE)');
+    expect(proxy.env.find((e: Obj) => e.name === 'PROXY_MODE').valueFrom.configMapKeyRef).toEqual({ name: 'weft-config', key: 'proxy-mode' });
+    expect(weftConfig().data['proxy-mode']).toBe('iptables');
+  });
+
   it('weft-proxy names its node, probes :10256/healthz, and takes the API server address from the optional ConfigMap', () => {
     const proxy = named('DaemonSet', 'weft-proxy').spec.template.spec.containers[0];
     expect(flagValue(proxy.command, 'hostname-override')).toBe('$(NODE_NAME)');
     expect(proxy.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 10256 });
     const apiserver = named('ConfigMap', 'weft-apiserver');
     expect(Object.keys(apiserver.data).sort()).toEqual(['KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT']);
+    // kind's and the lab's control-plane node: kind-config.yaml names the cluster "weft".
+    const kind = parseYaml(readFileSync(join(ROOT, 'kind-config.yaml'), 'utf8'));
+    expect(apiserver.data.KUBERNETES_SERVICE_HOST).toBe(`${kind.name}-control-plane`);
     for (const ds of daemonSets) {
       const main = ds.spec.template.spec.containers[0];
       expect(main.envFrom, ds.metadata.name).toContainEqual({ configMapRef: { name: 'weft-apiserver', optional: true } });

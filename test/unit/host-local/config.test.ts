@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CniError, ErrorCode } from '../../../plugins/cni/errors.ts';
+import { CniError, ErrorCode, toCniError } from '../../../plugins/cni/errors.ts';
 import type { Request } from '../../../plugins/cni/request.ts';
 import type { NetConf } from '../../../plugins/cni/types.ts';
 import { formatIp } from '../../../lib/ip.ts';
@@ -15,8 +15,8 @@ function errorOf(run: () => unknown): CniError {
   try {
     run();
   } catch (error) {
-    if (error instanceof CniError) return error;
-    throw error;
+    // The skeleton turns a field's error into code 7, as it does here.
+    return toCniError(error, ErrorCode.IOFailure, 'read the config');
   }
   throw new Error('expected a CniError');
 }
@@ -47,28 +47,28 @@ describe('host-local config', () => {
 
   it.each([
     [{}, '"ipam.ranges" is missing'],
-    [{ ranges: 'x' }, '"ipam.ranges" must be a list'],
-    [{ ranges: [[]] }, '"ipam.ranges[0]" must be a non-empty list'],
-    [{ ranges: [['x']] }, '"ipam.ranges[0][0]" must be an object'],
+    [{ ranges: 'x' }, '"ipam.ranges" must be a list, got "x"'],
+    [{ ranges: [[]] }, '"ipam.ranges[0]" must be a non-empty list of ranges, got []'],
+    [{ ranges: [['x']] }, '"ipam.ranges[0][0]" must be an object, got "x"'],
     [{ ranges: [[{}]] }, '"ipam.ranges[0][0].subnet" is missing'],
-    [{ ranges: [[{ subnet: '10.1.0.0/24' }, { subnet: 'nope' }]] }, '"ipam.ranges[0][1].subnet" "nope" is not a CIDR'],
-    [{ ranges: [[{ subnet: '10.1.0.5/24' }]] }, '"ipam.ranges[0][0].subnet" "10.1.0.5/24" has host bits set (network address "10.1.0.0")'],
-    [{ ranges: [[{ subnet: '10.1.0.0/31' }]] }, '"ipam.ranges[0][0].subnet" "10.1.0.0/31" is too small'],
-    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeStart: '10.1.1.1' }]] }, '"ipam.ranges[0][0].rangeStart" "10.1.1.1" is outside the subnet'],
-    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeEnd: 'x' }]] }, '"ipam.ranges[0][0].rangeEnd" "x" is not an IP address'],
-    [{ ranges: [[{ subnet: '10.1.0.0/24', gateway: '10.9.0.1' }]] }, '"ipam.ranges[0][0].gateway" "10.9.0.1" is outside the subnet'],
-    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.50', rangeEnd: '10.1.0.10' }]] }, '"ipam.ranges[0][0].rangeEnd" "10.1.0.10" is before rangeStart'],
-    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeStart: 5 }]] }, '"ipam.ranges[0][0].rangeStart" must be a string'],
-    [{ ranges: [[{ subnet: '10.1.0.0/24' }, { subnet: 'fd00::/64' }]] }, '"ipam.ranges[0][1].subnet" mixes IPv6 into an IPv4 range set'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24' }, { subnet: 'nope' }]] }, '"ipam.ranges[0][1].subnet" must be a CIDR such as "10.1.0.0/24", got "nope"'],
+    [{ ranges: [[{ subnet: '10.1.0.5/24' }]] }, '"ipam.ranges[0][0].subnet" must be a network address ("10.1.0.0/24"), not one with host bits set, got "10.1.0.5/24"'],
+    [{ ranges: [[{ subnet: '10.1.0.0/31' }]] }, '"ipam.ranges[0][0].subnet" must be a subnet of /30 or larger to allocate from, got "10.1.0.0/31"'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeStart: '10.1.1.1' }]] }, '"ipam.ranges[0][0].rangeStart" must be an address inside the subnet "10.1.0.0/24", got "10.1.1.1"'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeEnd: 'x' }]] }, '"ipam.ranges[0][0].rangeEnd" must be an IP address, got "x"'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24', gateway: '10.9.0.1' }]] }, '"ipam.ranges[0][0].gateway" must be an address inside the subnet "10.1.0.0/24", got "10.9.0.1"'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.50', rangeEnd: '10.1.0.10' }]] }, '"ipam.ranges[0][0].rangeEnd" must be an address after rangeStart "10.1.0.50", got "10.1.0.10"'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24', rangeStart: 5 }]] }, '"ipam.ranges[0][0].rangeStart" must be a string, got 5'],
+    [{ ranges: [[{ subnet: '10.1.0.0/24' }, { subnet: 'fd00::/64' }]] }, '"ipam.ranges[0][1].subnet" must be an IPv4 subnet like the rest of its range set, got "fd00::/64"'],
     [{ ranges: [[{ subnet: '10.1.0.0/24' }], [{ subnet: '10.1.0.0/25' }]] }, '"ipam.ranges[1][0]" overlaps "ipam.ranges[0][0]"'],
     [{ ranges: [[{ subnet: '10.1.0.0/24', rangeEnd: '10.1.0.100' }, { subnet: '10.1.0.0/24', rangeStart: '10.1.0.100' }]] }, '"ipam.ranges[0][1]" overlaps "ipam.ranges[0][0]"'],
     [{ subnet: '10.1.0.0/24', ranges: [[{ subnet: '10.1.0.0/16' }]] }, '"ipam.ranges[0][0]" overlaps "ipam.subnet"'],
-    [{ subnet: '10.1.0.0/24', routes: [{ dst: 'x' }] }, '"ipam.routes[0].dst" must be a CIDR'],
-    [{ subnet: '10.1.0.0/24', routes: [{ dst: '0.0.0.0/0', gw: 'y' }] }, '"ipam.routes[0].gw" "y" is not an IP address'],
-    [{ subnet: '10.1.0.0/24', routes: {} }, '"ipam.routes" must be a list'],
-    [{ subnet: '10.1.0.0/24', dataDir: 'relative/dir' }, '"ipam.dataDir" "relative/dir" must be an absolute path'],
-    [{ subnet: '10.1.0.0/24', dataDir: '/var/lib/../../etc' }, '"ipam.dataDir" "/var/lib/../../etc" must be an absolute path without ".."'],
-    [{ subnet: '10.1.0.0/24', resolvConf: 'resolv.conf' }, '"ipam.resolvConf" "resolv.conf" must be an absolute path'],
+    [{ subnet: '10.1.0.0/24', routes: [{ dst: 'x' }] }, '"ipam.routes[0].dst" must be a CIDR such as "10.1.0.0/24", got "x"'],
+    [{ subnet: '10.1.0.0/24', routes: [{ dst: '0.0.0.0/0', gw: 'y' }] }, '"ipam.routes[0].gw" must be an IP address, got "y"'],
+    [{ subnet: '10.1.0.0/24', routes: {} }, '"ipam.routes" must be a list, got {}'],
+    [{ subnet: '10.1.0.0/24', dataDir: 'relative/dir' }, '"ipam.dataDir" must be an absolute path without "..", got "relative/dir"'],
+    [{ subnet: '10.1.0.0/24', dataDir: '/var/lib/../../etc' }, '"ipam.dataDir" must be an absolute path without "..", got "/var/lib/../../etc"'],
+    [{ subnet: '10.1.0.0/24', resolvConf: 'resolv.conf' }, '"ipam.resolvConf" must be an absolute path without "..", got "resolv.conf"'],
   ])('rejects %j with code 7 naming the field', (ipam, message) => {
     const error = errorOf(() => parseHostLocalConfig(conf(ipam), request()));
     expect(error.code).toBe(ErrorCode.InvalidConfig);
@@ -96,7 +96,7 @@ describe('host-local config', () => {
       [{ runtimeConfig: { ips: ['10.1.0.1'] } }, 7, '"runtimeConfig.ips[0]" "10.1.0.1" is the gateway'],
       [{ runtimeConfig: { ips: ['10.1.0.2', '10.1.0.3'] } }, 7, '"runtimeConfig.ips[1]" "10.1.0.3" is a second address for range set 0'],
       [{ args: { cni: { ips: ['bogus'] } } }, 7, '"args.cni.ips[0]" "bogus" is not an IP address'],
-      [{ runtimeConfig: { ips: '10.1.0.2' } }, 7, '"runtimeConfig.ips" must be a list'],
+      [{ runtimeConfig: { ips: '10.1.0.2' } }, 7, '"runtimeConfig.ips" must be a list, got "10.1.0.2"'],
     ])('rejects the request %j', (extra, code, message) => {
       const error = errorOf(() => requested(extra));
       expect(error.code).toBe(code);
@@ -112,5 +112,21 @@ describe('host-local config', () => {
     it('ignores requested addresses outside ADD, so DEL cannot fail on them', () => {
       expect(requested({ runtimeConfig: { ips: ['10.7.0.1'] } }, { command: 'DEL' })).toEqual([undefined, undefined]);
     });
+  });
+});
+
+describe('host-local refuses subnets that cannot serve pods', () => {
+  it.each([
+    ['0.0.0.0/0', '0.0.0.0/8 ("this network", which no host may use)'],
+    ['0.0.0.0/30', '0.0.0.0/8'],
+    ['127.0.0.0/24', '127.0.0.0/8 (loopback addresses)'],
+    ['224.0.0.0/24', '224.0.0.0/4 (multicast addresses)'],
+    ['::ffff:10.0.0.0/120', '::ffff:0:0/96 (IPv4-mapped addresses)'],
+    ['::/0', '::/128 (the unspecified address)'],
+    ['ff02::/64', 'ff00::/8 (multicast addresses)'],
+  ])('refuses %s with code 7, saying it includes %s', (subnet, why) => {
+    const error = errorOf(() => parseHostLocalConfig(conf({ ranges: [[{ subnet }]] }), request()));
+    expect(error.code).toBe(ErrorCode.InvalidConfig);
+    expect(error.message).toContain(`invalid config: "ipam.ranges[0][0].subnet" must be a subnet pods can use, not one that includes ${why}`);
   });
 });

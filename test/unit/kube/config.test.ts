@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { kubeConfigOrigin, loadKubeConfig } from '../../../lib/kube/config.ts';
+import { loadKubeConfig } from '../../../lib/kube/config.ts';
+import { kubeConfigOrigin } from '../../../lib/kube/origin.ts';
 
 describe('kubeConfigOrigin', () => {
   const inCluster = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };

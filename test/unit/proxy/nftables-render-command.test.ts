@@ -35,6 +35,6 @@ describe('weft-proxy render --proxy-mode nftables', () => {
   });
 
   it('refuses an unknown mode', () => {
-    expect(() => parseRenderArgs(['--hostname-override', 'n', '--cluster-cidr', '10.0.0.0/8', '--objects', 'x', '--proxy-mode', 'ipvs'])).toThrow('cannot use "--proxy-mode ipvs": only "iptables" and "nftables" are supported');
+    expect(() => parseRenderArgs(['--hostname-override', 'n', '--cluster-cidr', '10.0.0.0/8', '--objects', 'x', '--proxy-mode', 'ipvs'])).toThrow('cannot parse "--proxy-mode": must be one of "iptables", "nftables", got "ipvs"');
   });
 });

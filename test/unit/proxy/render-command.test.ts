@@ -59,13 +59,56 @@ describe('weft-proxy render', () => {
   });
 
   it('rejects missing and malformed options by name', () => {
-    expect(() => parseRenderArgs(['--cluster-cidr', '10.0.0.0/8', '--objects', 'x'])).toThrow('cannot render: option "--hostname-override" is required');
-    expect(() => parseRenderArgs([...ARGS.slice(0, 2), '--cluster-cidr', '10.0.0.0', '--objects', 'x'])).toThrow('"--cluster-cidr" must be an IPv4 CIDR, got "10.0.0.0"');
-    expect(() => parseRenderArgs([...ARGS, '--objects', 'x', '--masquerade-bit', '40'])).toThrow('"40" is not 0-31');
+    expect(() => parseRenderArgs(['--cluster-cidr', '10.0.0.0/8', '--objects', 'x'])).toThrow('"--hostname-override" is required');
+    expect(() => parseRenderArgs([...ARGS.slice(0, 2), '--cluster-cidr', '10.0.0.0', '--objects', 'x'])).toThrow('"--cluster-cidr": must be an IPv4 CIDR such as 10.244.0.0/16, got "10.0.0.0"');
+    expect(() => parseRenderArgs([...ARGS, '--objects', 'x', '--masquerade-bit', '40'])).toThrow('"--masquerade-bit": must be a decimal integer from 0 to 31, got "40"');
   });
 
   it('names the object and field of an invalid object, and the file it could not parse', () => {
     expect(() => parseObjectsText(YAML.replace('nodePort: 30001', 'nodePort: 0'), 'x.yaml')).toThrow('cannot read Service "ns1/web": field "spec.ports[0].nodePort"');
     expect(() => parseObjectsText('{"kind": ', 'bad.json')).toThrow('cannot parse objects file "bad.json"');
+  });
+});
+
+describe('weft-proxy render reads its input as the daemon does', () => {
+  const render = (text: string, name: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, text, { mode: 0o600 });
+    return runRender(parseRenderArgs([...ARGS, '--objects', file]), quiet);
+  };
+  const base = render(YAML, 'base.yaml');
+  const withExtraService = (spec: string) =>
+    YAML.replace('- apiVersion: discovery.k8s.io/v1', `- apiVersion: v1\n  kind: Service\n  metadata: {name: extra, namespace: ns1}\n  spec:\n${spec}\n- apiVersion: discovery.k8s.io/v1`);
+
+  it.each([
+    ['an IPv6 clusterIP', '    clusterIP: fd00::10\n    ports: [{port: 80}]'],
+    ['a null clusterIP', '    clusterIP: null\n    ports: [{port: 80}]'],
+    ['a null port', '    clusterIP: 172.30.0.42\n    ports: [{port: null}]'],
+  ])('skips a Service with %s and renders the rest, as the daemon skips it', (_, spec) => {
+    expect(render(withExtraService(spec), 'extra.yaml')).toBe(base);
+  });
+
+  it('skips an object whose name holds a newline instead of injecting lines into the payload', () => {
+    const text = withExtraService('    clusterIP: 172.30.0.42\n    ports: [{port: 80}]').replace('name: extra', 'name: "extra\\n-A INPUT -j ACCEPT"');
+    const out = render(text, 'newline.yaml');
+    expect(out).toBe(base);
+    expect(out).not.toContain('-A INPUT -j ACCEPT');
+  });
+
+  it('reads a file that starts with a UTF-8 byte order mark', () => {
+    expect(render(`\uFEFF${YAML}`, 'bom.yaml')).toBe(base);
+  });
+
+  it.each([
+    ['an empty file', '', 'it is empty'],
+    ['whitespace only', '\n  \n', 'it is empty'],
+    ['a List whose items are null', 'kind: List\nitems: null\n', '"items" must be a list, got null'],
+    ['a bare scalar', '42\n', 'holds no object or List'],
+  ])('refuses %s instead of printing an empty payload', (_, text, message) => {
+    expect(() => render(text, 'bad.yaml')).toThrow(message);
+  });
+
+  it('refuses a device instead of reading it without end', () => {
+    expect(() => runRender(parseRenderArgs([...ARGS, '--objects', '/dev/zero']), quiet)).toThrow('it is a device, not a regular file');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CniError } from '../../../plugins/cni/errors.ts';
+import { FieldError } from '../../../lib/fields.ts';
 import type { NetConf } from '../../../plugins/cni/types.ts';
 import { buildDelegateConf, parseVxlanCniConfig } from '../../../plugins/vxlan/cni-config.ts';
 import { parseIpv4Cidr } from '../../../lib/ip.ts';
@@ -17,8 +17,8 @@ describe('parseVxlanCniConfig', () => {
     ['a dataDir with ..', { dataDir: '/var/lib/../../etc' }, /"dataDir"/],
     ['a delegate that is not an object', { delegate: 'bridge' }, /"delegate"/],
     ['a delegate type that is a path', { delegate: { type: '../bin/sh' } }, /"delegate.type"/],
-  ])('rejects %s with code 7', (_, extra, message) => {
-    expect(() => parseVxlanCniConfig(conf(extra))).toThrow(CniError);
+  ])('rejects %s naming the field', (_, extra, message) => {
+    expect(() => parseVxlanCniConfig(conf(extra))).toThrow(FieldError);
     expect(() => parseVxlanCniConfig(conf(extra))).toThrow(message);
   });
 });

@@ -38,7 +38,7 @@ function recorder(code = 0): { calls: Call[]; invoke: PluginInvoker } {
 function context(command: Verb, containerId = 'c1', ifname = 'eth0'): Context<VxlanCniConfig> {
   const conf: NetConf = { cniVersion: '1.1.0', name: 'cbr0', type: 'weft-vxlan', subnetFile: join(dir, 'subnet.env'), dataDir: join(dir, 'data') };
   return {
-    request: { command, containerId, ifname, args: new Map(), path: [join(dir, 'bin')] },
+    request: { command, containerId, ifname, args: new Map(), path: [join(dir, 'bin')], depth: 0 },
     config: parseVxlanCniConfig(conf),
     conf,
     stdin: JSON.stringify(conf),

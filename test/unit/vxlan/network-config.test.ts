@@ -33,9 +33,9 @@ describe('parseNetworkConfig', () => {
     ['a misaligned SubnetMax', { Network: '10.244.0.0/16', SubnetMax: '10.244.3.7' }, /"SubnetMax"/],
     ['SubnetMin above SubnetMax', { Network: '10.244.0.0/16', SubnetMin: '10.244.9.0', SubnetMax: '10.244.3.0' }, /"SubnetMin"/],
     ['another backend type', { Network: '10.244.0.0/16', Backend: { Type: 'host-gw' } }, /"Backend.Type"/],
-    ['a VNI out of range', { Network: '10.244.0.0/16', Backend: { Type: 'vxlan', VNI: 16_777_216 } }, /"VNI"/],
-    ['a port of 0', { Network: '10.244.0.0/16', Backend: { Type: 'vxlan', Port: 0 } }, /"Port"/],
-    ['a tiny MTU', { Network: '10.244.0.0/16', Backend: { Type: 'vxlan', MTU: 100 } }, /"MTU"/],
+    ['a VNI out of range', { Network: '10.244.0.0/16', Backend: { Type: 'vxlan', VNI: 16_777_216 } }, /"Backend.VNI"/],
+    ['a port of 0', { Network: '10.244.0.0/16', Backend: { Type: 'vxlan', Port: 0 } }, /"Backend.Port"/],
+    ['a tiny MTU', { Network: '10.244.0.0/16', Backend: { Type: 'vxlan', MTU: 100 } }, /"Backend.MTU"/],
     ['a non-boolean DirectRouting', { Network: '10.244.0.0/16', Backend: { Type: 'vxlan', DirectRouting: 'yes' } }, /"Backend.DirectRouting"/],
   ])('rejects %s, naming the field', (_, config, message) => {
     const text = typeof config === 'string' ? config : JSON.stringify(config);

@@ -1,0 +1,28 @@
+import { isProxyChain } from '../../proxy/iptables/chain-names.ts';
+import { TABLE as PROXY_TABLE } from '../../proxy/nftables/table.ts';
+import type { RuleHit } from './flow.ts';
+import type { IptablesRuleset } from './iptables-ruleset.ts';
+
+// The only knowledge of weft-proxy's layout the troubleshooting code uses: which chains and which
+// table are the proxy's (to tell its "no endpoints" verdicts from anyone else's drops). Everything
+// else comes from the rulesets the kernel lists.
+
+export { isProxyChain };
+
+export function isProxyRule(hit: RuleHit): boolean {
+  return hit.engine === 'nftables' ? hit.table === PROXY_TABLE : isProxyChain(hit.chain);
+}
+
+export function proxyTable(): string {
+  return PROXY_TABLE;
+}
+
+/** The Service a proxy rule's comment names ("WEFT-SERVICES default/web:http cluster IP: ..." -> "default/web:http"). */
+export function serviceOfRule(rule: string): string | undefined {
+  return /--comment "?WEFT-[A-Z]+ ([a-z0-9.-]+\/[a-z0-9.-]+:[a-z0-9-]*)/.exec(rule)?.[1];
+}
+
+/** Whether weft-proxy's iptables chains are in a ruleset. */
+export function hasProxyChains(ruleset: IptablesRuleset): boolean {
+  return [...ruleset.values()].some((chains) => [...chains.keys()].some(isProxyChain));
+}
