@@ -37,16 +37,21 @@ export interface WaitOptions {
   log: (line: string) => void;
 }
 
-/** A `died` check for a growing list of components: the first that exited, with the end of its output. */
+/**
+ * A `died` check for a changing list of components: the first still listed that exited, with the end of
+ * its output. One stopped on purpose leaves the list (kube-apiserver stopped, then started again), so
+ * its exit fails no later wait.
+ */
 export function firstExited(components: readonly Component[]): () => string | undefined {
-  let died: string | undefined;
+  const deaths = new Map<Component, string>();
   const watched = new WeakSet<Component>();
   return () => {
     for (const c of components.filter((c) => !watched.has(c))) {
       watched.add(c);
-      void c.process.exited.then((r) => (died ??= `${c.name} exited with ${r.code}:\n${tail(r.stderr || r.stdout)}`));
+      void c.process.exited.then((r) => deaths.set(c, `${c.name} exited with ${r.code}:\n${tail(r.stderr || r.stdout)}`));
     }
-    return died;
+    for (const [c, death] of deaths) if (components.includes(c)) return death;
+    return undefined;
   };
 }
 
