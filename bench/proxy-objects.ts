@@ -2,6 +2,7 @@ import { formatIp, offsetIp, parseIp, type IP } from '../lib/ip.ts';
 
 // The benchmark's cluster, generated: N ClusterIP Services with one TCP port and one EndpointSlice of
 // E ready endpoints each, as API objects (the same JSON is posted to the API server and parsed offline).
+// Endpoints run on other nodes (PEER_NODES of them), as a node sees most of a large cluster's endpoints.
 // ClusterIPs are fixed so both paths program identical addresses; endpoint addresses come from a range
 // of their own, large enough for 10,000 x 10 (the pod CIDR /16 is not).
 
@@ -61,7 +62,7 @@ export function sliceObject(index: number, addresses: readonly string[]): ApiObj
     },
     addressType: 'IPv4',
     ports: [{ name: PORT_NAME, protocol: 'TCP', port: TARGET_PORT }],
-    endpoints: addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+    endpoints: addresses.map((ip, i) => ({ addresses: [ip], conditions: { ready: true }, nodeName: peerNode(index + i) })),
   };
 }
 
@@ -81,5 +82,11 @@ export function changedAddresses(index: number, perService: number, change: numb
   return [...endpointAddresses(index, perService).slice(0, -1), replacementIP(change)];
 }
 
-/** The node the proxies serve; the endpoints live on no node, so every endpoint is remote. */
+/** The node the proxies serve (its runs add a number); no endpoint runs on it. */
 export const BENCH_NODE = 'bench-node';
+
+const PEER_NODES = 100;
+
+export function peerNode(n: number): string {
+  return `peer-${String(n % PEER_NODES).padStart(3, '0')}`;
+}

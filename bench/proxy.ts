@@ -2,22 +2,27 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { IptablesBackend } from '../proxy/apply-iptables.ts';
+import type { IptablesVariant } from '../proxy/iptables/kernel.ts';
 import { findK8sBinaries, startControlPlane } from '../lab/kube/control-plane.ts';
 import { NetnsScope } from '../test/support/netns.ts';
-import { API_IP, createObjects, runClusterCase, type ClusterContext, type ClusterResult, type ProxyImplementation } from './proxy-cluster.ts';
-import { withBackend } from './proxy-backend.ts';
-import { runFloorCase, runNftablesCase, type FloorResult, type NftablesFloorResult } from './proxy-floor.ts';
-import { kubeProxy, weftProxy } from './proxy-implementations.ts';
-import { ratio } from './stats.ts';
+import { ApiWriter } from './proxy-api.ts';
+import { runCase, type CaseResult } from './proxy-case.ts';
+import { churnLines, runChurn, type ChurnResult } from './proxy-churn.ts';
+import { API_IP, createObjects, type ClusterContext } from './proxy-cluster.ts';
+import { installWeftProxy, kubeProxy, POLL_MS, weftProxy, type ProxyImplementation } from './proxy-implementations.ts';
+import { withIptablesVariant } from './proxy-iptables-variant.ts';
+import { HEADER, ratios, reportLines } from './proxy-report.ts';
 
-// npm run bench:proxy (GitHub issue 3): for N Services x E endpoints, weft's full sync and one endpoint
-// change against the floor (the same payload through iptables-restore alone) and against upstream
-// kube-proxy in iptables mode on the same API server, in the same run. Every case is bounded by
-// --timeout; a case past it prints "> limit".
+// npm run bench:proxy (issue 8): weft-proxy and upstream kube-proxy v1.34.4, each in both modes,
+// against one kube-apiserver, at N Services x E endpoints: full sync from process start, API write to
+// rule in the kernel for endpoint changes, a Service added and deleted, memory and CPU, and the
+// `nft -f` floor of an endpoint change. `--churn` runs the churn scenario instead. Choose sizes and
+// proxies with flags to keep each run within the time others may wait for the machine lock.
 
 const ROOT = resolve(import.meta.dirname, '..');
-const BACKENDS: readonly IptablesBackend[] = ['nft', 'legacy'];
+const PROXIES = ['weft-nftables', 'weft-iptables', 'kube-proxy-iptables', 'kube-proxy-nftables'] as const;
+type ProxyChoice = (typeof PROXIES)[number];
+const VARIANTS: readonly IptablesVariant[] = ['legacy', 'nft'];
 
 function progress(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -26,10 +31,20 @@ function progress(line: string): void {
 interface Options {
   sizes: number[];
   endpoints: number;
+  proxies: ProxyChoice[];
+  changes: number;
+  memoryChanges: number;
   limitMs: number;
-  skipKubeProxy: boolean;
-  backends: IptablesBackend[];
-  clusterBackend: IptablesBackend;
+  variant: IptablesVariant;
+  /** Both proxies' min-sync-period (a Go duration; both default to 1s). */
+  minSyncPeriod: string;
+  churn?: { services: number; rate: number; seconds: number };
+}
+
+function integer(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`cannot run: "--${flag}" takes an integer from ${min} to ${max}, got "${text}"`);
+  return n;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -38,161 +53,131 @@ function parseOptions(argv: string[]): Options {
     options: {
       sizes: { type: 'string', default: '1000,5000,10000' },
       endpoints: { type: 'string', default: '10' },
+      proxies: { type: 'string', default: PROXIES.join(',') },
+      changes: { type: 'string', default: '20' },
+      'memory-changes': { type: 'string', default: '100' },
       timeout: { type: 'string', default: '300' },
-      'skip-kube-proxy': { type: 'boolean', default: false },
-      backends: { type: 'string', default: BACKENDS.join(',') },
-      'cluster-backend': { type: 'string', default: 'nft' },
+      'iptables-variant': { type: 'string', default: 'legacy' },
+      'min-sync-period': { type: 'string', default: '1s' },
+      churn: { type: 'boolean', default: false },
+      'churn-services': { type: 'string', default: '1000' },
+      'churn-rate': { type: 'string', default: '50' },
+      'churn-seconds': { type: 'string', default: '60' },
     },
     strict: true,
   });
-  const sizes = values.sizes.split(',').map(Number);
-  if (!sizes.every((n) => Number.isInteger(n) && n >= 1 && n <= 50_000)) throw new Error(`cannot run: "--sizes" takes integers from 1 to 50000, got "${values.sizes}"`);
-  const endpoints = Number(values.endpoints);
-  if (!Number.isInteger(endpoints) || endpoints < 1 || endpoints > 100) throw new Error(`cannot run: "--endpoints" takes an integer from 1 to 100, got "${values.endpoints}"`);
-  const timeout = Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout < 1 || timeout > 3600) throw new Error(`cannot run: "--timeout" takes seconds from 1 to 3600, got "${values.timeout}"`);
-  const backends = values.backends.split(',') as IptablesBackend[];
-  if (!backends.every((b) => BACKENDS.includes(b))) throw new Error(`cannot run: "--backends" takes ${BACKENDS.join(', ')}, got "${values.backends}"`);
-  const clusterBackend = values['cluster-backend'] as IptablesBackend;
-  if (!BACKENDS.includes(clusterBackend)) throw new Error(`cannot run: "--cluster-backend" takes ${BACKENDS.join(' or ')}, got "${clusterBackend}"`);
-  return { sizes: [...new Set(sizes)].sort((a, b) => a - b), endpoints, limitMs: timeout * 1000, skipKubeProxy: values['skip-kube-proxy'], backends, clusterBackend };
+  const sizes = values.sizes.split(',').map((s) => integer(s, 'sizes', 1, 50_000));
+  const proxies = values.proxies.split(',');
+  const unknown = proxies.find((p) => !(PROXIES as readonly string[]).includes(p));
+  if (unknown !== undefined) throw new Error(`cannot run: "--proxies" takes ${PROXIES.join(', ')}, got "${unknown}"`);
+  const variant = values['iptables-variant'] as IptablesVariant;
+  if (!VARIANTS.includes(variant)) throw new Error(`cannot run: "--iptables-variant" takes ${VARIANTS.join(' or ')}, got "${variant}"`);
+  const changes = integer(values.changes, 'changes', 1, 1000);
+  if (!/^\d+(ms|s)$/.test(values['min-sync-period'])) throw new Error(`cannot run: "--min-sync-period" takes a duration such as 1s or 250ms, got "${values['min-sync-period']}"`);
+  return {
+    sizes: [...new Set(sizes)].sort((a, b) => a - b),
+    endpoints: integer(values.endpoints, 'endpoints', 1, 100),
+    proxies: proxies as ProxyChoice[],
+    changes,
+    memoryChanges: Math.max(changes, integer(values['memory-changes'], 'memory-changes', 1, 10_000)),
+    limitMs: integer(values.timeout, 'timeout', 1, 3600) * 1000,
+    variant,
+    minSyncPeriod: values['min-sync-period'],
+    ...(values.churn
+      ? { churn: { services: integer(values['churn-services'], 'churn-services', 1, 50_000), rate: integer(values['churn-rate'], 'churn-rate', 1, 500), seconds: integer(values['churn-seconds'], 'churn-seconds', 1, 3600) } }
+      : {}),
+  };
 }
 
-const ms = (value: number | undefined): string => (value === undefined ? '> limit' : value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${value.toFixed(value < 100 ? 1 : 0)} ms`);
+function implementations(options: Options, binDir: string, binary: string): ProxyImplementation[] {
+  const settings = { variant: options.variant, minSyncPeriod: options.minSyncPeriod };
+  const make: Record<ProxyChoice, () => ProxyImplementation> = {
+    'weft-nftables': () => weftProxy(binary, 'nftables', settings),
+    'weft-iptables': () => weftProxy(binary, 'iptables', settings),
+    'kube-proxy-iptables': () => kubeProxy(binDir, 'iptables', settings),
+    'kube-proxy-nftables': () => kubeProxy(binDir, 'nftables', settings),
+  };
+  return options.proxies.map((p) => make[p]());
+}
 
-async function runNftablesFloor(scope: NetnsScope, options: Options): Promise<NftablesFloorResult[]> {
-  const results: NftablesFloorResult[] = [];
+const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
+const RESULTS = join(ROOT, 'bench/results');
+
+async function withCluster<T>(scope: NetnsScope, body: (ctx: ClusterContext) => Promise<T>): Promise<T> {
+  const cpNetns = await scope.create('pcp');
+  await cpNetns.exec('ip', ['addr', 'add', `${API_IP}/32`, 'dev', 'lo']);
+  const cp = await startControlPlane({ netns: cpNetns.path, address: API_IP, log: progress });
+  const api = new ApiWriter(cp, cpNetns.path);
+  try {
+    mkdirSync(RESULTS, { recursive: true, mode: 0o700 });
+    const logFile = (name: string) => join(RESULTS, `proxy-${STAMP}-${name}.log`);
+    return await body({ cp, cpNetns, scope, api, kubeconfig: await cp.createProxyCredentials(), progress, logFile, nodes: 0 });
+  } finally {
+    await api.close();
+    await cp.close();
+  }
+}
+
+async function runSizes(ctx: ClusterContext, options: Options, impls: readonly ProxyImplementation[]): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  let created = 0;
   for (const services of options.sizes) {
-    progress(`floor: ${services} Services x ${options.endpoints} endpoints, nftables`);
-    const r = await runNftablesCase(scope, { services, endpoints: options.endpoints });
-    progress(`  weft full sync ${ms(r.fullSyncMs)} (${r.payloadLines} lines), endpoint change ${ms(r.endpointChangeMs)} (${r.endpointChangeLines} lines)`);
+    const started = performance.now();
+    await createObjects(ctx, { from: created, to: services }, { endpoints: options.endpoints });
+    progress(`api: ${services} Services in the API server (${((performance.now() - started) / 1000).toFixed(1)} s to create ${services - created})`);
+    created = services;
+    for (const impl of impls) {
+      progress(`${impl.name}: ${services} Services`);
+      const c = { services, endpoints: options.endpoints, changes: options.changes, memoryChanges: options.memoryChanges, limitMs: options.limitMs, changeBase: results.length * 1000 };
+      const result = await withIptablesVariant(options.variant, () => runCase(ctx, impl, c));
+      results.push(result);
+    }
+    progress(`\n${HEADER}`);
+    for (const line of reportLines(services, results.filter((r) => r.services === services))) progress(line);
+    progress('');
+  }
+  return results;
+}
+
+async function runChurns(ctx: ClusterContext, options: Options & { churn: NonNullable<Options['churn']> }, impls: readonly ProxyImplementation[]): Promise<ChurnResult[]> {
+  await createObjects(ctx, { from: 0, to: options.churn.services }, { endpoints: options.endpoints });
+  const results: ChurnResult[] = [];
+  for (const impl of impls) {
+    const c = { ...options.churn, endpoints: options.endpoints, limitMs: options.limitMs, changeBase: results.length * 100_000, variant: options.variant };
+    progress(`${impl.name}: churn`);
+    const r = await withIptablesVariant(options.variant, () => runChurn(ctx, impl, c));
+    for (const line of churnLines(r, c)) progress(line);
     results.push(r);
   }
   return results;
 }
 
-async function runFloor(scope: NetnsScope, options: Options): Promise<FloorResult[]> {
-  const results: FloorResult[] = [];
-  for (const services of options.sizes) {
-    for (const backend of options.backends) {
-      progress(`floor: ${services} Services x ${options.endpoints} endpoints, iptables-${backend}`);
-      const r = await runFloorCase(scope, { services, endpoints: options.endpoints, backend, limitMs: options.limitMs });
-      progress(`  state ${ms(r.stateMs)}, render ${ms(r.renderMs)}, weft full sync ${ms(r.fullSyncMs)}, restore alone ${ms(r.floorMs)}, endpoint change ${ms(r.endpointChangeMs)} (its restore alone ${ms(r.endpointChangeFloorMs)}), ${r.payloadLines} lines`);
-      results.push(r);
-    }
-  }
-  return results;
-}
-
-async function runCluster(scope: NetnsScope, options: Options, implementations: readonly ProxyImplementation[]): Promise<ClusterResult[]> {
-  const cpNetns = await scope.create('pcp');
-  await cpNetns.exec('ip', ['addr', 'add', `${API_IP}/32`, 'dev', 'lo']);
-  const cp = await startControlPlane({ netns: cpNetns.path, address: API_IP, log: progress });
-  const results: ClusterResult[] = [];
-  try {
-    const ctx: ClusterContext = { cp, cpNetns, scope, kubeconfig: await cp.createProxyCredentials(), nodes: 0 };
-    let created = 0;
-    // Full sync time grows faster than the Service count: past the limit at one size, past it at the next.
-    const pastLimit = new Map<string, number>();
-    for (const services of options.sizes) {
-      const started = performance.now();
-      await createObjects(cp, { from: created, to: services }, { endpoints: options.endpoints, progress });
-      progress(`api: ${services} Services in the API server (${ms(performance.now() - started)} to create ${services - created})`);
-      created = services;
-      for (const impl of implementations) {
-        const smaller = pastLimit.get(impl.name);
-        if (smaller !== undefined) {
-          const skipped = `not run: its full sync of ${smaller} Services already passed the limit`;
-          progress(`${impl.name}: ${services} Services ${skipped}`);
-          results.push({ proxy: impl.name, services, skipped });
-          continue;
-        }
-        progress(`${impl.name}: ${services} Services, iptables-${options.clusterBackend}, limit ${ms(options.limitMs)}`);
-        const c = { services, endpoints: options.endpoints, limitMs: options.limitMs, change: results.length };
-        const r = await withBackend(options.clusterBackend, () => runClusterCase(ctx, impl, c));
-        if (r.fullSyncMs === undefined) pastLimit.set(impl.name, services);
-        progress(`  full sync ${ms(r.fullSyncMs)}, endpoint change ${r.fullSyncMs === undefined ? 'not measured' : ms(r.endpointChangeMs)}, RSS ${r.rssMiB ?? '?'} MiB`);
-        results.push(r);
-      }
-    }
-  } finally {
-    await cp.close();
-  }
-  return results;
-}
-
-function table(floor: readonly FloorResult[], nftables: readonly NftablesFloorResult[], cluster: readonly ClusterResult[], options: Options): Record<string, unknown>[] {
-  const rows: Record<string, unknown>[] = [];
-  progress('\nServices  what                                   full sync   endpoint change   RSS MiB');
-  for (const services of options.sizes) {
-    for (const f of floor.filter((r) => r.services === services)) {
-      progress(`${String(services).padStart(8)}  weft sync code, no API, iptables-${f.backend.padEnd(6)}        ${ms(f.fullSyncMs).padStart(9)}   ${ms(f.endpointChangeMs).padStart(15)}`);
-      const over = (a: number, b?: number) => (b ? ratio(a, b) : '-');
-      progress(`${String(services).padStart(8)}  floor: restore alone, iptables-${f.backend.padEnd(6)}       ${ms(f.floorMs).padStart(9)}   ${ms(f.endpointChangeFloorMs).padStart(15)}             weft/floor ${over(f.fullSyncMs, f.floorMs)}, ${over(f.endpointChangeMs, f.endpointChangeFloorMs)}`);
-    }
-    const nft = nftables.find((r) => r.services === services);
-    if (nft) {
-      progress(`${String(services).padStart(8)}  weft sync code, no API, nftables              ${ms(nft.fullSyncMs).padStart(9)}   ${ms(nft.endpointChangeMs).padStart(15)}`);
-      for (const f of floor.filter((r) => r.services === services)) {
-        progress(`${String(services).padStart(8)}  nftables/iptables-${f.backend.padEnd(6)}: full sync ${ratio(nft.fullSyncMs, f.fullSyncMs)}, endpoint change ${ratio(nft.endpointChangeMs, f.endpointChangeMs)}`);
-      }
-    }
-    const of = (name: string) => cluster.find((r) => r.services === services && r.proxy === name);
-    for (const r of cluster.filter((c) => c.services === services)) {
-      progress(`${String(services).padStart(8)}  ${`${r.proxy}, iptables-${options.clusterBackend}`.padEnd(37)}  ${ms(r.fullSyncMs).padStart(9)}   ${(r.fullSyncMs === undefined ? '-' : ms(r.endpointChangeMs)).padStart(15)}   ${String(r.rssMiB ?? '-').padStart(7)}${r.skipped ? `   (${r.skipped})` : ''}`);
-    }
-    const weft = of('weft-proxy');
-    const upstream = of('kube-proxy');
-    const pair = (a?: number, b?: number) => (a !== undefined && b !== undefined ? ratio(a, b) : undefined);
-    // kube-proxy past the limit while weft finished: the ratio is at most weft / limit.
-    const fullSyncBound = upstream && !upstream.skipped && upstream.fullSyncMs === undefined && weft?.fullSyncMs !== undefined ? `< ${ratio(weft.fullSyncMs, options.limitMs)}` : undefined;
-    const row = {
-      services,
-      floor: floor.filter((r) => r.services === services),
-      nftables: nft,
-      cluster: cluster.filter((r) => r.services === services),
-      ratios: { fullSyncWeftOverKubeProxy: pair(weft?.fullSyncMs, upstream?.fullSyncMs) ?? fullSyncBound, endpointChangeWeftOverKubeProxy: pair(weft?.endpointChangeMs, upstream?.endpointChangeMs), rssWeftOverKubeProxy: pair(weft?.rssMiB, upstream?.rssMiB) },
-    };
-    if (weft && upstream) progress(`${String(services).padStart(8)}  weft/kube-proxy: full sync ${row.ratios.fullSyncWeftOverKubeProxy ?? '-'}, endpoint change ${row.ratios.endpointChangeWeftOverKubeProxy ?? '-'}, RSS ${row.ratios.rssWeftOverKubeProxy ?? '-'}`);
-    rows.push(row);
-  }
-  return rows;
-}
-
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  const found = findK8sBinaries();
+  if ('missing' in found) throw new Error(`cannot run: ${found.missing}`);
+  const installed = installWeftProxy();
+  const impls = implementations(options, found.binDir, installed.binary);
   const scope = new NetnsScope();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void scope.cleanup().finally(() => process.exit(130)));
-  const found = findK8sBinaries();
-  const weft = await weftProxy();
-  const implementations: ProxyImplementation[] = [];
-  const notes: string[] = [];
-  if (options.skipKubeProxy) notes.push('kube-proxy: skipped (--skip-kube-proxy)');
-  else if ('missing' in found) notes.push(`kube-proxy: not available: ${found.missing}`);
-  else implementations.push(kubeProxy(found.binDir));
-  if ('unavailable' in weft) notes.push(`weft-proxy daemon: not available (${weft.unavailable})`);
-  else implementations.push(weft);
-  if ('missing' in found && implementations.length > 0) implementations.splice(0);
-  for (const note of notes) progress(note);
-
-  let floor: FloorResult[] = [];
-  let nftables: NftablesFloorResult[] = [];
-  let cluster: ClusterResult[] = [];
+  const machine = { cpus: cpus().length, node: process.version };
+  const notes = [`iptables modes on iptables-${options.variant}; iptables rules are seen by listing the chain every ${POLL_MS} ms, nftables rules by nft monitor; min-sync-period ${options.minSyncPeriod} for both proxies`];
+  let record: Record<string, unknown>;
   try {
-    floor = await runFloor(scope, options);
-    nftables = await runNftablesFloor(scope, options);
-    if (implementations.length > 0) cluster = await runCluster(scope, options, implementations);
+    record = await withCluster(scope, async (ctx) => {
+      if (options.churn) return { churn: await runChurns(ctx, { ...options, churn: options.churn }, impls) };
+      const results = await runSizes(ctx, options, impls);
+      return { rows: options.sizes.map((services) => ({ services, results: results.filter((r) => r.services === services), ratios: ratios(results.filter((r) => r.services === services)) })) };
+    });
   } finally {
     await scope.cleanup();
+    installed.remove();
   }
-  const rows = table(floor, nftables, cluster, options);
   for (const note of notes) progress(note);
-  const dir = join(ROOT, 'bench/results');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `proxy-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  const record = { date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, options: { ...options, limitMs: options.limitMs }, notes, rows };
-  writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-  progress(`\nwrote ${relative(process.cwd(), file)}`);
+  mkdirSync(RESULTS, { recursive: true, mode: 0o700 });
+  const file = join(RESULTS, `proxy-${options.churn ? 'churn-' : ''}${STAMP}.json`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, options, notes, ...record }, null, 2)}\n`, { mode: 0o600 });
+  progress(`wrote ${relative(process.cwd(), file)}`);
 }
 
 main().catch((error: unknown) => {

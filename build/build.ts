@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { bundle } from './bundle.ts';
 import { CLIENT_COMMAND_NAMES, COMMAND_NAMES, linkCommands } from './links.ts';
-import { buildSea } from './sea.ts';
+import { buildSea, SEA_EXEC_ARGV } from './sea.ts';
 import { writeCodeCache } from './code-cache.ts';
 import { DAEMONS_ASSET, DAEMONS_CODE_CACHE } from './sea-load-daemons.ts';
 
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
 
   started = performance.now();
   const codeCache = join(DIST, DAEMONS_CODE_CACHE);
-  const cacheBytes = await writeCodeCache(daemons, codeCache, { node: process.execPath });
+  const cacheBytes = await writeCodeCache(daemons, codeCache, { node: process.execPath, execArgv: SEA_EXEC_ARGV });
   progress('cache', started, `${relative(ROOT, codeCache)} ${(cacheBytes / 1e3).toFixed(0)} kB`);
 
   started = performance.now();

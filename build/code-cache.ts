@@ -18,12 +18,22 @@ script.runInThisContext()(module.exports, createRequire(bundle), module, bundle,
 writeFileSync(cache, script.createCachedData(), { mode: 0o600 });
 `;
 
+// Loads the cache as the executable will; V8 refuses a cache made under other flags without a word.
+const CHECK_CACHE = `
+const { readFileSync } = require('node:fs');
+const { Script } = require('node:vm');
+const [cache, wrapped] = process.argv.slice(1);
+const script = new Script(readFileSync(wrapped, 'utf8'), { filename: 'weft/daemons.cjs', cachedData: readFileSync(cache) });
+if (script.cachedDataRejected) { console.error('V8 rejected the code cache'); process.exit(1); }
+`;
+
 /** Writes the code cache of the bundle at `bundle` to `cache`; returns its size in bytes. */
-export async function writeCodeCache(bundle: string, cache: string, options: { node: string }): Promise<number> {
+export async function writeCodeCache(bundle: string, cache: string, options: { node: string; execArgv: readonly string[] }): Promise<number> {
   const wrapped = `${cache}.wrapped.cjs`;
   writeFileSync(wrapped, wrapCommonJs(readFileSync(bundle, 'utf8')), { mode: 0o600 });
   try {
-    await runChecked(options.node, ['-e', MAKE_CACHE, bundle, cache, wrapped]);
+    await runChecked(options.node, [...options.execArgv, '-e', MAKE_CACHE, bundle, cache, wrapped]);
+    await runChecked(options.node, [...options.execArgv, '-e', CHECK_CACHE, cache, wrapped]);
   } finally {
     rmSync(wrapped, { force: true });
   }

@@ -30,6 +30,9 @@ async function strippedNode(node: string, cacheDir: string): Promise<string> {
   return stripped;
 }
 
+/** The V8 flags the executable runs with; every code cache built for it is compiled under them. */
+export const SEA_EXEC_ARGV = ['--max-semi-space-size=4', '--expose-gc'];
+
 export async function buildSea(main: string, output: string, options: SeaOptions): Promise<void> {
   const config = join(options.workDir, 'sea-config.json');
   const sea = {
@@ -39,10 +42,16 @@ export async function buildSea(main: string, output: string, options: SeaOptions
     output,
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
+    // V8 otherwise lets its young generation grow to tens of MiB after a burst of allocation (a proxy's
+    // full sync) and keeps it: 4 MiB semi-spaces halve weft-proxy's committed heap at 10,000 Services
+    // without slowing its syncs (docs/PERFORMANCE.md); short CNI calls never reach that size.
+    // --expose-gc lets weft-proxy hand a full sync's garbage back at once (proxy/daemon.ts).
+    execArgv: SEA_EXEC_ARGV,
     assets: options.assets ?? {},
   };
   writeFileSync(config, `${JSON.stringify(sea, null, 2)}\n`, { mode: 0o600 });
-  await runChecked(options.node, ['--build-sea', config]);
+  // The code cache is compiled under the builder's V8 flags; built under others, V8 rejects it at every start.
+  await runChecked(options.node, [...SEA_EXEC_ARGV, '--build-sea', config]);
   chmodSync(output, 0o700);
   await dropPageCache(output);
 }

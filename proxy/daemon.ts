@@ -1,19 +1,22 @@
-import type { Logger } from '../lib/log.ts';
 import { loadKubeConfig } from '../lib/kube/config.ts';
-import { ChangeTracker } from './change-tracker.ts';
-import type { DaemonFlags } from './flags.ts';
-import { healthCheckTargets, HealthCheckServers } from './health-check-node-port.ts';
-import { healthResponse, isHealthy } from './healthz.ts';
 import { listenHttp, NOT_FOUND, type HttpListener } from '../lib/http-listener.ts';
-import { startInformers } from './informers.ts';
-import { IptablesProxier, resolveNodePortAddresses } from './iptables-proxier.ts';
-import { ProxyMetrics } from './metrics.ts';
-import { NftablesProxier } from './nftables-proxier.ts';
-import { SyncLoop } from './sync-loop.ts';
+import type { Logger } from '../lib/log.ts';
+import { backendsFor } from './backends.ts';
+import { ChangeTracker, type ChangeEvent } from './core/change-tracker.ts';
+import { resolveNodePortAddresses, type ProxyConfig } from './core/config.ts';
+import { conntrackKernel } from './core/conntrack.ts';
+import { HealthCheckServers } from './core/health-check-node-port.ts';
+import { healthResponse, isHealthy, type HealthRecord } from './core/healthz.ts';
+import { ProxyMetrics } from './core/metrics.ts';
+import { Proxier, type SyncOutcome } from './core/proxier.ts';
+import { SyncLoop } from './core/sync-loop.ts';
+import type { DaemonFlags } from './flags.ts';
+import { startInformers, type Informers } from './informers.ts';
 
-// `weft-proxy` as a daemon: informers feed the change tracker, the sync loop programs iptables or nftables,
-// healthz/metrics/healthCheckNodePort listeners report. Stopping leaves the rules in place: the node
-// keeps forwarding while the proxy restarts, and the next one replaces them atomically.
+// `weft-proxy` as a daemon, in named steps: the backends for the chosen mode, the proxy core (change
+// tracker, proxier, sync loop), the healthz and metrics listeners, then the API watches feeding the
+// tracker; the first full sync waits until every kind was listed. Stopping leaves the rules in place:
+// the node keeps forwarding while the proxy restarts, and the next one replaces them atomically.
 
 const BACKOFF = { baseBackoffMs: 1_000, maxBackoffMs: 30_000 };
 
@@ -23,92 +26,154 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(flags: DaemonFlags, log: Logger): Promise<Daemon> {
-  const kubeConfig = loadKubeConfig({ kubeconfig: flags.kubeconfig });
-  const tracker = new ChangeTracker(flags.hostname);
-  const metrics = new ProxyMetrics();
-  const proxier = flags.proxyMode === 'nftables' ? new NftablesProxier({ log }) : new IptablesProxier({ log });
-  // kube-proxy's health timeout: twice the sync period.
-  const healthTimeoutMs = 2 * flags.syncPeriodMs;
-  let resolveFirst: () => void = () => {};
-  const firstSync = new Promise<void>((resolve) => (resolveFirst = resolve));
-  const healthChecks = new HealthCheckServers({ host: '0.0.0.0', log, proxyHealthy: () => isHealthy(loop.health, Date.now(), healthTimeoutMs) });
-  let synced = false;
+/** Wall-clock ms with sub-ms precision, comparable across processes (logs and benchmarks). */
+function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
 
-  const run = async (kind: 'full' | 'partial') => {
-    const started = performance.now();
-    const changes = tracker.takeChanges();
-    const objects = tracker.objects();
-    const config = {
-      hostname: flags.hostname,
-      clusterCidr: flags.clusterCidr,
-      masqueradeMark: flags.masqueradeMark,
-      nodePortAddresses: resolveNodePortAddresses(flags.nodePortAddresses, objects, flags.hostname),
-    };
-    try {
-      const outcome = await proxier.sync(kind, objects, { config, changes });
-      const seconds = (performance.now() - started) / 1000;
-      metrics.observeSync(kind, seconds);
-      if (outcome.totalRules) Object.assign(metrics.rules, outcome.totalRules);
-      Object.assign(metrics.rulesLastSync, outcome.writtenRules);
-      metrics.lastSyncTimestamp = Date.now() / 1000;
-      metrics.conntrackDeletions += outcome.conntrackDeletions;
-      const appliedAt = Date.now();
-      for (const t of changes.triggerTimes) metrics.programming.observe(Math.max(0, appliedAt - t) / 1000);
-      healthChecks.update(healthCheckTargets(objects.services, outcome.state));
-      for (const s of outcome.state.skipped) log.debug('service port skipped', { service: s.service, reason: s.reason });
-      log.info('synced', { kind, ms: Math.round(seconds * 1000), servicePorts: outcome.state.servicePorts.length, changedServices: changes.services.size, rules: outcome.writtenRules });
-      resolveFirst();
-    } catch (error) {
-      metrics.restoreFailures += 1;
-      throw error;
-    }
+/** The config a sync renders with: the flags, and this Node's addresses for `--nodeport-addresses primary`. */
+function syncConfig(flags: DaemonFlags, tracker: ChangeTracker): ProxyConfig {
+  return {
+    hostname: flags.hostname,
+    clusterCidr: flags.clusterCidr,
+    masqueradeMark: flags.masqueradeMark,
+    nodePortAddresses: resolveNodePortAddresses(flags.nodePortAddresses, tracker.node?.addresses ?? []),
   };
+}
 
-  const loop = new SyncLoop({ periods: { minSyncPeriodMs: flags.minSyncPeriodMs, syncPeriodMs: flags.syncPeriodMs, ...BACKOFF }, log, run });
-  const informers = startInformers(kubeConfig, {
+/**
+ * A full sync builds the whole desired state and payload at once and drops them when it is done:
+ * collecting that garbage now gives the pages back, where V8's idle-time reducer would take its time
+ * (the single executable starts with --expose-gc; from the sources, without it, this does nothing).
+ */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** Metrics, health-check ports and the log line after a successful sync. */
+function reportSync(outcome: SyncOutcome, context: { metrics: ProxyMetrics; healthChecks: HealthCheckServers; log: Logger; startedAt: number }): void {
+  const { metrics, log } = context;
+  const endedAt = epochMs();
+  const seconds = (endedAt - context.startedAt) / 1000;
+  metrics.observeSync(outcome.kind, seconds);
+  metrics.lastSyncTimestamp = endedAt / 1000;
+  metrics.conntrackDeletions += outcome.conntrackDeletions;
+  metrics.endpointChangesPending = 0;
+  metrics.serviceChangesPending = 0;
+  const written = { nat: outcome.result.written.nat ?? 0, filter: outcome.result.written.filter ?? 0 };
+  Object.assign(metrics.rulesLastSync, written);
+  if (outcome.kind === 'full') Object.assign(metrics.rules, written);
+  for (const t of outcome.changes.triggerTimes) metrics.programming.observe(Math.max(0, endedAt - t) / 1000);
+  context.healthChecks.update(outcome.healthChecks);
+  if (outcome.kind === 'full') collectGarbage();
+  for (const s of outcome.skipped) log.debug('service port skipped', { service: s.service, reason: s.reason });
+  if (outcome.cleanedUp.length > 0) log.info('removed the rules of another proxy mode', { modes: outcome.cleanedUp });
+  const since = outcome.changes.since;
+  log.info('synced', {
+    kind: outcome.kind,
+    ms: Math.round(seconds * 10000) / 10,
+    services: outcome.services,
+    servicePorts: outcome.servicePorts,
+    written: outcome.result.written,
+    // When the first change of this sync arrived, and how long it waited for the sync to start.
+    ...(since !== undefined ? { firstChangeAt: Math.round(since * 10) / 10, waitedMs: Math.round((context.startedAt - since) * 10) / 10 } : {}),
+  });
+}
+
+/** The /healthz and /metrics listeners the flags ask for; none stays open when one cannot listen. */
+async function serveHealthAndMetrics(flags: DaemonFlags, health: () => HealthRecord, metrics: ProxyMetrics): Promise<HttpListener[]> {
+  const timeoutMs = 2 * flags.syncPeriodMs;
+  const answer = (path: string) => healthResponse(path, health(), { now: Date.now(), timeoutMs }) ?? NOT_FOUND;
+  const opening: Promise<HttpListener>[] = [];
+  if (flags.healthz) opening.push(listenHttp(flags.healthz.host, flags.healthz.port, (req) => answer(req.path)));
+  if (flags.metrics) {
+    opening.push(
+      listenHttp(flags.metrics.host, flags.metrics.port, (req) =>
+        req.path === '/metrics' ? { status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: metrics.render(process.memoryUsage()) } : answer(req.path),
+      ),
+    );
+  }
+  const opened = await Promise.allSettled(opening);
+  const listeners = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const failed = opened.find((o) => o.status === 'rejected');
+  if (failed) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw failed.reason;
+  }
+  return listeners;
+}
+
+function followApi(flags: DaemonFlags, context: { tracker: ChangeTracker; loop: SyncLoop; metrics: ProxyMetrics; log: Logger; synced: () => boolean }): Informers {
+  const { tracker, loop, metrics, log } = context;
+  const changed = () => {
+    metrics.lastQueuedTimestamp = Date.now() / 1000;
+    if (context.synced()) loop.notify();
+  };
+  return startInformers(loadKubeConfig({ kubeconfig: flags.kubeconfig }), {
     hostname: flags.hostname,
     log,
-    onEvent: (event) => {
+    onEvent: (event: ChangeEvent) => {
       try {
-        if (tracker.apply(event) && synced) loop.notify();
+        if (!tracker.apply(event)) return;
+        if (event.kind === 'EndpointSlice') {
+          metrics.endpointChanges += 1;
+          metrics.endpointChangesPending += 1;
+        } else if (event.kind === 'Service') {
+          metrics.serviceChanges += 1;
+          metrics.serviceChangesPending += 1;
+        }
+        changed();
       } catch (error) {
-        // The previous value stays: one unreadable object must not stop the node's other Services.
+        // The previous record stays: one unreadable object must not stop the node's other Services.
         log.warn('ignoring an object the proxy cannot read', { kind: event.kind, error });
       }
     },
+    onListed: (kind, keys) => {
+      if (tracker.retain(kind, keys)) changed();
+    },
   });
+}
 
-  const listeners: HttpListener[] = [];
-  const closeAll = async () => {
-    await informers.stop();
-    await loop.stop();
-    await healthChecks.close();
-    await Promise.all(listeners.splice(0).map((l) => l.close()));
+export async function startDaemon(flags: DaemonFlags, log: Logger): Promise<Daemon> {
+  const { backend, others } = backendsFor(flags.proxyMode);
+  const tracker = new ChangeTracker(flags.hostname, epochMs);
+  const metrics = new ProxyMetrics(flags.proxyMode);
+  const proxier = new Proxier({ backend, otherModes: others, tracker, conntrack: conntrackKernel(), log });
+  let synced = false;
+  let markFirstSync: () => void = () => {};
+  const firstSync = new Promise<void>((resolve) => (markFirstSync = resolve));
+  const healthTimeoutMs = 2 * flags.syncPeriodMs;
+  const healthChecks = new HealthCheckServers({ host: '0.0.0.0', log, proxyHealthy: () => isHealthy(loop.health, Date.now(), healthTimeoutMs) });
+
+  const run = async (kind: 'full' | 'partial') => {
+    const startedAt = epochMs();
+    try {
+      reportSync(await proxier.sync(kind, syncConfig(flags, tracker)), { metrics, healthChecks, log, startedAt });
+      markFirstSync();
+    } catch (error) {
+      metrics.syncFailures += 1;
+      if (kind === 'partial') metrics.partialFailures += 1;
+      throw error;
+    }
   };
-  try {
-    if (flags.healthz) {
-      listeners.push(await listenHttp(flags.healthz.host, flags.healthz.port, (req) => healthResponse(req.path, loop.health, { now: Date.now(), timeoutMs: healthTimeoutMs }) ?? NOT_FOUND));
-    }
-    if (flags.metrics) {
-      listeners.push(
-        await listenHttp(flags.metrics.host, flags.metrics.port, (req) =>
-          req.path === '/metrics' ? { status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: metrics.render() } : (healthResponse(req.path, loop.health, { now: Date.now(), timeoutMs: healthTimeoutMs }) ?? NOT_FOUND),
-        ),
-      );
-    }
-  } catch (error) {
-    await closeAll();
-    throw error;
-  }
-  log.info('started', { node: flags.hostname, healthz: flags.healthz, metrics: flags.metrics, syncPeriodMs: flags.syncPeriodMs, minSyncPeriodMs: flags.minSyncPeriodMs });
+  const loop = new SyncLoop({ periods: { minSyncPeriodMs: flags.minSyncPeriodMs, syncPeriodMs: flags.syncPeriodMs, ...BACKOFF }, log, run });
+
+  const listeners = await serveHealthAndMetrics(flags, () => loop.health, metrics);
+  const informers = followApi(flags, { tracker, loop, metrics, log, synced: () => synced });
+  log.info('started', { node: flags.hostname, mode: flags.proxyMode, healthz: flags.healthz, metrics: flags.metrics, syncPeriodMs: flags.syncPeriodMs, minSyncPeriodMs: flags.minSyncPeriodMs });
   // The first full sync waits for every kind to be listed: syncing a partial view would remove the
   // rules of Services not seen yet from a node that was serving them.
   void informers.synced.then(() => {
     synced = true;
-    tracker.takeChanges();
-    log.info('informers synced');
+    log.info('informers synced', { services: tracker.serviceCount });
     loop.start();
   });
-  return { firstSync, stop: closeAll };
+  const stop = async () => {
+    await informers.stop();
+    await loop.stop();
+    for (const b of [backend, ...others]) b.close();
+    await healthChecks.close();
+    await Promise.all(listeners.map((l) => l.close()));
+  };
+  return { firstSync, stop };
 }

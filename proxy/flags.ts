@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { flag, FlagError, parseFlags, type BindAddress } from '../lib/flags.ts';
 import { isDnsSubdomain } from '../lib/names.ts';
-import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit } from './config.ts';
+import type { ProxyMode } from './core/backend.ts';
+import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit } from './core/config.ts';
 
 // `weft-proxy [flags]`: the daemon's command line, named as kube-proxy's so a DaemonSet can switch.
 // Pure: argv (and the machine's hostname as the default node name) in, a validated value out.
@@ -12,11 +13,10 @@ export const DAEMON_USAGE = `usage: weft-proxy [--kubeconfig FILE] [--hostname-o
          [--healthz-bind-address 0.0.0.0:10256] [--metrics-bind-address 127.0.0.1:10249]
          [--nodeport-addresses CIDR[,CIDR...]|primary]
        weft-proxy render ...   (print a full sync's iptables payload; see "weft-proxy render --help")
+       weft-proxy --cleanup    (remove the rules of both proxy modes, then exit)
   An empty bind address disables that listener.\n`;
 
-export type { BindAddress };
-
-export type ProxyMode = 'iptables' | 'nftables';
+export type { BindAddress, ProxyMode };
 
 /** A command line the proxy cannot take; main.ts prints the usage with it. */
 export class UsageError extends Error {

@@ -2,8 +2,8 @@ import { parse as parseYaml } from 'yaml';
 import { readBoundedFile } from '../lib/files.ts';
 import type { Logger } from '../lib/log.ts';
 import { isDnsSubdomain } from '../lib/names.ts';
-import { ChangeTracker, type ObjectKind } from './change-tracker.ts';
-import { parseClusterObjects, type ClusterObjects } from './objects.ts';
+import { ChangeTracker, type ObjectKind } from './core/change-tracker.ts';
+import { parseClusterObjects, type ClusterObjects } from './core/objects.ts';
 
 // Reads what `kubectl get services,endpointslices,nodes -A -o yaml|json` prints for `weft-proxy
 // render`. JSON is parsed natively (faster on big dumps); anything else as YAML. The items then go

@@ -1,12 +1,12 @@
 import { flag } from '../lib/flags.ts';
-import { masqueradeMarkFromBit, type ProxyConfig } from './config.ts';
+import { masqueradeMarkFromBit, type ProxyConfig } from './core/config.ts';
+import { buildProxyState } from './core/state.ts';
 import { nodeNameOf, parseProxyFlags, SHARED_PROXY_FLAGS, UsageError, type ProxyMode } from './flags.ts';
 import { renderIptables } from './iptables/render.ts';
 import { buildNftTable } from './nftables/render.ts';
 import { renderFullSync } from './nftables/table.ts';
 import { loadObjectsFile } from './load-objects.ts';
 import type { Logger } from '../lib/log.ts';
-import { buildProxyState } from './state.ts';
 
 // `weft-proxy render`: prints the payload a full sync would apply on a clean node: for iptables the
 // iptables-restore text, jumps from the built-in chains included, so `iptables-restore --noflush`

@@ -1,45 +1,64 @@
-import { HAIRPIN_CHAIN } from '../chain-names.ts';
-import { chainKey, DISPATCH_CHAINS, dispatchText } from './render.ts';
-import type { Table } from './rules.ts';
-import { hairpinAddresses, parseSaved, type SavedRules } from './saved.ts';
+import { parseIpv4 } from '../../lib/ip.ts';
+import type { DispatchLines } from './port-rules.ts';
 
-// What the kernel holds after our restores, kept in memory between full syncs so a partial sync does
-// not need iptables-save (the biggest partial-sync cost, measured): the WEFT- chains, the hairpin
-// chain's addresses and the dispatch chains' rules. A full sync re-reads the truth; each successful
-// restore is folded in here.
+// What this process's restores put into the dispatch and hairpin chains, kept between full syncs so a
+// partial sync reads nothing back from the kernel: each Service's lines in the dispatch chains (a
+// dispatch chain is rewritten whole, from these, only when a changed Service's lines differ) and the
+// endpoint addresses the hairpin chain covers. A full sync starts it afresh.
 
-export interface AppliedRules {
-  readonly chains: Readonly<Record<Table, ReadonlySet<string>>>;
-  readonly hairpin: ReadonlySet<string>;
-  /** Dispatch chains' rule lines as this process wrote them; unknown after a read from the kernel. */
-  readonly dispatch: ReadonlyMap<string, string>;
+/** A Service's lines in the three dispatch chains, each joined with newlines ('' for none). */
+export interface ServiceDispatch {
+  readonly services: string;
+  readonly nodePorts: string;
+  readonly verdicts: string;
 }
 
-export function appliedFromSaved(saved: SavedRules): AppliedRules {
-  return { chains: saved.chains, hairpin: hairpinAddresses(saved), dispatch: new Map() };
+export const NO_DISPATCH: ServiceDispatch = { services: '', nodePorts: '', verdicts: '' };
+
+export function joinDispatch(lines: readonly DispatchLines[]): ServiceDispatch {
+  const join = (pick: (d: DispatchLines) => readonly string[]) => lines.flatMap(pick).join('\n');
+  const joined = { services: join((d) => d.services), nodePorts: join((d) => d.nodePorts), verdicts: join((d) => d.verdicts) };
+  return joined.services === '' && joined.nodePorts === '' && joined.verdicts === '' ? NO_DISPATCH : joined;
 }
 
-/** The state after `payload` was restored with --noflush on top of `before`. */
-export function applyPayload(before: AppliedRules, payload: string): AppliedRules {
-  const written = parseSaved(payload);
-  // Stale chains are declared (flushed) and then deleted in the same payload: add first, delete after.
-  const chains: Record<Table, Set<string>> = { nat: new Set([...before.chains.nat, ...written.chains.nat]), filter: new Set([...before.chains.filter, ...written.chains.filter]) };
-  let table = '';
-  for (const line of payload.split('\n')) {
-    if (line.startsWith('*')) table = line.slice(1).trim();
-    if (table !== 'nat' && table !== 'filter') continue;
-    const deleted = /^-X (\S+)$/.exec(line);
-    if (deleted) chains[table].delete(deleted[1] as string);
+/** What a successful partial sync changed: Services' new dispatch lines (NO_DISPATCH: gone) and new hairpin addresses. */
+export interface AppliedChange {
+  readonly dispatch: ReadonlyMap<string, ServiceDispatch>;
+  readonly hairpin: readonly string[];
+}
+
+/** Addresses are kept as 32-bit integers: a set of 100k strings would cost several times more. */
+function addressKey(ip: string): number {
+  return (parseIpv4(ip) ?? 0) | 0;
+}
+
+export class AppliedRules {
+  /** In the order the dispatch chains list them. */
+  readonly #dispatch = new Map<string, ServiceDispatch>();
+  readonly #hairpin = new Set<number>();
+
+  dispatchOf(service: string): ServiceDispatch {
+    return this.#dispatch.get(service) ?? NO_DISPATCH;
   }
-  const added = hairpinAddresses(written);
-  const hairpin = written.chains.nat.has(HAIRPIN_CHAIN) ? added : new Set([...before.hairpin, ...added]);
-  const dispatch = new Map(before.dispatch);
-  for (const chain of DISPATCH_CHAINS) if (written.chains[chain.table].has(chain.name)) dispatch.set(chainKey(chain), dispatchText(chain, written.rules));
-  return { chains, hairpin, dispatch };
-}
 
-/** `-A` lines per table in a payload: the rules one restore wrote. */
-export function countRules(payload: string): Record<Table, number> {
-  const written = parseSaved(payload);
-  return { nat: written.rules.filter((r) => r.table === 'nat').length, filter: written.rules.filter((r) => r.table === 'filter').length };
+  hasHairpin(ip: string): boolean {
+    return this.#hairpin.has(addressKey(ip));
+  }
+
+  update(change: AppliedChange): void {
+    for (const [service, lines] of change.dispatch) {
+      if (lines === NO_DISPATCH) this.#dispatch.delete(service);
+      else this.#dispatch.set(service, lines);
+    }
+    for (const ip of change.hairpin) this.#hairpin.add(addressKey(ip));
+  }
+
+  /** Every Service's lines of one dispatch chain, as `update(change)` would leave them, in order. */
+  *linesAfter(change: AppliedChange, pick: keyof ServiceDispatch): IterableIterator<string> {
+    for (const [service, lines] of this.#dispatch) {
+      const text = (change.dispatch.get(service) ?? lines)[pick];
+      if (text !== '') yield text;
+    }
+    for (const [service, lines] of change.dispatch) if (!this.#dispatch.has(service) && lines[pick] !== '') yield lines[pick];
+  }
 }

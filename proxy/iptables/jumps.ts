@@ -1,4 +1,4 @@
-import { FORWARD_CHAIN, POSTROUTING_CHAIN, SERVICES_CHAIN } from '../chain-names.ts';
+import { FORWARD_CHAIN, POSTROUTING_CHAIN, SERVICES_CHAIN } from './chain-names.ts';
 import { comment, rule, type Rule, type Table } from './rules.ts';
 import type { SavedRules } from './saved.ts';
 

@@ -1,5 +1,5 @@
-import { NODEPORTS_CHAIN, SERVICES_CHAIN } from '../chain-names.ts';
-import type { ServicePlan } from './service-plan.ts';
+import type { ServicePlan } from '../core/service-plan.ts';
+import { NODEPORTS_CHAIN, SERVICES_CHAIN } from './chain-names.ts';
 import { comment, destination, nodeAddressMatches, rule, type Rule } from './rules.ts';
 
 // Service entry: WEFT-SERVICES (from PREROUTING and OUTPUT) sends each ClusterIP, external IP and

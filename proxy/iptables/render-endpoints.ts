@@ -1,11 +1,13 @@
-import { affinityListName } from '../chain-names.ts';
-import type { Endpoint } from '../endpoints.ts';
-import type { ServicePortState } from '../state.ts';
+import type { Endpoint } from '../core/endpoints.ts';
+import { affinityListName } from '../core/service-names.ts';
+import type { ServicePortState } from '../core/state.ts';
 import { comment, destination, rule, setMark, type Rule } from './rules.ts';
 
 // Endpoint selection inside one chain per service (no chain per endpoint: with iptables-nft the chain
-// count dominates load time, see NOTES "Measured anchors"). The DNAT rules sit in the SVC/SVL chain:
-// endpoint i of n matches with probability 1/(n-i), the last one always, giving an even spread.
+// count dominates load time, docs/PERFORMANCE.md). The DNAT rules sit in the SVC/SVL chain: endpoint
+// i of n matches with probability 1/(n-i), the last one always, giving an even spread. Per-endpoint
+// rules carry no comment (kube-proxy drops them in large clusters too): a comment is a match the
+// kernel stores and runs per rule; the chain's Service is named where it is dispatched to.
 
 /** A service port and the endpoints one of its chains chooses from. */
 export interface EndpointSet {
@@ -35,7 +37,6 @@ export function renderAffinity(chain: string, { sp, endpoints }: EndpointSet): R
     return rule(
       'nat',
       chain,
-      comment(chain, `${sp.key} -> ${endpointAddress(e)} affinity`),
       `-p ${sp.protocol}`,
       `-m recent --name ${list} --rcheck --seconds ${sp.affinitySeconds} --reap --rsource`,
       `-m recent --name ${list} --set --rsource`,
@@ -49,7 +50,6 @@ export function renderEndpointSelection(chain: string, { sp, endpoints }: Endpoi
     rule(
       'nat',
       chain,
-      comment(chain, `${sp.key} -> ${endpointAddress(e)}`),
       `-p ${sp.protocol}`,
       i < endpoints.length - 1 ? `-m statistic --mode random --probability ${probability(i, endpoints.length)}` : '',
       sp.affinitySeconds !== undefined ? `-m recent --name ${affinityListName(sp, endpointAddress(e))} --set --rsource` : '',

@@ -1,4 +1,4 @@
-import type { ServicePlan } from './service-plan.ts';
+import type { ServicePlan } from '../core/service-plan.ts';
 import { comment, host, rule, setMark, type Rule } from './rules.ts';
 
 // External traffic (NodePort, externalIPs, load-balancer IPs) enters the EXT chain. Cluster policy

@@ -1,6 +1,6 @@
-import { formatMark } from '../config.ts';
-import { FORWARD_CHAIN, SERVICES_CHAIN } from '../chain-names.ts';
-import type { ServicePlan } from './service-plan.ts';
+import { formatMark } from '../core/config.ts';
+import type { ServicePlan } from '../core/service-plan.ts';
+import { FORWARD_CHAIN, SERVICES_CHAIN } from './chain-names.ts';
 import { comment, destination, nodeAddressMatches, rule, type Rule } from './rules.ts';
 
 // The filter table sees a packet after nat: one still addressed to a service destination was not

@@ -1,12 +1,13 @@
-import { formatMark } from '../config.ts';
-import { HAIRPIN_CHAIN, POSTROUTING_CHAIN } from '../chain-names.ts';
+import { formatMark } from '../core/config.ts';
+import { HAIRPIN_CHAIN, POSTROUTING_CHAIN } from './chain-names.ts';
 import { comment, host, rule, type Rule } from './rules.ts';
 
 // Masquerade happens once, in POSTROUTING: packets marked on the way in are masqueraded and the mark
 // cleared (so an encapsulated copy is not masqueraded twice). Hairpin (an endpoint reaching itself
 // through its service) is found after DNAT, where source equals destination: one rule per endpoint
-// address in one shared chain, entered only by DNATed connections, instead of kube-proxy's mark rule
-// in a chain per endpoint.
+// address that may be on this node (core/endpoints.ts mayHairpin) in one shared chain (without a
+// comment each, as endpoint rules), entered only by DNATed connections, instead of kube-proxy's mark
+// rule in a chain per endpoint of the whole cluster.
 
 export function renderMasquerade(mark: number): Rule[] {
   const m = formatMark(mark);
@@ -20,5 +21,5 @@ export function renderMasquerade(mark: number): Rule[] {
 }
 
 export function renderHairpin(endpointIPs: readonly string[]): Rule[] {
-  return [...new Set(endpointIPs)].map((ip) => rule('nat', HAIRPIN_CHAIN, comment(HAIRPIN_CHAIN, `endpoint ${ip} to itself`), `-s ${host(ip)} -d ${host(ip)}`, '-j MASQUERADE --random-fully'));
+  return [...new Set(endpointIPs)].map((ip) => rule('nat', HAIRPIN_CHAIN, `-s ${host(ip)} -d ${host(ip)}`, '-j MASQUERADE --random-fully'));
 }

@@ -1,4 +1,4 @@
-import { formatMark } from '../config.ts';
+import { formatMark } from '../core/config.ts';
 
 // The vocabulary the rule families share: a rule is a line of iptables-restore text in one table and
 // chain; helpers build the matches and targets every family repeats.
@@ -43,6 +43,7 @@ export function nodeAddressMatches(nodePortAddresses: readonly string[]): string
   return nodePortAddresses.length === 0 ? ['-m addrtype --dst-type LOCAL'] : nodePortAddresses.map((cidr) => `-d ${cidr}`);
 }
 
+/** The restore line of a rule, as one flat string (Array#join): a full sync keeps 200k of them until it writes them out. */
 export function formatRule(r: Rule): string {
-  return `-A ${r.chain} ${r.spec}`;
+  return ['-A', r.chain, r.spec].join(' ');
 }

@@ -1,16 +1,16 @@
-import { affinityListName } from '../chain-names.ts';
-import { formatMark, type ProxyConfig } from '../config.ts';
-import type { Endpoint } from '../endpoints.ts';
-import { planServicePort, type ServicePlan } from '../iptables/service-plan.ts';
-import type { ProxyState, ServicePortState } from '../state.ts';
-import { elementKey, type NftChain, type NftSet, type NftTable } from './table.ts';
+import { formatMark, type ProxyConfig } from '../core/config.ts';
+import { mayHairpin, type Endpoint } from '../core/endpoints.ts';
+import { affinityListName } from '../core/service-names.ts';
+import { planServicePort, type ServicePlan } from '../core/service-plan.ts';
+import type { ProxyState, ServicePortState } from '../core/state.ts';
+import type { NftChain, NftSet, NftTable } from './table.ts';
 
 // The desired `ip weft` table. Most Service ports (Cluster policies, no affinity, no source ranges)
 // get no chain at all: they are elements of sets and maps grouped by endpoint count N, and one rule
-// per N picks `numgen random mod N` in a map keyed by destination (NOTES "Measured anchors": 100k
-// elements load in ~1 s, one endpoint change is two element lines). The few ports with affinity,
-// Local policies or loadBalancerSourceRanges get per-service chains (named as the iptables ones,
-// from the same ServicePlan), reached through verdict maps.
+// per N picks `numgen random mod N` in a map keyed by destination, so an endpoint change is a few
+// element lines and the kernel never loads a chain per Service (docs/PERFORMANCE.md has the load
+// times). The few ports with affinity, Local policies or loadBalancerSourceRanges get per-service
+// chains (named as the iptables ones, from the core's ServicePlan), reached through verdict maps.
 
 const DEST = 'ip daddr . meta l4proto . th dport';
 const PORT = 'meta l4proto . th dport';
@@ -22,6 +22,9 @@ const CHAIN = {
   verdicts: 'service-verdicts',
 } as const;
 
+/** Pairs (endpoint, endpoint): a connection DNATed from an endpoint back to itself is masqueraded. */
+export const HAIRPIN_SET = 'hairpin';
+
 const SET = {
   clusterIPs: 'cluster-ips',
   externalIPs: 'external-ips',
@@ -32,7 +35,7 @@ const SET = {
   rejectNodePorts: 'reject-nodeports',
   dropIPs: 'drop-ips',
   dropNodePorts: 'drop-nodeports',
-  hairpin: 'hairpin',
+  hairpin: HAIRPIN_SET,
 } as const;
 
 /** The sets, maps and chains of the group of Service ports with `count` endpoints. */
@@ -49,8 +52,8 @@ export function groupNames(count: number) {
 
 /**
  * A port the grouped maps express: endpoints, Cluster policies, no affinity, no source ranges. It is
- * decided from the state alone: the ServicePlan of the others names four chains by hashing, ~120 ms
- * at 10k ports (measured) that the grouped ports do not need.
+ * decided from the state alone: the ServicePlan of the others names four chains by hashing, which
+ * the grouped ports (nearly all of them) do not need.
  */
 function isGrouped(sp: ServicePortState): boolean {
   const external = sp.nodePort !== undefined || externalDestinations(sp).length > 0;
@@ -58,12 +61,20 @@ function isGrouped(sp: ServicePortState): boolean {
   return sp.clusterEndpoints.length > 0 && sp.affinitySeconds === undefined && !sp.internalTrafficLocal && !(sp.externalTrafficLocal && external) && !firewall;
 }
 
+// Element texts are built with Array#join, which makes one flat string: a template literal makes a
+// tree of string pieces, and a full sync holding 100k elements would keep every piece alive (and
+// the garbage collector busy copying them).
+
 function destination(ip: string, sp: ServicePortState): string {
-  return `${ip} . ${sp.protocol} . ${sp.port}`;
+  return [ip, sp.protocol, sp.port].join(' . ');
 }
 
 function nodePortKey(sp: ServicePortState): string {
-  return `${sp.protocol} . ${sp.nodePort}`;
+  return [sp.protocol, sp.nodePort].join(' . ');
+}
+
+function target(e: Endpoint): string {
+  return [e.ip, e.port].join(' . ');
 }
 
 function externalDestinations(sp: ServicePortState): string[] {
@@ -80,21 +91,32 @@ function setMark(mark: number): string {
 }
 
 /**
- * What one Service port contributes to the table: elements (`SET ELEMENT`, the element being `key`
- * or `key : value`), its own chains and sets, and its endpoint-count group. A partial sync compares
- * the parts of changed Services only, so its cost does not grow with the table.
+ * What one Service port contributes to the table besides its elements: its own chains and sets, and
+ * its endpoint-count group. Its elements (`key` for sets, `key : value` for maps) go to a sink: a full
+ * sync collects them per set, a partial sync compares the changed ports' lists before and after.
  */
-export interface Parts {
-  readonly elements: readonly string[];
+export interface PortDeclarations {
   readonly chains: readonly NftChain[];
   readonly sets: readonly NftSet[];
   readonly group?: number;
 }
 
+export interface ElementSink {
+  add(set: string, element: string): void;
+}
+
+/** A port's declarations with its elements as `SET ELEMENT` lines: what a partial sync compares. */
+export interface Parts extends PortDeclarations {
+  readonly elements: readonly string[];
+}
+
 class Elements {
-  readonly list: string[] = [];
+  readonly #sink: ElementSink;
+  constructor(sink: ElementSink) {
+    this.#sink = sink;
+  }
   add(set: string, key: string, value?: string): void {
-    this.list.push(`${set} ${value === undefined ? key : `${key} : ${value}`}`);
+    this.#sink.add(set, value === undefined ? key : [key, value].join(' : '));
   }
 }
 
@@ -102,13 +124,15 @@ function addGrouped(sp: ServicePortState, elements: Elements): number {
   const n = sp.clusterEndpoints.length;
   const g = groupNames(n);
   for (const ip of [sp.clusterIP, ...externalDestinations(sp)]) {
-    elements.add(g.ips, destination(ip, sp));
-    sp.clusterEndpoints.forEach((e, i) => elements.add(g.endpoints, `${destination(ip, sp)} . ${i}`, `${e.ip} . ${e.port}`));
+    const dest = destination(ip, sp);
+    elements.add(g.ips, dest);
+    sp.clusterEndpoints.forEach((e, i) => elements.add(g.endpoints, [dest, i].join(' . '), target(e)));
   }
   for (const ip of externalDestinations(sp)) elements.add(SET.externalIPs, destination(ip, sp));
   if (sp.nodePort !== undefined) {
     elements.add(g.nodePorts, nodePortKey(sp));
-    sp.clusterEndpoints.forEach((e, i) => elements.add(g.nodePortEndpoints, `${nodePortKey(sp)} . ${i}`, `${e.ip} . ${e.port}`));
+    const key = nodePortKey(sp);
+    sp.clusterEndpoints.forEach((e, i) => elements.add(g.nodePortEndpoints, [key, i].join(' . '), target(e)));
     elements.add(SET.externalNodePorts, nodePortKey(sp));
   }
   return n;
@@ -207,11 +231,12 @@ function groupSets(count: number): NftSet[] {
  * ("conflicting protocols specified: ip vs. th", reproduced), so the chains that do change (services,
  * nodeports: when a group comes or goes) only jump.
  */
-function groupChains(count: number): NftChain[] {
+/** A group's ClusterIP traffic from outside the cluster CIDR is marked here, so its ports need no cluster-ips element. */
+function groupChains(count: number, config: ProxyConfig): NftChain[] {
   const g = groupNames(count);
   const pick = `numgen random mod ${count}`;
   return [
-    { name: g.chain, rules: [`${DEST} @${g.ips} dnat ip addr . port to ${DEST} . ${pick} map @${g.endpoints}`] },
+    { name: g.chain, rules: [`ip saddr != ${config.clusterCidr} ${DEST} @${g.ips} ${setMark(config.masqueradeMark)}`, `${DEST} @${g.ips} dnat ip addr . port to ${DEST} . ${pick} map @${g.endpoints}`] },
     { name: g.nodePortChain, rules: [`${PORT} @${g.nodePorts} dnat ip addr . port to ${PORT} . ${pick} map @${g.nodePortEndpoints}`] },
   ];
 }
@@ -246,7 +271,7 @@ function staticChains(counts: readonly number[], config: ProxyConfig): NftChain[
     { name: 'filter-output', hook: 'type filter hook output priority filter - 1; policy accept;', rules: [verdictsJump] },
     { name: CHAIN.services, rules: servicesRules(counts, config) },
     { name: CHAIN.nodePorts, rules: [`${PORT} vmap @${SET.serviceNodePorts}`, ...counts.map((n) => `jump ${groupNames(n).nodePortChain}`)] },
-    ...counts.flatMap(groupChains),
+    ...counts.flatMap((n) => groupChains(n, config)),
     {
       name: CHAIN.masquerading,
       // The mark is cleared so an encapsulated copy of the packet is not masqueraded twice.
@@ -259,54 +284,68 @@ function staticChains(counts: readonly number[], config: ProxyConfig): NftChain[
   ];
 }
 
-export function servicePortParts(sp: ServicePortState, config: ProxyConfig): Parts {
-  const elements = new Elements();
-  for (const e of sp.clusterEndpoints) elements.add(SET.hairpin, `${e.ip} . ${e.ip}`);
+function portDeclarations(sp: ServicePortState, config: ProxyConfig, elements: Elements): PortDeclarations {
+  for (const e of sp.clusterEndpoints) if (mayHairpin(e, config.hostname)) elements.add(SET.hairpin, [e.ip, e.ip].join(' . '));
   if (isGrouped(sp)) {
-    elements.add(SET.clusterIPs, destination(sp.clusterIP, sp));
-    return { elements: elements.list, chains: [], sets: [], group: addGrouped(sp, elements) };
+    return { chains: [], sets: [], group: addGrouped(sp, elements) };
   }
   const plan = planServicePort(sp);
   addVerdicts(plan, elements);
-  if (sp.clusterEndpoints.length === 0) return { elements: elements.list, chains: [], sets: [] };
+  if (sp.clusterEndpoints.length === 0) return { chains: [], sets: [] };
   if (plan.internalTarget) elements.add(SET.clusterIPs, destination(sp.clusterIP, sp));
   addOwnEntries(plan, elements);
-  return { elements: elements.list, ...ownChains(plan, config) };
+  return ownChains(plan, config);
 }
 
-/** The groups in use, ascending: they order the dispatch jumps. */
-export function groupsOf(parts: Iterable<Parts>): number[] {
-  const groups = new Set<number>();
-  for (const p of parts) if (p.group !== undefined) groups.add(p.group);
-  return [...groups].sort((a, b) => a - b);
+export function servicePortParts(sp: ServicePortState, config: ProxyConfig): Parts {
+  const lines: string[] = [];
+  const declarations = portDeclarations(sp, config, new Elements({ add: (set, element) => lines.push(`${set} ${element}`) }));
+  return { ...declarations, elements: lines };
 }
 
-/**
- * The table holding `parts` with the declarations of `groups`. Two ports claiming one key in a set
- * (the same destination twice, which the API server's allocators prevent for ClusterIPs and node
- * ports) keep the first one's element.
- */
-export function assembleTable(parts: readonly Parts[], groups: readonly number[], config: ProxyConfig): NftTable {
-  const bySet = new Map<string, Map<string, string>>();
-  for (const p of parts) {
-    for (const line of p.elements) {
-      const at = line.indexOf(' ');
-      const set = line.slice(0, at);
-      const element = line.slice(at + 1);
-      let entries = bySet.get(set);
-      if (!entries) bySet.set(set, (entries = new Map()));
-      const key = elementKey(element);
-      if (!entries.has(key)) entries.set(key, element);
-    }
-  }
-  const withElements = (s: NftSet): NftSet => (s.spec.includes('dynamic') ? s : { ...s, elements: [...(bySet.get(s.name)?.values() ?? [])] });
+/** The table of `declarations` (which fix the groups in use) holding `elements` by set. */
+export function assembleTable(declarations: readonly PortDeclarations[], groups: readonly number[], config: ProxyConfig, elements: ReadonlyMap<string, readonly string[]> = new Map()): NftTable {
+  const withElements = (s: NftSet): NftSet => (s.spec.includes('dynamic') ? s : { ...s, elements: elements.get(s.name) ?? [] });
   return {
-    sets: [...staticSets(), ...groups.flatMap(groupSets), ...parts.flatMap((p) => p.sets)].map(withElements),
-    chains: [...staticChains(groups, config), ...parts.flatMap((p) => p.chains)],
+    sets: [...staticSets(), ...groups.flatMap(groupSets), ...declarations.flatMap((p) => p.sets)].map(withElements),
+    chains: [...staticChains(groups, config), ...declarations.flatMap((p) => p.chains)],
   };
 }
 
+/** The groups in use, ascending: they order the dispatch jumps. */
+export function groupsOf(use: ReadonlyMap<number, number>): number[] {
+  return [...use.keys()].sort((a, b) => a - b);
+}
+
+/**
+ * The whole table for `servicePorts` and how many ports use each endpoint-count group. Elements go
+ * straight into their set's list (the core keeps destinations unique); a hairpin pair shared by
+ * several ports is listed once.
+ */
+export function buildTable(servicePorts: readonly ServicePortState[], config: ProxyConfig): { table: NftTable; groups: Map<number, number> } {
+  const bySet = new Map<string, string[]>();
+  const pairs = new Set<string>();
+  const elements = new Elements({
+    add(set, element) {
+      if (set === SET.hairpin) {
+        if (pairs.has(element)) return;
+        pairs.add(element);
+      }
+      const list = bySet.get(set);
+      if (list) list.push(element);
+      else bySet.set(set, [element]);
+    },
+  });
+  const groups = new Map<number, number>();
+  const own: PortDeclarations[] = [];
+  for (const sp of servicePorts) {
+    const d = portDeclarations(sp, config, elements);
+    if (d.group !== undefined) groups.set(d.group, (groups.get(d.group) ?? 0) + 1);
+    if (d.chains.length > 0 || d.sets.length > 0) own.push(d);
+  }
+  return { table: assembleTable(own, groupsOf(groups), config, bySet), groups };
+}
+
 export function buildNftTable(state: ProxyState, config: ProxyConfig): NftTable {
-  const parts = state.servicePorts.map((sp) => servicePortParts(sp, config));
-  return assembleTable(parts, groupsOf(parts), config);
+  return buildTable(state.servicePorts, config).table;
 }

@@ -1,7 +1,7 @@
 // The nftables data plane as a value: sets, maps and chains of the one table `ip weft`. A full sync
 // replaces the table in one `nft -f` transaction; a partial sync is the difference between the table
 // applied last and the wanted one, mostly element lines (an endpoint change touches a few elements,
-// never a chain: at 10k Services that is the difference between ~1 s and ~30 ms, NOTES "Measured anchors").
+// never a chain).
 
 export const TABLE = 'ip weft';
 
@@ -74,35 +74,27 @@ export function renderFullSync(table: NftTable): string {
 }
 
 /**
- * What turns `before` (applied last) into `after`, or undefined when a declaration changed in place
- * (a set's type, a chain's hook): those need a full sync. Order inside the transaction: new objects,
- * element deletions then additions (a map key whose value changed is deleted and re-added), rewritten
- * chains, then stale chains (flushed first, as they may jump to each other) and stale sets.
- * `elementLines` replaces the element comparison when the caller knows the changes (partial syncs).
+ * What turns the declarations of `before` (applied last) into those of `after`, with `elementLines`
+ * (the element changes, see renderElementChanges) in their place; undefined when a declaration
+ * changed in place (a set's type, a chain's hook): those need a full sync. Order inside the
+ * transaction: new objects, the element lines, rewritten chains, then stale chains (flushed first, as
+ * they may jump to each other) and stale sets.
  */
-export function renderTableDiff(before: NftTable, after: NftTable, options: { elementLines?: readonly string[] } = {}): string | undefined {
+export function renderTableDiff(before: NftTable, after: NftTable, elementLines: readonly string[]): string | undefined {
   const oldSets = new Map(before.sets.map((s) => [s.name, s]));
   const oldChains = new Map(before.chains.map((c) => [c.name, c]));
-  const newSets = new Map(after.sets.map((s) => [s.name, s]));
-  const newChains = new Map(after.chains.map((c) => [c.name, c]));
+  const newSets = new Set(after.sets.map((s) => s.name));
+  const newChains = new Set(after.chains.map((c) => c.name));
   for (const s of after.sets) {
     const old = oldSets.get(s.name);
-    if (old && (old.spec !== s.spec || old.map !== s.map || (old.elements === undefined) !== (s.elements === undefined))) return undefined;
+    if (old && (old.spec !== s.spec || old.map !== s.map)) return undefined;
   }
   for (const c of after.chains) if (oldChains.has(c.name) && oldChains.get(c.name)?.hook !== c.hook) return undefined;
 
   const lines: string[] = [];
   for (const s of after.sets) if (!oldSets.has(s.name)) lines.push(declareSet(s));
   for (const c of after.chains) if (!oldChains.has(c.name)) lines.push(declareChain(c));
-  if (options.elementLines) lines.push(...options.elementLines);
-  else {
-    for (const s of after.sets) {
-      const wanted = new Set(s.elements ?? []);
-      const had = new Set(oldSets.get(s.name)?.elements ?? []);
-      lines.push(...elementLines('delete', s.name, [...had].filter((e) => !wanted.has(e)).map(elementKey)));
-      lines.push(...elementLines('add', s.name, [...wanted].filter((e) => !had.has(e))));
-    }
-  }
+  lines.push(...elementLines);
   for (const c of after.chains) {
     const old = oldChains.get(c.name);
     if (old && old.rules.join('\n') === c.rules.join('\n')) continue;

@@ -8,14 +8,16 @@ import {
 } from './proxy-node.ts';
 
 // weft-proxy against a real kube-apiserver: the control plane in its own namespace, the proxy in a
-// node namespace, backends in pod namespaces. Everything is checked by traffic from the node.
+// node namespace, backends in pod namespaces. Everything is checked by traffic from the node. The
+// proxy, the pods and the control plane are shared; each case creates the Services it needs, so the
+// cases run in any order.
 
 const binaries = findK8sBinaries();
 const skipReason = 'missing' in binaries ? binaries.missing : undefined;
 if (skipReason) console.warn(`[cluster] skipping weft-proxy daemon tests: ${skipReason}`);
 
 // `--proxy-mode` under test: WEFT_PROXY_MODE=nftables runs the same cases against the nftables backend.
-const PROXY_MODE = process.env.WEFT_PROXY_MODE ?? 'iptables';
+const PROXY_MODE = process.env.WEFT_PROXY_MODE === 'nftables' ? 'nftables' : 'iptables';
 const HEALTHZ = '127.0.0.1:10256';
 const METRICS = `${NODE_IP}:10249`;
 // Changes in these tests come a few hundred ms apart; the default 1 s would be part of every latency measured.
@@ -54,9 +56,14 @@ describe.skipIf(skipReason !== undefined)(`weft-proxy daemon (${PROXY_MODE}) aga
     const created = await apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec });
     return (created.spec as { clusterIP: string }).clusterIP;
   };
-  const webSlice = (...endpoints: Pod[]) => apply(slice('web-1', 'web', endpoints.map((pod) => ({ pod })), { name: 'http', port: HTTP_PORT }));
-  let webIP: string;
-  const web = () => httpGet(node, `http://${webIP}/`);
+  /** A ClusterIP Service `name` on port 80 with one slice of `endpoints`; returns a probe of its address and the slice's writer. */
+  const httpService = async (name: string, ...endpoints: Pod[]) => {
+    const ip = await service(name, { ports: [{ name: 'http', port: 80, targetPort: HTTP_PORT }] });
+    const setEndpoints = (...list: Pod[]) => apply(slice(`${name}-1`, name, list.map((pod) => ({ pod })), { name: 'http', port: HTTP_PORT }));
+    await setEndpoints(...endpoints);
+    return { ip, get: (maxTimeS?: number) => httpGet(node, `http://${ip}/`, maxTimeS), setEndpoints };
+  };
+  const answers = (probe: () => Promise<{ body: string }>, body: string) => pollUntil(probe, (a) => a.body === body, { attempts: 100, intervalMs: 50 });
 
   beforeAll(async () => {
     const created = await createNode(scope);
@@ -70,8 +77,9 @@ describe.skipIf(skipReason !== undefined)(`weft-proxy daemon (${PROXY_MODE}) aga
     }
     cp = await startControlPlane({ netns: created.cp.path, address: CONTROL_PLANE_IP });
     await apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME }, status: { addresses: [{ type: 'InternalIP', address: NODE_IP }] } });
-    webIP = await service('web', { ports: [{ name: 'http', port: 80, targetPort: HTTP_PORT }] });
-    await webSlice(pods[0] as Pod);
+    // What a proxy of the other mode left on this node; the first sync removes it.
+    if (PROXY_MODE === 'iptables') await node.exec('nft', ['add', 'table', 'ip', 'weft']);
+    else await node.exec('iptables', ['-t', 'nat', '-N', 'WEFT-SERVICES']);
     proxyArgs = [
       `--kubeconfig=${await cp.createProxyCredentials()}`, `--hostname-override=${NODE_NAME}`, '--cluster-cidr=10.244.0.0/16',
       `--min-sync-period=${MIN_SYNC}`, `--healthz-bind-address=${HEALTHZ}`, `--metrics-bind-address=${METRICS}`, `--proxy-mode=${PROXY_MODE}`,
@@ -90,15 +98,22 @@ describe.skipIf(skipReason !== undefined)(`weft-proxy daemon (${PROXY_MODE}) aga
     if (proxyLog) console.log(`[weft-proxy log, last lines]\n${proxyLog.trim().split('\n').slice(-12).join('\n')}`);
   });
 
+  it('removed what the other proxy mode had left on the node when it started', async () => {
+    if (PROXY_MODE === 'iptables') expect(await node.exec('nft', ['list', 'tables'])).not.toContain('table ip weft');
+    else expect(await node.exec('iptables-save', ['-t', 'nat'])).not.toContain('WEFT-');
+  });
+
   it('answers a ClusterIP Service from its endpoint', async () => {
-    const answer = await pollUntil(web, (a) => a.body === 'p1', { attempts: 50, intervalMs: 100 });
-    expect(answer).toMatchObject({ code: 0, body: 'p1' });
+    const web = await httpService('answer', pods[0] as Pod);
+    expect(await answers(web.get, 'p1')).toMatchObject({ code: 0, body: 'p1' });
   });
 
   it('sends traffic to an added endpoint within a second of the API write', async () => {
-    await webSlice(pods[0] as Pod, pods[1] as Pod);
+    const web = await httpService('added', pods[0] as Pod);
+    await answers(web.get, 'p1');
+    await web.setEndpoints(pods[0] as Pod, pods[1] as Pod);
     const written = performance.now();
-    const answer = await pollUntil(web, (a) => a.body === 'p2', { attempts: 100, intervalMs: 10 });
+    const answer = await pollUntil(web.get, (a) => a.body === 'p2', { attempts: 100, intervalMs: 10 });
     const ms = performance.now() - written;
     console.log(`[proxy-daemon] endpoint added -> traffic: ${ms.toFixed(0)} ms`);
     expect(answer.body).toBe('p2');
@@ -106,14 +121,16 @@ describe.skipIf(skipReason !== undefined)(`weft-proxy daemon (${PROXY_MODE}) aga
   });
 
   it('stops sending traffic to a removed endpoint within a second of the API write', async () => {
-    await webSlice(pods[1] as Pod);
+    const web = await httpService('removed', pods[0] as Pod, pods[1] as Pod);
+    await answers(web.get, 'p1');
+    await web.setEndpoints(pods[1] as Pod);
     const written = performance.now();
     // The change took effect once ten answers in a row come from p2 (p1 still serves, so any rule left would show).
     let streak = 0;
     let streakStart = 0;
     for (let i = 0; i < 150 && streak < 10; i++) {
       const before = performance.now();
-      const answer = await web();
+      const answer = await web.get();
       if (answer.body === 'p2') {
         if (streak === 0) streakStart = before;
         streak += 1;
@@ -169,22 +186,26 @@ describe.skipIf(skipReason !== undefined)(`weft-proxy daemon (${PROXY_MODE}) aga
   });
 
   it('keeps traffic flowing while kube-apiserver is down and honours a change made after it is back', async () => {
+    const web = await httpService('outage', pods[0] as Pod);
+    await answers(web.get, 'p1');
     await cp.stopApiServer();
     try {
-      for (let i = 0; i < 5; i++) expect((await web()).body).toBe('p2');
+      for (let i = 0; i < 5; i++) expect((await web.get()).body).toBe('p1');
     } finally {
       await cp.startApiServer();
     }
-    await webSlice(pods[2] as Pod);
+    await web.setEndpoints(pods[2] as Pod);
     const written = performance.now();
     // The watch reconnects with a bounded backoff (at most 5 s), then the change syncs.
-    const answer = await pollUntil(web, (a) => a.body === 'p3', { attempts: 150, intervalMs: 100 });
+    const answer = await pollUntil(web.get, (a) => a.body === 'p3', { attempts: 150, intervalMs: 100 });
     console.log(`[proxy-daemon] change after API server restart -> traffic: ${(performance.now() - written).toFixed(0)} ms`);
     expect(answer.body).toBe('p3');
   });
 
   it('fails no request of a 200-request loop while the proxy restarts', async () => {
-    const script = `for i in $(seq 200); do curl -s -o /dev/null -w '%{http_code}\\n' --max-time 2 http://${webIP}/; sleep 0.02; done`;
+    const web = await httpService('restart', pods[1] as Pod);
+    await answers(web.get, 'p2');
+    const script = `for i in $(seq 200); do curl -s -o /dev/null -w '%{http_code}\\n' --max-time 2 http://${web.ip}/; sleep 0.02; done`;
     const loop = runInBackground('bash', ['-c', script], { netns: node.path, timeoutMs: 60_000 });
     await new Promise((r) => setTimeout(r, 1000));
     proxyLog += await stopWeftProxy(proxy as Component);
@@ -196,23 +217,27 @@ describe.skipIf(skipReason !== undefined)(`weft-proxy daemon (${PROXY_MODE}) aga
     const health = await pollUntil(() => httpGet(node, `http://${HEALTHZ}/healthz`), (a) => a.body.includes('"healthy":true'), { attempts: 100, intervalMs: 200 });
     expect(health.body).toContain('"healthy":true');
     // The restarted proxy still follows changes.
-    await webSlice(pods[0] as Pod);
-    expect((await pollUntil(web, (a) => a.body === 'p1', { attempts: 50, intervalMs: 50 })).body).toBe('p1');
+    await web.setEndpoints(pods[0] as Pod);
+    expect((await answers(web.get, 'p1')).body).toBe('p1');
   });
 
-  it('stops answering a deleted Service', async () => {
-    await cp.kubectl(['delete', 'service', 'web', '--namespace=default']);
+  it('stops answering a deleted Service, and syncs the next change on top of the deletion', async () => {
+    const web = await httpService('deleted', pods[0] as Pod);
+    await answers(web.get, 'p1');
+    await cp.kubectl(['delete', 'service', 'deleted', '--namespace=default']);
     const deleted = performance.now();
-    const answer = await pollUntil(() => httpGet(node, `http://${webIP}/`, 0.3), (a) => a.code !== 0, { attempts: 50, intervalMs: 20 });
+    const answer = await pollUntil(() => web.get(0.3), (a) => a.code !== 0, { attempts: 50, intervalMs: 20 });
     console.log(`[proxy-daemon] service deleted -> no answer: ${(performance.now() - deleted).toFixed(0)} ms`);
     expect(answer.code).not.toBe(0);
-    // The next partial sync runs on top of the deletion (its chains are gone from the proxy's memory too).
-    await apply(slice('empty-1', 'empty', [{ pod: pods[0] as Pod }], { name: 'http', port: HTTP_PORT }));
-    const emptyIP = JSON.parse(await cp.kubectl(['get', 'service', 'empty', '--namespace=default', '-o', 'json'])).spec.clusterIP;
-    expect((await pollUntil(() => httpGet(node, `http://${emptyIP}/`), (a) => a.body === 'p1', { attempts: 50, intervalMs: 50 })).body).toBe('p1');
+    const next = await httpService('after-delete', pods[2] as Pod);
+    expect((await answers(next.get, 'p3')).body).toBe('p3');
   });
 
-  it('answers /healthz and /metrics only on the flagged addresses', async () => {
+  it(`answers /healthz and /metrics only on the flagged addresses, with kube-proxy's ${PROXY_MODE} metric names`, async () => {
+    const web = await httpService('metrics', pods[0] as Pod);
+    await answers(web.get, 'p1');
+    await web.setEndpoints(pods[1] as Pod);
+    await answers(web.get, 'p2');
     const healthz = await httpGet(node, `http://${HEALTHZ}/healthz`);
     expect(healthz.code).toBe(0);
     expect(JSON.parse(healthz.body)).toMatchObject({ healthy: true, nodeEligible: true });
@@ -220,11 +245,19 @@ describe.skipIf(skipReason !== undefined)(`weft-proxy daemon (${PROXY_MODE}) aga
     expect((await httpGet(node, `http://${NODE_IP}:10256/healthz`)).code).toBe(7);
     const metrics = await httpGet(node, `http://${METRICS}/metrics`);
     expect(metrics.code).toBe(0);
-    expect(metrics.body).toMatch(/^kubeproxy_sync_full_proxy_rules_duration_seconds_count [1-9]/m);
-    expect(metrics.body).toMatch(/^kubeproxy_sync_partial_proxy_rules_duration_seconds_count [1-9]/m);
-    expect(metrics.body).toMatch(/^kubeproxy_network_programming_duration_seconds_count [1-9]/m);
-    expect(metrics.body).toMatch(/^kubeproxy_sync_proxy_rules_iptables_total\{table="nat"\} [1-9]/m);
-    expect(metrics.body).toMatch(/^kubeproxy_sync_proxy_rules_iptables_restore_failures_total 0$/m);
+    const family = '\\{ip_family="IPv4"\\}';
+    expect(metrics.body).toMatch(new RegExp(`^kubeproxy_sync_full_proxy_rules_duration_seconds_count${family} [1-9]`, 'm'));
+    expect(metrics.body).toMatch(new RegExp(`^kubeproxy_sync_partial_proxy_rules_duration_seconds_count${family} [1-9]`, 'm'));
+    expect(metrics.body).toMatch(new RegExp(`^kubeproxy_network_programming_duration_seconds_count${family} [1-9]`, 'm'));
+    expect(metrics.body).toMatch(/^process_resident_memory_bytes [1-9]/m);
+    expect(metrics.body).toMatch(/^nodejs_heap_size_used_bytes [1-9]/m);
+    if (PROXY_MODE === 'iptables') {
+      expect(metrics.body).toMatch(/^kubeproxy_sync_proxy_rules_iptables_total\{table="nat",ip_family="IPv4"\} [1-9]/m);
+      expect(metrics.body).toMatch(new RegExp(`^kubeproxy_sync_proxy_rules_iptables_restore_failures_total${family} 0$`, 'm'));
+    } else {
+      expect(metrics.body).toMatch(new RegExp(`^kubeproxy_sync_proxy_rules_nftables_sync_failures_total${family} 0$`, 'm'));
+      expect(metrics.body).not.toContain('iptables');
+    }
     expect((await httpGet(node, 'http://127.0.0.1:10249/metrics')).code).toBe(7);
   });
 });

@@ -24,10 +24,10 @@ async function snapshot(node: OverlayNode): Promise<string> {
     ['ip', ['neigh', 'show', 'nud', 'permanent']],
     ['bridge', ['fdb', 'show', 'dev', 'weft.1']],
   ] as const) {
-    // Packet counters, bridge timers and IPv6 duplicate address detection move on their own (weftd's
-    // lease renewals, STP ageing, a new veth's link-local address): not a change.
+    // Packet counters and bridge timers move on their own (weftd's lease renewals, STP ageing), and so do
+    // IPv6 link-local addresses and their routes (a new veth's address leaves "tentative" when DAD ends): not a change.
     const out = await node.ns.exec(file, [...args]);
-    parts.push(out.split('\n').filter((l) => !l.startsWith('# ')).join('\n').replace(/\[\d+:\d+\]/g, '[]').replace(/counter packets \d+ bytes \d+/g, 'counter').replace(/\b\w+_timer\s+[\d.]+/g, '').replace(/ tentative\b/g, ''));
+    parts.push(out.split('\n').filter((l) => !l.startsWith('# ') && !l.includes(' fe80::')).join('\n').replace(/\[\d+:\d+\]/g, '[]').replace(/counter packets \d+ bytes \d+/g, 'counter').replace(/\b\w+_timer\s+[\d.]+/g, ''));
   }
   const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
   parts.push(files(node.dir).filter((f) => !f.endsWith('.log')).sort().join('\n'));

@@ -1,4 +1,4 @@
-import { isProxyChain } from '../../proxy/chain-names.ts';
+import { isProxyChain } from '../../proxy/iptables/chain-names.ts';
 import { TABLE as PROXY_TABLE } from '../../proxy/nftables/table.ts';
 import type { RuleHit } from './flow.ts';
 import type { IptablesRuleset } from './iptables-ruleset.ts';

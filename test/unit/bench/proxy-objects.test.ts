@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { kubeProxyEndpointChain } from '../../../bench/proxy-cluster.ts';
+import { kubeProxyEndpointChain } from '../../../bench/proxy-implementations.ts';
 import { changedAddresses, clusterIP, endpointAddresses, generateObjects, replacementIP } from '../../../bench/proxy-objects.ts';
-import { buildProxyState } from '../../../proxy/state.ts';
-import { parseClusterObjects } from '../../../proxy/objects.ts';
+import { buildProxyState } from '../../../proxy/core/state.ts';
+import { parseClusterObjects } from '../../../proxy/core/objects.ts';
 
 const config = { hostname: 'bench-node', clusterCidr: '10.244.0.0/16', masqueradeMark: 0x4000, nodePortAddresses: [] };
 

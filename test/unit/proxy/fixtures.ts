@@ -1,5 +1,5 @@
-import type { ProxyConfig } from '../../../proxy/config.ts';
-import type { ServicePortState } from '../../../proxy/state.ts';
+import type { ProxyConfig } from '../../../proxy/core/config.ts';
+import type { ServicePortState } from '../../../proxy/core/state.ts';
 
 // Shared inputs for the proxy's unit tests: one node (10.0.0.5), pods in 10.180.0.0/16.
 

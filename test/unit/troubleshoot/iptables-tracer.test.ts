@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderIptables } from '../../../proxy/iptables/render.ts';
-import type { ServicePortState } from '../../../proxy/state.ts';
+import type { ServicePortState } from '../../../proxy/core/state.ts';
 import type { Branch, Flow, NodeFacts } from '../../../troubleshoot/netfilter/flow.ts';
 import { walkHook } from '../../../troubleshoot/netfilter/hooks.ts';
 import { parseRestoreText, tokenize } from '../../../troubleshoot/netfilter/iptables-ruleset.ts';

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+
+// A proxy process seen from /proc: resident memory (now and at its peak) and CPU time, its own and
+// that of the children it waited for (iptables-restore, nft), so both proxies are counted alike.
+
+const CLOCK_TICKS = 100;
+
+function status(pid: number, field: string): number | undefined {
+  try {
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Math.round(Number(kb) / 102.4) / 10;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface MemorySample {
+  readonly rssMiB?: number;
+  /** The anonymous part of RSS (heaps, stacks); the rest maps the executable's file. */
+  readonly anonMiB?: number;
+  /** The peak resident memory so far. */
+  readonly peakMiB?: number;
+  /** Heap in use (V8's for weft-proxy, Go's for kube-proxy), from the proxy's metrics. */
+  readonly heapMiB?: number;
+}
+
+export function memory(pid: number, heapMiB?: number): MemorySample {
+  const rss = status(pid, 'VmRSS');
+  const anon = status(pid, 'RssAnon');
+  const peak = status(pid, 'VmHWM');
+  return { ...(rss !== undefined ? { rssMiB: rss } : {}), ...(anon !== undefined ? { anonMiB: anon } : {}), ...(peak !== undefined ? { peakMiB: peak } : {}), ...(heapMiB !== undefined ? { heapMiB } : {}) };
+}
+
+/** utime + stime + cutime + cstime, in seconds. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at state, field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    return Math.round((ticks / CLOCK_TICKS) * 100) / 100;
+  } catch {
+    return undefined;
+  }
+}

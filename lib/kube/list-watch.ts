@@ -1,0 +1,160 @@
+import { HttpMethod, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+import { Backoff, sleep } from '../backoff.ts';
+
+// Follows one API collection without keeping it: lists it page by page, then watches it from the
+// list's resourceVersion, handing every object to the caller as it is decoded. The caller keeps what it
+// needs (a compact record), so no copy of the API objects stays here. @kubernetes/client-node provides
+// the kubeconfig, the credentials and the transport (its Watch, and the same undici fetch with its
+// TLS dispatcher for the list pages). A watch that ends is resumed at once from the last
+// resourceVersion seen (bookmarks keep it fresh): the server ends watches after timeoutSeconds, and
+// client-node's Watch ends one that stayed silent for 30 s. A 410 Gone lists again; other failures
+// retry with a bounded backoff.
+
+export interface Collection {
+  /** e.g. /api/v1/services */
+  readonly path: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+export interface ListWatchHandlers {
+  /** One object as the API server sent it (JSON). */
+  onObject(type: 'upsert' | 'delete', object: Record<string, unknown>): void;
+  /** A list ended: the `namespace/name` of every object it held; any other object seen before is gone. */
+  onListed(keys: ReadonlySet<string>): void;
+  /** A list or watch failed and is retried in `retryInMs`. */
+  onError(error: unknown, retryInMs: number): void;
+}
+
+export interface ListWatch {
+  /** Settles once the first list was handed over. */
+  readonly listed: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const PAGE_SIZE = 1000;
+const RETRY = { baseMs: 250, maxMs: 5_000 };
+
+type Json = Record<string, unknown>;
+
+class GoneError extends Error {}
+
+function objectKey(object: Json): string {
+  const meta = (object.metadata ?? {}) as { namespace?: unknown; name?: unknown };
+  return `${typeof meta.namespace === 'string' ? meta.namespace : ''}/${typeof meta.name === 'string' ? meta.name : ''}`;
+}
+
+function resourceVersion(object: unknown): string | undefined {
+  const rv = ((object as Json | undefined)?.metadata as Json | undefined)?.resourceVersion;
+  return typeof rv === 'string' && rv !== '' ? rv : undefined;
+}
+
+function query(collection: Collection, extra: Record<string, string | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries({ labelSelector: collection.labelSelector, fieldSelector: collection.fieldSelector, ...extra })) if (v !== undefined) params.set(k, v);
+  return params.toString();
+}
+
+export function listWatch(config: KubeConfig, collection: Collection, handlers: ListWatchHandlers): ListWatch {
+  const server = config.getCurrentCluster()?.server;
+  if (!server) throw new Error('cannot watch the API: the kubeconfig has no current cluster');
+  const stopping = new AbortController();
+  const watch = new Watch(config);
+  let current: AbortController | undefined;
+  let markListed: () => void = () => {};
+  const listed = new Promise<void>((resolve) => (markListed = resolve));
+
+  const getJson = async (search: string): Promise<Json> => {
+    const url = `${server}${collection.path}?${search}`;
+    const ctx = new RequestContext(url, HttpMethod.GET);
+    await config.applySecurityAuthentication(ctx);
+    const response = await fetch(url, { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher(), signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(60_000)]) });
+    const text = await response.text();
+    if (response.status === 410) throw new GoneError(`the list of ${collection.path} expired`);
+    if (response.status !== 200) throw new Error(`cannot list ${collection.path}: HTTP ${response.status}: ${text.slice(0, 300)}`);
+    return JSON.parse(text) as Json;
+  };
+
+  /** Lists every page; returns the list's resourceVersion. */
+  const list = async (): Promise<string> => {
+    const keys = new Set<string>();
+    let cont: string | undefined;
+    let version: string | undefined;
+    do {
+      const page = await getJson(query(collection, { limit: String(PAGE_SIZE), continue: cont }));
+      for (const item of (page.items ?? []) as Json[]) {
+        keys.add(objectKey(item));
+        handlers.onObject('upsert', item);
+      }
+      const meta = (page.metadata ?? {}) as { continue?: unknown; resourceVersion?: unknown };
+      cont = typeof meta.continue === 'string' && meta.continue !== '' ? meta.continue : undefined;
+      version = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : version;
+    } while (cont !== undefined && !stopping.signal.aborted);
+    handlers.onListed(keys);
+    markListed();
+    if (version === undefined) throw new Error(`cannot watch ${collection.path}: its list carries no resourceVersion`);
+    return version;
+  };
+
+  /** Watches from `from` until the server ends the watch; returns the last resourceVersion seen. */
+  const watchFrom = (from: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      let last = from;
+      let failure: Error | undefined;
+      // The server ends a watch after timeoutSeconds (spread so watches of many nodes do not end together).
+      const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+      const params = Object.fromEntries(new URLSearchParams(query(collection, { resourceVersion: from, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) })));
+      const onEvent = (type: string, object: unknown) => {
+        if (type === 'ERROR') {
+          const code = (object as { code?: unknown }).code;
+          failure = code === 410 ? new GoneError(`the watch of ${collection.path} expired`) : new Error(`cannot watch ${collection.path}: ${(object as { message?: unknown }).message ?? JSON.stringify(object)}`);
+          current?.abort();
+          return;
+        }
+        last = resourceVersion(object) ?? last;
+        if (type === 'ADDED' || type === 'MODIFIED') handlers.onObject('upsert', object as Json);
+        else if (type === 'DELETED') handlers.onObject('delete', object as Json);
+      };
+      const done = (error: unknown) => {
+        const silent = (error as { name?: unknown } | null)?.name === 'TimeoutError';
+        if (failure) reject(failure);
+        else if (error && !silent && !stopping.signal.aborted) reject(error);
+        else resolve(last);
+      };
+      watch.watch(collection.path, params, onEvent, done).then((controller) => {
+        current = controller;
+        if (stopping.signal.aborted) controller.abort();
+      }, reject);
+    });
+
+  const running = (async () => {
+    const backoff = new Backoff(RETRY);
+    let version: string | undefined;
+    while (!stopping.signal.aborted) {
+      try {
+        version ??= await list();
+        version = await watchFrom(version);
+        backoff.reset();
+      } catch (error) {
+        if (stopping.signal.aborted) break;
+        if (error instanceof GoneError) {
+          version = undefined;
+          continue;
+        }
+        const delay = backoff.nextDelayMs();
+        handlers.onError(error, delay);
+        await sleep(delay, stopping.signal);
+      }
+    }
+  })();
+
+  return {
+    listed,
+    stop: async () => {
+      stopping.abort();
+      current?.abort();
+      await running;
+    },
+  };
+}

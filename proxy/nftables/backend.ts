@@ -1,0 +1,51 @@
+import type { Backend, BackendResult, ServiceDiff } from '../core/backend.ts';
+import type { ProxyConfig } from '../core/config.ts';
+import type { ServicePortState } from '../core/state.ts';
+import type { NftKernel } from './kernel.ts';
+import { renderPartialSync, type GroupUse } from './partial-sync.ts';
+import { buildTable } from './render.ts';
+import { countPayloadLines, renderFullSync } from './table.ts';
+
+// The nftables backend (--proxy-mode nftables): a full sync replaces the `ip weft` table in one
+// transaction; a partial sync applies the changed Services' differences (partial-sync.ts). Between
+// syncs it remembers only how many ports use each endpoint-count group; a failed apply changes
+// nothing in the kernel, and the core follows it with a full sync.
+
+function result(payload: string): BackendResult {
+  return { written: { weft: countPayloadLines(payload) }, payload };
+}
+
+export class NftablesBackend implements Backend {
+  readonly mode = 'nftables';
+  readonly #kernel: NftKernel;
+  #use: GroupUse = new Map();
+
+  constructor(kernel: NftKernel) {
+    this.#kernel = kernel;
+  }
+
+  async fullSync(servicePorts: readonly ServicePortState[], config: ProxyConfig): Promise<BackendResult> {
+    const { table, groups } = buildTable(servicePorts, config);
+    const payload = renderFullSync(table);
+    await this.#kernel.replace(payload);
+    this.#use = groups;
+    return { written: { weft: table.chains.reduce((n, c) => n + c.rules.length, 0) + table.sets.reduce((n, s) => n + (s.elements?.length ?? 0), 0) }, payload };
+  }
+
+  async partialSync(diffs: readonly ServiceDiff[], config: ProxyConfig): Promise<BackendResult | undefined> {
+    const next = renderPartialSync(diffs, this.#use, config);
+    if (next === undefined) return undefined;
+    await this.#kernel.update(next.payload);
+    this.#use = next.use;
+    return result(next.payload);
+  }
+
+  async cleanup(): Promise<boolean> {
+    this.#use = new Map();
+    return this.#kernel.deleteTable();
+  }
+
+  close(): void {
+    this.#kernel.close();
+  }
+}

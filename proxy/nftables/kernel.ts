@@ -1,0 +1,47 @@
+import { run } from '../../lib/exec.ts';
+import { NftSession } from './session.ts';
+import { TABLE } from './table.ts';
+
+// The only nftables code that touches the kernel. A full sync is one `nft -f -` fed on stdin (a fresh
+// process for a table of any size); partial syncs go through one long-lived `nft -i` (session.ts),
+// which keeps what it read of the kernel between transactions. Unit tests inject a recording fake.
+
+export class NftApplyError extends Error {
+  constructor(detail: string) {
+    super(`cannot apply nftables rules: ${detail}`);
+    this.name = 'NftApplyError';
+  }
+}
+
+export interface NftKernel {
+  /** Applies a full sync's payload as one transaction; throws when nft refuses it (nothing changes then). */
+  replace(payload: string): Promise<void>;
+  /** Applies a partial sync's payload as one transaction, the same way. */
+  update(payload: string): Promise<void>;
+  /** Deletes the `ip weft` table; false when there was none. */
+  deleteTable(): Promise<boolean>;
+  /** Ends the long-lived nft. */
+  close(): void;
+}
+
+/** `nft` in the node's network namespace (or `netns`, for tests). */
+export function nftKernel(options: { netns?: string } = {}): NftKernel {
+  const session = new NftSession(options);
+  return {
+    async replace(payload) {
+      if (payload === '') return;
+      const result = await run('nft', ['-f', '-'], { ...options, input: payload });
+      if (result.code !== 0) throw new NftApplyError(`nft exit ${result.code}: ${result.stderr.trim().split('\n').slice(0, 6).join('; ')}`);
+    },
+    async update(payload) {
+      if (payload !== '') await session.apply(payload);
+    },
+    async deleteTable() {
+      const result = await run('nft', ['delete', 'table', ...TABLE.split(' ')], options);
+      if (result.code === 0) return true;
+      if (/No such file or directory/.test(result.stderr)) return false;
+      throw new NftApplyError(`nft exit ${result.code}: ${result.stderr.trim()}`);
+    },
+    close: () => session.close(),
+  };
+}
