@@ -37,6 +37,14 @@ export class E2eCluster {
     return (await this.core.listNode()).items.map((n) => ({ name: n.metadata?.name as string, ip: internalIp(n) }));
   }
 
+  /** Waits until every other e2e namespace is gone: their Services lose endpoints while they terminate. */
+  async waitOtherTestNamespacesGone(own: string, timeoutMs = 180_000): Promise<void> {
+    await waitUntil('earlier e2e namespaces to be deleted', async () => {
+      const left = (await this.core.listNamespace({ labelSelector: 'weft.dev/e2e=true' })).items.filter((n) => n.metadata?.name !== own);
+      return left.length === 0;
+    }, timeoutMs, 2_000);
+  }
+
   async createNamespace(purpose: string): Promise<TestNamespace> {
     const name = `weft-e2e-${purpose}-${randomBytes(3).toString('hex')}`;
     await this.core.createNamespace({ body: { metadata: { name, labels: { 'weft.dev/e2e': 'true' } } } });
