@@ -1,6 +1,6 @@
 import { run } from '../lib/exec.ts';
 import { flag, parseFlags } from '../lib/flags.ts';
-import { clusterDown, clusterUp, installWeft, type LabCluster, type ProxyMode } from '../lab/kube/cluster.ts';
+import { clusterDown, clusterUp, installWeft, proxyModeOf, type LabCluster, type ProxyMode } from '../lab/kube/cluster.ts';
 import { readLabState, labDir } from '../lab/kube/lab-state.ts';
 import { DEFAULT_LAB_ID } from '../lab/kube/topology.ts';
 import { commandOutput, heading } from './demo/report.ts';
@@ -13,7 +13,7 @@ import { commandOutput, heading } from './demo/report.ts';
 
 const USAGE = `usage: npm run demo -- [--workers N] [--proxy-mode iptables|nftables] [--keep]
   --workers N     worker nodes besides the control plane (1..8, default 2)
-  --proxy-mode M  weft-proxy's mode (default: deploy/'s, iptables)
+  --proxy-mode M  weft-proxy's mode (default: deploy/'s, nftables)
   --keep          leave the cluster up (npm run cluster:down removes it)
 `;
 const NS = 'demo';
@@ -98,7 +98,7 @@ async function demo(cluster: LabCluster, proxyMode: ProxyMode | undefined): Prom
 
   const worker = cluster.topology.nodes.find((n) => n.name === client.spec.nodeName) ?? cluster.topology.nodes[1];
   if (worker) {
-    const mode = proxyMode ?? 'iptables';
+    const mode = proxyMode ?? (await proxyModeOf(cluster));
     out(heading(`What weft-proxy (--proxy-mode ${mode}) programmed for demo/echo on ${worker.name}`));
     const dump = mode === 'nftables' ? await run('ip', ['netns', 'exec', worker.netns, 'nft', 'list', 'table', 'ip', 'weft']) : await run('ip', ['netns', 'exec', worker.netns, 'iptables-save', '-t', 'nat']);
     const lines = dump.stdout.split('\n').filter((l) => l.includes('demo/echo') || l.includes(svc.spec.clusterIP) || l.includes(String(nodePort)));

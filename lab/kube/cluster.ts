@@ -166,6 +166,11 @@ export async function installWeft(cluster: LabCluster, state: LabState, options:
 }
 
 /** Switches weft-proxy's mode as a user would: the ConfigMap key, then a rolling restart. */
+/** The mode weft-proxy runs in: the `proxy-mode` key of ConfigMap weft-config. */
+export async function proxyModeOf(cluster: LabCluster): Promise<string> {
+  return (await cluster.kubectl(['-n', 'weft-system', 'get', 'configmap', 'weft-config', '-o', 'jsonpath={.data.proxy-mode}'])).trim();
+}
+
 export async function setProxyMode(cluster: LabCluster, mode: ProxyMode): Promise<void> {
   await cluster.kubectl(['-n', 'weft-system', 'patch', 'configmap', 'weft-config', '--type=merge', '-p', JSON.stringify({ data: { 'proxy-mode': mode } })]);
   await cluster.kubectl(['-n', 'weft-system', 'rollout', 'restart', 'daemonset/weft-proxy']);

@@ -145,7 +145,7 @@ describe('deploy manifests', () => {
     const proxy = named('DaemonSet', 'weft-proxy').spec.template.spec.containers[0];
     expect(flagValue(proxy.command, 'proxy-mode')).toBe('$(PROXY_MODE)');
     expect(proxy.env.find((e: Obj) => e.name === 'PROXY_MODE').valueFrom.configMapKeyRef).toEqual({ name: 'weft-config', key: 'proxy-mode' });
-    expect(weftConfig().data['proxy-mode']).toBe('iptables');
+    expect(weftConfig().data['proxy-mode']).toBe('nftables');
   });
 
   it('weft-proxy names its node, probes :10256/healthz, and takes the API server address from the optional ConfigMap', () => {
