@@ -79,7 +79,8 @@ export async function runChurn(ctx: ClusterContext, impl: ProxyImplementation, c
   try {
     const fullSync = await impl.watchFullSync(node);
     proxy = await impl.start(node, { kubeconfig: ctx.kubeconfig, nodeName });
-    const last = { index: c.services - 1, ip: endpointAddresses(c.services - 1, c.endpoints).at(-1) as string };
+    // The first endpoint: churn replaces only the last one, so an earlier proxy's churn left it in place.
+    const last = { index: c.services - 1, ip: endpointAddresses(c.services - 1, c.endpoints)[0] as string };
     const synced = await fullSync.wait(last, epochMs() + c.limitMs).finally(() => fullSync.close());
     if (synced === undefined) throw new Error(`cannot run the churn: ${impl.name} did not sync ${c.services} Services within ${c.limitMs / 1000} s`);
     await sleep(3000);
