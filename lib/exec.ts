@@ -51,8 +51,13 @@ export class ExecError extends Error {
   }
 }
 
+/** The program and arguments to spawn: through nsenter when it runs in another network namespace. */
+function commandLine(file: string, args: readonly string[], netns: string | undefined): [string, string[]] {
+  return netns ? ['nsenter', [`--net=${netns}`, '--', file, ...args]] : [file, [...args]];
+}
+
 function launch(file: string, args: readonly string[], options: RunOptions): { child: ChildProcessWithoutNullStreams; done: Promise<RunResult> } {
-  const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
+  const [cmd, argv] = commandLine(file, args, options.netns);
   const child = childProcess().spawn(cmd, argv, {
     env: options.env ?? process.env,
     ...(options.cwd ? { cwd: options.cwd } : {}),
@@ -84,7 +89,7 @@ function launch(file: string, args: readonly string[], options: RunOptions): { c
 
 /** The blocking form of launch: the deadline's time left is the program's timeout. */
 function runToEnd(file: string, args: readonly string[], options: RunOptions): RunResult {
-  const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
+  const [cmd, argv] = commandLine(file, args, options.netns);
   const left = remainingMs();
   const timeout = Math.ceil(Math.min(options.timeoutMs ?? Infinity, left === undefined ? Infinity : Math.max(1, left)));
   const result = childProcess().spawnSync(cmd, argv, {
@@ -151,7 +156,7 @@ export interface OpenProcess {
  * under no call's deadline: its owner stops it.
  */
 export function openProcess(file: string, args: readonly string[], options: OpenProcessOptions): OpenProcess {
-  const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', file, ...args]] : [file, [...args]];
+  const [cmd, argv] = commandLine(file, args, options.netns);
   const child = childProcess().spawn(cmd, argv, { env: options.env ?? process.env, stdio: ['pipe', options.onStdout ? 'pipe' : 'ignore', 'pipe'] });
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', options.onStderr);

@@ -7,7 +7,10 @@ import type { ClusterObjects, EndpointSlice, Service, ServicePort } from './obje
 // endpoints it may use. Everything the renderers need is here; they never look at API objects. It is
 // built per Service, so a partial sync builds only the changed Services' entries.
 
-export interface ServicePortState {
+/** The Service-wide fields every one of its ports' entries carries as they are. */
+type ServiceWide = Pick<Service, 'externalIPs' | 'loadBalancerIPs' | 'loadBalancerSourceRanges' | 'affinitySeconds' | 'externalTrafficLocal' | 'internalTrafficLocal'>;
+
+export interface ServicePortState extends ServiceWide {
   /** `namespace/name:port` (port name, or number when unnamed): comments carry it, chain names hash it. */
   readonly key: string;
   /** `namespace/name` of the Service: the unit of change for partial syncs. */
@@ -16,12 +19,6 @@ export interface ServicePortState {
   readonly clusterIP: string;
   readonly port: number;
   readonly nodePort?: number;
-  readonly externalIPs: readonly string[];
-  readonly loadBalancerIPs: readonly string[];
-  readonly loadBalancerSourceRanges: readonly string[];
-  readonly affinitySeconds?: number;
-  readonly externalTrafficLocal: boolean;
-  readonly internalTrafficLocal: boolean;
   readonly clusterEndpoints: readonly Endpoint[];
   readonly localEndpoints: readonly Endpoint[];
 }
