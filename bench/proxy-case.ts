@@ -3,11 +3,11 @@ import { deleteNetns } from '../test/support/netns.ts';
 import { epochMs, sleep } from './proxy-clock.ts';
 import { collectionPath, createNode, objectPath, patchEndpoints, type ClusterContext } from './proxy-cluster.ts';
 import { nftFloor, type FloorResult } from './proxy-floor.ts';
-import { heapMiB, type KernelWatch, type ProxyImplementation, type RunningProxy } from './proxy-implementations.ts';
+import { heapFigures, type KernelWatch, type ProxyImplementation, type RunningProxy } from './proxy-implementations.ts';
 import { cpuSeconds, memory, type MemorySample } from './proxy-process.ts';
 import { BENCH_NODE, changedAddresses, endpointAddresses, serviceObject, sliceObject } from './proxy-objects.ts';
 import { summarize, type Summary } from './stats.ts';
-import { syncBreakdown, type Breakdown } from './proxy-sync-log.ts';
+import { fullSyncSplit, syncBreakdown, type Breakdown, type FullSyncSplit } from './proxy-sync-log.ts';
 
 // One proxy at one cluster size, measured from outside the same way for every proxy: process start to
 // the last Service's rules in the kernel (full sync), API write to the rule in the kernel for each
@@ -44,6 +44,8 @@ export interface CaseResult {
   readonly endpointChange?: Summary & { readonly samples: readonly number[]; readonly missed: number; readonly missedChanges?: readonly { index: number; ip: string; sentAt: number }[] };
   /** Where weft-proxy's part of each change went (its own log). */
   readonly breakdown?: Breakdown;
+  /** weft-proxy only: its full sync split into start-up, listing and the sync. */
+  readonly fullSyncSplit?: FullSyncSplit;
   readonly serviceAddMs?: number;
   readonly serviceDeleteMs?: number;
   readonly afterFullSync?: MemorySample;
@@ -122,19 +124,20 @@ export async function runCase(ctx: ClusterContext, impl: ProxyImplementation, c:
     if (fullSyncMs === undefined) return { ...base, skipped: `no full sync within ${c.limitMs / 1000} s`, afterFullSync: memory(proxy.pid) };
     ctx.progress(`  full sync ${fullSyncMs} ms`);
     await sleep(SETTLE_MS);
-    const afterFullSync = memory(proxy.pid, await heapMiB(node, impl.proxy));
+    const afterFullSync = memory(proxy.pid, await heapFigures(node, impl.proxy));
     watch = await impl.watch(node);
     const timed = await timedChanges(ctx, watch, c);
     const samples = timed.flatMap((t) => (t.seenAt === undefined ? [] : [Math.round((t.seenAt - t.sentAt) * 10) / 10]));
     ctx.progress(`  ${samples.length} endpoint changes, p50 ${summarize(samples).p50} ms`);
     await burstOfChanges(ctx, watch, c);
     await sleep(SETTLE_MS);
-    const afterChanges = memory(proxy.pid, await heapMiB(node, impl.proxy));
+    const afterChanges = memory(proxy.pid, await heapFigures(node, impl.proxy));
     const { addMs, deleteMs } = await addAndDelete(ctx, watch, { ...c, index: ADDED_SERVICE + ctx.nodes });
     const cpu = cpuSeconds(proxy.pid);
     const log = await proxy.close();
     proxy = undefined;
     if (log !== '' && ctx.logFile) writeFileSync(ctx.logFile(`${impl.proxy}-${impl.mode}-${c.services}`), log, { mode: 0o600 });
+    const split = impl.proxy === 'weft-proxy' ? fullSyncSplit(log, started) : undefined;
     const floor = impl.proxy === 'weft-proxy' && impl.mode === 'nftables' ? await nftFloor(node, { ...c, base: c.changeBase + c.memoryChanges, scope: ctx.scope }) : undefined;
     return {
       ...base,
@@ -142,6 +145,7 @@ export async function runCase(ctx: ClusterContext, impl: ProxyImplementation, c:
       ...(fullSyncCpuS !== undefined ? { fullSyncCpuS } : {}),
       endpointChange: { ...summarize(samples), samples, missed: timed.length - samples.length, missedChanges: timed.filter((t) => t.seenAt === undefined).map(({ index, ip, sentAt }) => ({ index, ip, sentAt })) },
       ...(impl.proxy === 'weft-proxy' ? { breakdown: syncBreakdown(log, timed) } : {}),
+      ...(split ? { fullSyncSplit: split } : {}),
       ...(addMs !== undefined ? { serviceAddMs: addMs } : {}),
       ...(deleteMs !== undefined ? { serviceDeleteMs: deleteMs } : {}),
       afterFullSync,

@@ -2,7 +2,7 @@ import { run } from '../lib/exec.ts';
 import { deleteNetns, type Netns } from '../test/support/netns.ts';
 import { epochMs, sleep } from './proxy-clock.ts';
 import { createNode, patchEndpoints, type ClusterContext } from './proxy-cluster.ts';
-import { heapMiB, type ProxyImplementation, type RunningProxy } from './proxy-implementations.ts';
+import { heapFigures, type ProxyImplementation, type RunningProxy } from './proxy-implementations.ts';
 import { NftMonitor } from './proxy-kernel.ts';
 import { cpuSeconds, memory, type MemorySample } from './proxy-process.ts';
 import { BENCH_NODE, changedAddresses, endpointAddresses } from './proxy-objects.ts';
@@ -70,7 +70,7 @@ async function sightings(node: Netns, mode: string, variant: string): Promise<{ 
 }
 
 async function sample(node: Netns, impl: ProxyImplementation, pid: number): Promise<MemorySample> {
-  return memory(pid, await heapMiB(node, impl.proxy));
+  return memory(pid, await heapFigures(node, impl.proxy));
 }
 
 export async function runChurn(ctx: ClusterContext, impl: ProxyImplementation, c: ChurnOptions): Promise<ChurnResult> {

@@ -180,10 +180,26 @@ export function weftProxy(binary: string, mode: Mode, options: { variant: Iptabl
   };
 }
 
-/** The proxy's heap in use, from its metrics: V8's heap for weft-proxy, Go's for kube-proxy. */
-export async function heapMiB(node: Netns, proxy: ProxyName): Promise<number | undefined> {
+export interface HeapFigures {
+  /** Heap in use. */
+  readonly heapMiB?: number;
+  /** Heap the runtime holds from the system, in use or not. */
+  readonly heapHeldMiB?: number;
+}
+
+const HEAP_METRICS: Record<ProxyName, { used: string; held: string }> = {
+  'weft-proxy': { used: 'nodejs_heap_size_used_bytes', held: 'nodejs_heap_size_total_bytes' },
+  'kube-proxy': { used: 'go_memstats_heap_alloc_bytes', held: 'go_memstats_heap_sys_bytes' },
+};
+
+/** The proxy's heap, from its metrics: V8's for weft-proxy, Go's for kube-proxy. */
+export async function heapFigures(node: Netns, proxy: ProxyName): Promise<HeapFigures> {
   const text = (await run('curl', ['-s', '--max-time', '5', `http://${METRICS}/metrics`], { netns: node.path })).stdout;
-  const name = proxy === 'weft-proxy' ? 'nodejs_heap_size_used_bytes' : 'go_memstats_heap_alloc_bytes';
-  const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
-  return value === undefined ? undefined : Math.round(Number(value) / 104857.6) / 10;
+  const mib = (name: string) => {
+    const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
+    return value === undefined ? undefined : Math.round(Number(value) / 104857.6) / 10;
+  };
+  const used = mib(HEAP_METRICS[proxy].used);
+  const held = mib(HEAP_METRICS[proxy].held);
+  return { ...(used !== undefined ? { heapMiB: used } : {}), ...(held !== undefined ? { heapHeldMiB: held } : {}) };
 }

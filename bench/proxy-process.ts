@@ -22,13 +22,15 @@ export interface MemorySample {
   readonly peakMiB?: number;
   /** Heap in use (V8's for weft-proxy, Go's for kube-proxy), from the proxy's metrics. */
   readonly heapMiB?: number;
+  /** Heap the runtime holds from the system, in use or not. */
+  readonly heapHeldMiB?: number;
 }
 
-export function memory(pid: number, heapMiB?: number): MemorySample {
+export function memory(pid: number, heap: { heapMiB?: number; heapHeldMiB?: number } = {}): MemorySample {
   const rss = status(pid, 'VmRSS');
   const anon = status(pid, 'RssAnon');
   const peak = status(pid, 'VmHWM');
-  return { ...(rss !== undefined ? { rssMiB: rss } : {}), ...(anon !== undefined ? { anonMiB: anon } : {}), ...(peak !== undefined ? { peakMiB: peak } : {}), ...(heapMiB !== undefined ? { heapMiB } : {}) };
+  return { ...(rss !== undefined ? { rssMiB: rss } : {}), ...(anon !== undefined ? { anonMiB: anon } : {}), ...(peak !== undefined ? { peakMiB: peak } : {}), ...heap };
 }
 
 /** utime + stime + cutime + cstime, in seconds. */

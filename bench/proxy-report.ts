@@ -16,7 +16,7 @@ function row(r: CaseResult): string {
   const name = `${r.proxy} ${r.mode}`.padEnd(20);
   if (r.skipped) return `${String(r.services).padStart(7)}  ${name} ${r.skipped}`;
   const change = r.endpointChange ? `${ms(r.endpointChange.p50)} / ${ms(r.endpointChange.p95)}${r.endpointChange.missed > 0 ? ` (${r.endpointChange.missed} missed)` : ''}` : '-';
-  const memory = `${mib(r.afterFullSync?.rssMiB)} / ${mib(r.afterChanges?.rssMiB)} (${mib(r.afterChanges?.heapMiB)})`;
+  const memory = `${mib(r.afterFullSync?.rssMiB)} / ${mib(r.afterChanges?.rssMiB)} (${mib(r.afterFullSync?.heapMiB)} / ${mib(r.afterFullSync?.heapHeldMiB)})`;
   return [
     String(r.services).padStart(7),
     name,
@@ -79,6 +79,8 @@ export function reportLines(size: number, results: readonly CaseResult[]): strin
     if (weft.floor.fullSyncMs !== undefined && weft.fullSyncMs !== undefined) lines.push(`${String(size).padStart(7)}  nft -f floor of the full sync payload ${ms(weft.floor.fullSyncMs)}: weft full sync from process start / floor ${ratio(weft.fullSyncMs, weft.floor.fullSyncMs)}`);
   }
   for (const r of results) {
+    const f = r.fullSyncSplit;
+    if (f) lines.push(`${String(size).padStart(7)}  ${r.proxy} ${r.mode}: full sync = start-up ${ms(f.startupMs)} + listing ${ms(f.listMs)} + sync ${ms(f.syncMs)} (+ the rest until the kernel's report is seen)`);
     const b = r.breakdown;
     if (b && b.matched > 0) {
       lines.push(`${String(size).padStart(7)}  ${r.proxy} ${r.mode}: write -> API answer ${ms(b.writeToAnswerMs)}, write -> arrival ${ms(b.writeToArrivalMs)}, arrival -> sync ${ms(b.arrivalToSyncMs)}, sync ${ms(b.syncMs)}, sync end -> seen ${ms(b.syncEndToSeenMs)} (medians of ${b.matched})`);
@@ -87,4 +89,4 @@ export function reportLines(size: number, results: readonly CaseResult[]): strin
   return lines;
 }
 
-export const HEADER = `${'Services'.padStart(7)}  ${'proxy'.padEnd(20)} ${'full sync'.padStart(9)}  ${'change p50 / p95'.padStart(21)}  ${'add / delete'.padStart(19)}  ${'RSS full / 100 chg (heap) MiB'.padStart(22)}  ${'CPU s'.padStart(7)}`;
+export const HEADER = `${'Services'.padStart(7)}  ${'proxy'.padEnd(20)} ${'full sync'.padStart(9)}  ${'change p50 / p95'.padStart(21)}  ${'add / delete'.padStart(19)}  ${'RSS full / 100 chg (heap used / held) MiB'.padStart(22)}  ${'CPU s'.padStart(7)}`;

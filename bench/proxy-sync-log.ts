@@ -19,6 +19,47 @@ export interface Breakdown {
   readonly syncEndToSeenMs: number;
 }
 
+/** Where weft-proxy's full sync from process start goes, from its log: start-up, listing, the sync. */
+export interface FullSyncSplit {
+  /** Process start to its "started" line (loading the executable, flags, listeners). */
+  readonly startupMs: number;
+  /** "started" to "informers synced": every Service and EndpointSlice listed and decoded. */
+  readonly listMs: number;
+  /** The first full sync itself: desired state, rendering, applying. */
+  readonly syncMs: number;
+}
+
+interface LogLine {
+  readonly time?: string;
+  readonly msg?: string;
+  readonly kind?: string;
+  readonly ms?: number;
+}
+
+function logLines(log: string): LogLine[] {
+  return log.split('\n').flatMap((text) => {
+    if (!text.startsWith('{')) return [];
+    try {
+      return [JSON.parse(text) as LogLine];
+    } catch {
+      return [];
+    }
+  });
+}
+
+export function fullSyncSplit(log: string, startedAt: number): FullSyncSplit | undefined {
+  const lines = logLines(log);
+  const at = (msg: string) => {
+    const time = lines.find((l) => l.msg === msg)?.time;
+    return time === undefined ? undefined : Date.parse(time);
+  };
+  const started = at('started');
+  const listed = at('informers synced');
+  const sync = lines.find((l) => l.msg === 'synced' && l.kind === 'full')?.ms;
+  if (started === undefined || listed === undefined || sync === undefined) return undefined;
+  return { startupMs: Math.round(started - startedAt), listMs: listed - started, syncMs: Math.round(sync) };
+}
+
 interface SyncLine {
   readonly firstChangeAt: number;
   readonly waitedMs: number;

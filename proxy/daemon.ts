@@ -43,11 +43,13 @@ function syncConfig(flags: DaemonFlags, tracker: ChangeTracker): ProxyConfig {
 
 /**
  * A full sync builds the whole desired state and payload at once and drops them when it is done:
- * collecting that garbage now gives the pages back, where V8's idle-time reducer would take its time
+ * collecting that garbage then gives the pages back, where V8's idle-time reducer would take its time
  * (the single executable starts with --expose-gc; from the sources, without it, this does nothing).
+ * It runs on the next turn of the event loop, once no frame of the sync holds its outcome any more.
  */
-function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
+function collectGarbageSoon(): void {
+  // V8's last-resort collection also hands back the pages it would keep pooled for later allocations.
+  setImmediate(() => (globalThis as { gc?: (options: object) => void }).gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' }));
 }
 
 /** Metrics, health-check ports and the log line after a successful sync. */
@@ -65,7 +67,7 @@ function reportSync(outcome: SyncOutcome, context: { metrics: ProxyMetrics; heal
   if (outcome.kind === 'full') Object.assign(metrics.rules, written);
   for (const t of outcome.changes.triggerTimes) metrics.programming.observe(Math.max(0, endedAt - t) / 1000);
   context.healthChecks.update(outcome.healthChecks);
-  if (outcome.kind === 'full') collectGarbage();
+  if (outcome.kind === 'full') collectGarbageSoon();
   for (const s of outcome.skipped) log.debug('service port skipped', { service: s.service, reason: s.reason });
   if (outcome.cleanedUp.length > 0) log.info('removed the rules of another proxy mode', { modes: outcome.cleanedUp });
   const since = outcome.changes.since;
