@@ -76,21 +76,29 @@ export function listWatch(config: KubeConfig, collection: Collection, handlers: 
     return JSON.parse(text) as Json;
   };
 
-  /** Lists every page; returns the list's resourceVersion. */
+  const getPage = (cont: string | undefined): Promise<Json> => {
+    const page = getJson(query(collection, { limit: String(PAGE_SIZE), continue: cont }));
+    // Awaited by the next round; a failure while this round hands its items over is not unhandled.
+    page.catch(() => undefined);
+    return page;
+  };
+
+  /** Lists every page, asking for the next one before handing this one's items over; returns the list's resourceVersion. */
   const list = async (): Promise<string> => {
     const keys = new Set<string>();
-    let cont: string | undefined;
     let version: string | undefined;
-    do {
-      const page = await getJson(query(collection, { limit: String(PAGE_SIZE), continue: cont }));
+    let next: Promise<Json> | undefined = getPage(undefined);
+    while (next !== undefined) {
+      const page: Json = await next;
+      const meta = (page.metadata ?? {}) as { continue?: unknown; resourceVersion?: unknown };
+      const cont = typeof meta.continue === 'string' && meta.continue !== '' ? meta.continue : undefined;
+      version = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : version;
+      next = cont !== undefined && !stopping.signal.aborted ? getPage(cont) : undefined;
       for (const item of (page.items ?? []) as Json[]) {
         keys.add(objectKey(item));
         handlers.onObject('upsert', item);
       }
-      const meta = (page.metadata ?? {}) as { continue?: unknown; resourceVersion?: unknown };
-      cont = typeof meta.continue === 'string' && meta.continue !== '' ? meta.continue : undefined;
-      version = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : version;
-    } while (cont !== undefined && !stopping.signal.aborted);
+    }
     handlers.onListed(keys);
     markListed();
     if (version === undefined) throw new Error(`cannot watch ${collection.path}: its list carries no resourceVersion`);
