@@ -1,8 +1,10 @@
 // Durations as Go's time.ParseDuration writes them ("1s", "500ms", "1h30m", "0"), the form kube-proxy's
 // and flannel's flags use. Negative durations are not taken: nothing here waits a negative time.
 
-const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+// Go also takes microseconds as "µs" (U+00B5) and "μs" (U+03BC); they are written as escapes so the
+// bundles stay ASCII (build/bundle.ts).
+const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, '\u00b5s': 1e-3, '\u03bcs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y;
 
 /** Milliseconds, or undefined when text is not a duration. */
 export function parseDuration(text: string): number | undefined {
