@@ -110,54 +110,78 @@ export interface Parts extends PortDeclarations {
   readonly elements: readonly string[];
 }
 
-class Elements {
+/**
+ * The element comment naming Service port `sp` (`namespace/name:port`), which `weft explain` reports
+ * for the element a packet matched; none when nft could not take the key as it is (a character
+ * outside DNS labels, which would need quoting nft has not, or more than nft's 128 characters: a
+ * 63-character namespace and name with a long port name). The element is written either way.
+ */
+function elementComment(sp: ServicePortState): string | undefined {
+  return sp.key.length <= COMMENT_MAX && COMMENT_TEXT.test(sp.key) ? ['comment "', sp.key, '"'].join('') : undefined;
+}
+
+const COMMENT_MAX = 128;
+const COMMENT_TEXT = /^[a-z0-9][a-z0-9.-]*\/[a-z0-9][a-z0-9.-]*:[a-z0-9-]+$/;
+
+/**
+ * The elements of one Service port. Those that stand for the port (its destinations and node port in
+ * the group sets, the verdict maps, the marking, reject and drop sets) carry its comment; the
+ * per-endpoint map elements do not, keeping a full sync cheap, as the tracer finds the name on the
+ * key element that led there.
+ */
+class PortElements {
   readonly #sink: ElementSink;
-  constructor(sink: ElementSink) {
+  readonly #comment: string | undefined;
+  constructor(sink: ElementSink, sp: ServicePortState) {
     this.#sink = sink;
+    this.#comment = elementComment(sp);
   }
   add(set: string, key: string, value?: string): void {
     this.#sink.add(set, value === undefined ? key : [key, value].join(' : '));
   }
+  named(set: string, key: string, value?: string): void {
+    this.add(set, this.#comment === undefined ? key : [key, this.#comment].join(' '), value);
+  }
 }
 
-function addGrouped(sp: ServicePortState, elements: Elements): number {
+function addGrouped(sp: ServicePortState, elements: PortElements): number {
   const n = sp.clusterEndpoints.length;
   const g = groupNames(n);
   for (const ip of [sp.clusterIP, ...externalDestinations(sp)]) {
     const dest = destination(ip, sp);
-    elements.add(g.ips, dest);
+    elements.named(g.ips, dest);
     sp.clusterEndpoints.forEach((e, i) => elements.add(g.endpoints, [dest, i].join(' . '), target(e)));
   }
-  for (const ip of externalDestinations(sp)) elements.add(SET.externalIPs, destination(ip, sp));
+  for (const ip of externalDestinations(sp)) elements.named(SET.externalIPs, destination(ip, sp));
   if (sp.nodePort !== undefined) {
-    elements.add(g.nodePorts, nodePortKey(sp));
     const key = nodePortKey(sp);
+    elements.named(g.nodePorts, key);
     sp.clusterEndpoints.forEach((e, i) => elements.add(g.nodePortEndpoints, [key, i].join(' . '), target(e)));
-    elements.add(SET.externalNodePorts, nodePortKey(sp));
+    elements.named(SET.externalNodePorts, key);
   }
   return n;
 }
 
-function addOwnEntries(plan: ServicePlan, elements: Elements): void {
+function addOwnEntries(plan: ServicePlan, elements: PortElements): void {
   const { sp } = plan;
-  const to = (ip: string, chain: string) => elements.add(SET.serviceIPs, destination(ip, sp), `goto ${chain}`);
+  const to = (ip: string, chain: string) => elements.named(SET.serviceIPs, destination(ip, sp), `goto ${chain}`);
   if (plan.internalTarget) to(sp.clusterIP, plan.internalTarget);
   if (!plan.usesExternalChain) return;
   for (const ip of sp.externalIPs) to(ip, plan.ext);
   for (const ip of sp.loadBalancerIPs) to(ip, plan.usesFirewall ? plan.fw : plan.ext);
-  if (sp.nodePort !== undefined) elements.add(SET.serviceNodePorts, nodePortKey(sp), `goto ${plan.ext}`);
+  if (sp.nodePort !== undefined) elements.named(SET.serviceNodePorts, nodePortKey(sp), `goto ${plan.ext}`);
 }
 
 /** The filter verdicts of a port that is not DNATed: REJECT without endpoints, DROP for Local without local endpoints or a source outside the ranges. */
-function addVerdicts(plan: ServicePlan, elements: Elements): void {
+function addVerdicts(plan: ServicePlan, elements: PortElements): void {
   const { sp } = plan;
   const ips = (verdict: 'REJECT' | 'DROP') => (verdict === 'REJECT' ? SET.rejectIPs : SET.dropIPs);
-  if (plan.internalVerdict) elements.add(ips(plan.internalVerdict), destination(sp.clusterIP, sp));
+  if (plan.internalVerdict) elements.named(ips(plan.internalVerdict), destination(sp.clusterIP, sp));
   const external = plan.externalVerdict;
-  if (external) for (const ip of sp.externalIPs) elements.add(ips(external), destination(ip, sp));
+  if (external) for (const ip of sp.externalIPs) elements.named(ips(external), destination(ip, sp));
   const lbVerdict = external ?? (plan.usesFirewall ? 'DROP' : undefined);
-  if (lbVerdict) for (const ip of sp.loadBalancerIPs) elements.add(ips(lbVerdict), destination(ip, sp));
-  if (external && sp.nodePort !== undefined) elements.add(external === 'REJECT' ? SET.rejectNodePorts : SET.dropNodePorts, nodePortKey(sp));
+  if (lbVerdict) for (const ip of sp.loadBalancerIPs) elements.named(ips(lbVerdict), destination(ip, sp));
+  if (external && sp.nodePort !== undefined) elements.named(external === 'REJECT' ? SET.rejectNodePorts : SET.dropNodePorts, nodePortKey(sp));
 }
 
 function affinitySet(sp: ServicePortState, e: Endpoint): string {
@@ -284,7 +308,8 @@ function staticChains(counts: readonly number[], config: ProxyConfig): NftChain[
   ];
 }
 
-function portDeclarations(sp: ServicePortState, config: ProxyConfig, elements: Elements): PortDeclarations {
+function portDeclarations(sp: ServicePortState, config: ProxyConfig, sink: ElementSink): PortDeclarations {
+  const elements = new PortElements(sink, sp);
   for (const e of sp.clusterEndpoints) if (mayHairpin(e, config.hostname)) elements.add(SET.hairpin, [e.ip, e.ip].join(' . '));
   if (isGrouped(sp)) {
     return { chains: [], sets: [], group: addGrouped(sp, elements) };
@@ -292,14 +317,14 @@ function portDeclarations(sp: ServicePortState, config: ProxyConfig, elements: E
   const plan = planServicePort(sp);
   addVerdicts(plan, elements);
   if (sp.clusterEndpoints.length === 0) return { chains: [], sets: [] };
-  if (plan.internalTarget) elements.add(SET.clusterIPs, destination(sp.clusterIP, sp));
+  if (plan.internalTarget) elements.named(SET.clusterIPs, destination(sp.clusterIP, sp));
   addOwnEntries(plan, elements);
   return ownChains(plan, config);
 }
 
 export function servicePortParts(sp: ServicePortState, config: ProxyConfig): Parts {
   const lines: string[] = [];
-  const declarations = portDeclarations(sp, config, new Elements({ add: (set, element) => lines.push(`${set} ${element}`) }));
+  const declarations = portDeclarations(sp, config, { add: (set, element) => lines.push(`${set} ${element}`) });
   return { ...declarations, elements: lines };
 }
 
@@ -325,7 +350,7 @@ export function groupsOf(use: ReadonlyMap<number, number>): number[] {
 export function buildTable(servicePorts: readonly ServicePortState[], config: ProxyConfig): { table: NftTable; groups: Map<number, number> } {
   const bySet = new Map<string, string[]>();
   const pairs = new Set<string>();
-  const elements = new Elements({
+  const elements: ElementSink = {
     add(set, element) {
       if (set === SET.hairpin) {
         if (pairs.has(element)) return;
@@ -335,7 +360,7 @@ export function buildTable(servicePorts: readonly ServicePortState[], config: Pr
       if (list) list.push(element);
       else bySet.set(set, [element]);
     },
-  });
+  };
   const groups = new Map<number, number>();
   const own: PortDeclarations[] = [];
   for (const sp of servicePorts) {

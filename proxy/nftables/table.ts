@@ -13,7 +13,7 @@ export interface NftSet {
   /** What goes between the braces of `add set|map`, e.g. "typeof ip daddr . th dport;". */
   readonly spec: string;
   readonly map: boolean;
-  /** `key` for sets, `key : value` for maps; undefined when the kernel fills it (affinity timeouts). */
+  /** `key` for sets, `key : value` for maps, either with ` comment "..."` after the key; undefined when the kernel fills it (affinity timeouts). */
   readonly elements?: readonly string[];
 }
 
@@ -47,10 +47,10 @@ function elementLines(verb: 'add' | 'delete', set: string, elements: readonly st
   return lines;
 }
 
-/** A map element is deleted by its key alone. */
+/** An element is deleted by its key alone: without its comment (`key comment "..."`) and a map's value (`key : value`). */
 export function elementKey(element: string): string {
-  const at = element.indexOf(' : ');
-  return at < 0 ? element : element.slice(0, at);
+  const ends = [element.indexOf(' comment '), element.indexOf(' : ')].filter((at) => at >= 0);
+  return ends.length === 0 ? element : element.slice(0, Math.min(...ends));
 }
 
 function text(lines: readonly string[]): string {

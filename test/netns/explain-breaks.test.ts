@@ -233,9 +233,11 @@ describe('proxy breakages in nftables mode: explain and doctor name the cause', 
       expect((await httpGet(client, `http://${WEB_IP}/`)).code).toBe(7);
       const { explanation } = await explain(lab, node, ['--from', client.ip, '--to', `${WEB_IP}:80`]);
       expect(causeCodes(explanation)).toEqual(['no-endpoints']);
+      // The reject sets' elements name the Service in their comments, as the iptables rules do.
+      expect(explanation.verdict.causes[0]?.message).toMatch(/^Service default\/web:http has no endpoints/);
       const endpoints = checkOf((await doctor(lab, node)).checks, 'service-endpoints');
       expect(endpoints.status).toBe('warn');
-      expect(endpoints.evidence).toEqual([`no endpoints: ${WEB_IP} . tcp . 80`, `no endpoints: tcp . ${NODE_PORT}`]);
+      expect(endpoints.evidence).toEqual([`no endpoints: default/web:http (${WEB_IP}:80)`, `no endpoints: default/web:http (node port ${NODE_PORT})`]);
     } finally {
       await applyProxyRules(lab, node, serviceObjects(lab));
     }
@@ -251,6 +253,7 @@ describe('proxy breakages in nftables mode: explain and doctor name the cause', 
       expect((await httpGet(client, `http://${WEB_IP}/`)).code).not.toBe(0);
       const { explanation } = await explain(lab, node, ['--from', client.ip, '--to', `${WEB_IP}:80`]);
       expect(causeCodes(explanation)).toEqual(['missing-proxy-rule']);
+      expect(explanation.verdict.causes[0]?.message).toContain(`(nftables ip weft set svcs-2: ${WEB_IP} . tcp . 80 (default/web:http))`);
       const rules = checkOf((await doctor(lab, node)).checks, 'proxy-rules');
       expect(rules.status).toBe('error');
       expect(rules.evidence).toEqual(['unreachable: nftables ip weft group-2']);

@@ -64,7 +64,10 @@ describe.each([
         [`${lab.pod('n2p1').ip}:${HTTP_PORT}`, 0.5, 'leaves'],
       ].sort(),
     );
-    expect(explanation.hops.find((h) => h.kind === 'service')?.summary).toContain('one of 2 endpoints');
+    const service = explanation.hops.find((h) => h.kind === 'service');
+    expect(service?.summary).toContain('one of 2 endpoints');
+    // iptables rules name the Service in their comments, nftables set elements in theirs.
+    expect(service?.title).toBe('PREROUTING DNAT (default/web:http)');
     expectProbeAgrees(explanation.probe);
   });
 
@@ -77,6 +80,7 @@ describe.each([
     expect(explanation.branches.map((b) => b.outcome).sort()).toEqual(['delivered', 'leaves']);
     // Cluster policy: the client's address is masqueraded to the node's own on the way out.
     for (const branch of explanation.branches) expect(branch.exit?.src).toMatch(/^10\.244\.\d+\.[01]$/);
+    expect(explanation.hops.find((h) => h.kind === 'service')?.title).toBe('PREROUTING DNAT (default/web:http)');
     // The underlay host is not on the node, so the probe sends from the node itself to its node port.
     const probed = await explain(lab, node, ['--from', node.ip, '--to', `${node.ip}:${NODE_PORT}`, '--probe']);
     expectProbeAgrees(probed.explanation.probe);
@@ -89,6 +93,7 @@ describe.each([
     expect(code).toBe(0);
     const [branch] = explanation.branches;
     expect(branch?.outcome).toBe('delivered');
+    expect(explanation.hops.find((h) => h.kind === 'service')?.title).toBe('PREROUTING DNAT (default/solo:http)');
     expect(branch?.exit?.src).toBe(readSubnetVar(lab.node(1), 'FLANNEL_SUBNET')?.split('/')[0]);
     expect(branch?.hops.some((h) => h.kind === 'netfilter' && /masquerade/.test(h.summary))).toBe(true);
     expectProbeAgrees(explanation.probe);

@@ -31,6 +31,8 @@ export interface RuleHit {
   readonly rule: string;
   /** What it did to this packet: "DNAT to 10.244.1.5:8080 (p=0.50)", "DROP", "jump WEFT-SVC-...". */
   readonly action: string;
+  /** The Service port it acted for ("default/web:http"): named by the proxy's iptables rule comment, or by the comment of the nft set element it matched. */
+  readonly service?: string;
 }
 
 export interface Branch {

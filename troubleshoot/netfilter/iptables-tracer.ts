@@ -1,6 +1,7 @@
 import { ipv4CidrContains, parseIpv4, parseIpv4Cidr } from '../../lib/ip.ts';
 import { dnatTo, formatProbability, splitHostPort, withFlow, withHit, withNote, type BaseChainRef, type Branch, type ChainEvaluator, type End, type Engine, type Hook, type NodeFacts, type Outcome, type RuleHit } from './flow.ts';
 import type { IptablesRule, IptablesRuleset } from './iptables-ruleset.ts';
+import { serviceOfRule } from './proxy-layout.ts';
 
 // Walks a packet's flow through an iptables ruleset read from the kernel (`iptables-save`, either
 // backend). Every match and target weft's components write is understood, and the common others;
@@ -121,7 +122,8 @@ export class IptablesEvaluator implements ChainEvaluator {
   }
 
   #hit(table: string, chain: string, rule: string, action: string): RuleHit {
-    return { engine: this.engine, table, chain, rule, action };
+    const service = serviceOfRule(rule);
+    return { engine: this.engine, table, chain, rule, action, ...(service !== undefined ? { service } : {}) };
   }
 
   #match(rule: IptablesRule, branch: Branch, facts: NodeFacts): RuleMatch {

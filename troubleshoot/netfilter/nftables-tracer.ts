@@ -1,12 +1,15 @@
 import { isObject } from '../../lib/json.ts';
 import { dnatTo, formatProbability, withFlow, withHit, withNote, type BaseChainRef, type Branch, type ChainEvaluator, type End, type Hook, type NodeFacts, type Outcome, type RuleHit } from './flow.ts';
 import type { NftChain, NftRule, NftTable } from './nftables-ruleset.ts';
-import { ABSENT, canonical, elementMatches, evaluateKey, mapLookup, type Atom } from './nftables-values.ts';
+import { serviceOfElement } from './proxy-layout.ts';
+import { ABSENT, canonical, elementComment, elementMatches, evaluateKey, findElement, mapLookup, type Atom } from './nftables-values.ts';
 
 // Walks a packet's flow through the native nftables tables (weft-proxy's `ip weft`, and any other),
 // expression by expression as nft's JSON lists them. A `numgen random` key forks the flow, so a
 // Service's map yields each endpoint with its probability. An expression not understood leaves its
-// rule not evaluated, reported as such (and as a possible drop when the rule drops).
+// rule not evaluated, reported as such (and as a possible drop when the rule drops). The proxy's
+// set and map elements that stand for a Service port name it in their comment: a rule's hits carry
+// the Service of the element it matched, as the iptables tracer's carry the one its comment names.
 
 const HOOKS = new Set<Hook>(['prerouting', 'input', 'forward', 'output', 'postrouting']);
 const MAX_DEPTH = 32;
@@ -17,9 +20,17 @@ interface Place {
   readonly table: NftTable;
   readonly chain: NftChain;
   readonly rule: NftRule;
+  /** The Service port named by the element the rule matched so far. */
+  readonly service?: string;
 }
 
-type Compared = { probability: number } | undefined;
+/** A branch part way through a rule, with the Service its matches named. */
+interface Matching {
+  readonly branch: Branch;
+  readonly service?: string;
+}
+
+type Compared = { probability: number; service?: string } | undefined;
 
 export class NftablesEvaluator implements ChainEvaluator {
   readonly engine = 'nftables' as const;
@@ -33,12 +44,12 @@ export class NftablesEvaluator implements ChainEvaluator {
     return this.#tables.flatMap((t) =>
       [...t.chains.values()]
         .filter((c) => c.hook !== undefined && HOOKS.has(c.hook as Hook))
-        .map((c): BaseChainRef => ({ engine: this.engine, table: `${t.family} ${t.name}`, chain: c.name, hook: c.hook as Hook, priority: c.priority ?? 0, nat: c.type === 'nat' })),
+        .map((c): BaseChainRef => ({ engine: this.engine, table: this.#name(t), chain: c.name, hook: c.hook as Hook, priority: c.priority ?? 0, nat: c.type === 'nat' })),
     );
   }
 
   evaluate(ref: BaseChainRef, branch: Branch, facts: NodeFacts): Outcome[] {
-    const table = this.#tables.find((t) => `${t.family} ${t.name}` === ref.table);
+    const table = this.#tables.find((t) => this.#name(t) === ref.table);
     const chain = table?.chains.get(ref.chain);
     if (!table || !chain) return [{ branch, end: 'accept' }];
     return this.#chain(table, chain, branch, facts, 0).map((step): Outcome => {
@@ -50,7 +61,17 @@ export class NftablesEvaluator implements ChainEvaluator {
   }
 
   #hit(place: Place, action: string): RuleHit {
-    return { engine: this.engine, table: `${place.table.family} ${place.table.name}`, chain: place.chain.name, rule: place.rule.text, action };
+    return { engine: this.engine, table: this.#name(place.table), chain: place.chain.name, rule: place.rule.text, action, ...(place.service !== undefined ? { service: place.service } : {}) };
+  }
+
+  #name(table: NftTable): string {
+    return `${table.family} ${table.name}`;
+  }
+
+  /** `place` with the Service an element's comment names, when it names one. */
+  #naming(place: Place, comment: string | undefined): Place {
+    const service = serviceOfElement(this.#name(place.table), comment);
+    return service === undefined ? place : { ...place, service };
   }
 
   #chain(table: NftTable, chain: NftChain, start: Branch, facts: NodeFacts, depth: number): Step[] {
@@ -74,10 +95,11 @@ export class NftablesEvaluator implements ChainEvaluator {
   /** A rule's expressions in order: matches narrow (or fork) the branch, statements act on it. */
   #rule(place: Place, start: Branch, facts: NodeFacts, depth: number): Step[] {
     const steps: Step[] = [];
-    let states: Branch[] = [start];
+    let states: Matching[] = [{ branch: start }];
     for (const expr of place.rule.expr) {
-      const next: Branch[] = [];
-      for (const branch of states) {
+      const next: Matching[] = [];
+      for (const { branch, service } of states) {
+        const here = service === undefined ? place : { ...place, service };
         if (isObject(expr) && isObject(expr.match)) {
           const compared = this.#compare(place.table, expr.match, branch, facts);
           if (compared === undefined) {
@@ -85,18 +107,18 @@ export class NftablesEvaluator implements ChainEvaluator {
             continue;
           }
           if (compared.probability < 1) steps.push({ kind: 'next', branch: { ...branch, probability: branch.probability * (1 - compared.probability) } });
-          if (compared.probability > 0) next.push({ ...branch, probability: branch.probability * compared.probability });
+          if (compared.probability > 0) next.push({ branch: { ...branch, probability: branch.probability * compared.probability }, service: compared.service ?? service });
           continue;
         }
-        const acted = this.#statement(place, expr, branch, facts, depth);
-        if (acted === 'continue') next.push(branch);
-        else if ('changed' in acted) next.push(acted.changed);
+        const acted = this.#statement(here, expr, branch, facts, depth);
+        if (acted === 'continue') next.push({ branch, service });
+        else if ('changed' in acted) next.push({ branch: acted.changed, service });
         else steps.push(...acted.steps);
       }
       states = next;
       if (states.length === 0) break;
     }
-    return [...steps, ...states.map((branch): Step => ({ kind: 'next', branch }))];
+    return [...steps, ...states.map(({ branch }): Step => ({ kind: 'next', branch }))];
   }
 
   #notEvaluated(place: Place, branch: Branch): Branch {
@@ -110,35 +132,43 @@ export class NftablesEvaluator implements ChainEvaluator {
     return undefined;
   }
 
-  /** The probability that a match holds; undefined when it cannot be evaluated. */
+  /** The probability that a match holds, and the Service the set element it found names; undefined when it cannot be evaluated. */
   #compare(table: NftTable, match: Record<string, unknown>, branch: Branch, facts: NodeFacts): Compared {
     const choices = evaluateKey(match.left, branch.flow, facts);
     if (choices.length === 0) return undefined;
     const op = String(match.op ?? '==');
     let probability = 0;
+    let service: string | undefined;
     for (const choice of choices) {
       if (choice.key.includes(ABSENT)) continue;
       const key = choice.key as Atom[];
-      const holds = this.#holds(table, op, key, match.right);
-      if (holds === undefined) return undefined;
-      if (holds) probability += choice.probability;
+      const held = this.#holds(table, op, key, match.right);
+      if (held === undefined) return undefined;
+      if (!held.holds) continue;
+      probability += choice.probability;
+      service ??= serviceOfElement(this.#name(table), held.comment);
     }
-    return { probability };
+    return { probability, ...(service !== undefined ? { service } : {}) };
   }
 
-  #holds(table: NftTable, op: string, key: readonly Atom[], right: unknown): boolean | undefined {
+  /** Whether `key` passes the comparison, with the comment of the element it found when it looked in a set. */
+  #holds(table: NftTable, op: string, key: readonly Atom[], right: unknown): { holds: boolean; comment?: string } | undefined {
     const elements = Array.isArray(right) ? right : this.#setElements(table, right);
     if (op === 'in') {
       // Flags (ct state, ct status): the value is one of the listed ones.
-      return key.length === 1 && (elements ?? [right]).some((e) => elementMatches(e, key));
+      return { holds: key.length === 1 && (elements ?? [right]).some((e) => elementMatches(e, key)) };
     }
-    const inSet = elements ? elements.some((e) => elementMatches(e, key)) : elementMatches(right, key);
-    if (op === '==') return inSet;
-    if (op === '!=') return !inSet;
+    if (op === '==' || op === '!=') {
+      const found = elements ? findElement(elements, key) : elementMatches(right, key) ? right : undefined;
+      if (op === '!=') return { holds: found === undefined };
+      const comment = elementComment(found);
+      return { holds: found !== undefined, ...(comment !== undefined ? { comment } : {}) };
+    }
     const [a] = key;
     const b = Number(canonical(right as Atom));
     if (typeof a !== 'number' || Number.isNaN(b)) return undefined;
-    return op === '<' ? a < b : op === '>' ? a > b : op === '<=' ? a <= b : op === '>=' ? a >= b : undefined;
+    const holds = op === '<' ? a < b : op === '>' ? a > b : op === '<=' ? a <= b : op === '>=' ? a >= b : undefined;
+    return holds === undefined ? undefined : { holds };
   }
 
   #statement(place: Place, expr: unknown, branch: Branch, facts: NodeFacts, depth: number): 'continue' | { changed: Branch } | { steps: Step[] } {
@@ -194,9 +224,9 @@ export class NftablesEvaluator implements ChainEvaluator {
     const steps: Step[] = [];
     for (const choice of choices) {
       const part = { ...branch, probability: branch.probability * choice.probability };
-      const verdict = choice.key.includes(ABSENT) ? undefined : mapLookup(elements, choice.key as Atom[]);
-      if (verdict === undefined) steps.push({ kind: 'next', branch: part });
-      else steps.push(...this.#verdict(place, verdict, part, facts, depth));
+      const entry = choice.key.includes(ABSENT) ? undefined : mapLookup(elements, choice.key as Atom[]);
+      if (entry === undefined) steps.push({ kind: 'next', branch: part });
+      else steps.push(...this.#verdict(this.#naming(place, entry.comment), entry.value, part, facts, depth));
     }
     return { steps };
   }
@@ -215,21 +245,22 @@ export class NftablesEvaluator implements ChainEvaluator {
   /** `dnat to ADDR[:PORT]`, or to a map's `addr . port` value chosen by the key (numgen forks it). */
   #dnat(place: Place, arg: unknown, branch: Branch, facts: NodeFacts): { steps: Step[] } {
     if (!isObject(arg)) return { steps: [{ kind: 'next', branch: this.#notEvaluated(place, branch) }] };
-    const targets: { ip: string; port?: number; probability: number }[] = [];
-    if (typeof arg.addr === 'string') targets.push({ ip: arg.addr, ...(typeof arg.port === 'number' ? { port: arg.port } : {}), probability: 1 });
+    const targets: { ip: string; port?: number; probability: number; at: Place }[] = [];
+    if (typeof arg.addr === 'string') targets.push({ ip: arg.addr, ...(typeof arg.port === 'number' ? { port: arg.port } : {}), probability: 1, at: place });
     else if (isObject(arg.addr) && isObject(arg.addr.map)) {
       const elements = this.#setElements(place.table, arg.addr.map.data) ?? [];
       for (const choice of evaluateKey(arg.addr.map.key, branch.flow, facts)) {
-        const value = choice.key.includes(ABSENT) ? undefined : mapLookup(elements, choice.key as Atom[]);
+        const entry = choice.key.includes(ABSENT) ? undefined : mapLookup(elements, choice.key as Atom[]);
+        const value = entry?.value;
         const parts = isObject(value) && Array.isArray(value.concat) ? value.concat : typeof value === 'string' ? [value] : undefined;
         if (!parts) continue; // a map miss ends the rule without a match, as in the kernel
         const [ip, port] = parts as [string, number?];
-        targets.push({ ip, ...(typeof port === 'number' ? { port } : typeof arg.port === 'number' ? { port: arg.port } : {}), probability: choice.probability });
+        targets.push({ ip, ...(typeof port === 'number' ? { port } : typeof arg.port === 'number' ? { port: arg.port } : {}), probability: choice.probability, at: this.#naming(place, entry?.comment) });
       }
     } else return { steps: [{ kind: 'next', branch: this.#notEvaluated(place, branch) }] };
     const matched = targets.reduce((sum, t) => sum + t.probability, 0);
     const steps: Step[] = targets.map((t) => {
-      const by = this.#hit(place, `DNAT to ${t.ip}${t.port !== undefined ? `:${t.port}` : ''}${formatProbability(t.probability)}`);
+      const by = this.#hit(t.at, `DNAT to ${t.ip}${t.port !== undefined ? `:${t.port}` : ''}${formatProbability(t.probability)}`);
       const taken = { ...branch, probability: branch.probability * t.probability };
       return { kind: 'end', branch: withHit(withFlow(taken, dnatTo(t)), by), end: 'accept', by };
     });

@@ -105,15 +105,41 @@ function atomMatches(pattern: unknown, atom: Atom): boolean {
   return false;
 }
 
+/** The key of a set element or map element as a list of parts (one unless a concatenation), without its comment. */
+export function elementKeyParts(element: unknown): unknown[] {
+  const key = keyOf(Array.isArray(element) ? element[0] : element);
+  return isObject(key) && Array.isArray(key.concat) ? key.concat : [key];
+}
+
+/** A set element (or a map element's key) without the `{"elem": {"val": ...}}` wrapper a comment or timeout puts around it. */
+function keyOf(element: unknown): unknown {
+  return isObject(element) && isObject(element.elem) ? element.elem.val : element;
+}
+
 /** Whether a set element (or a map element's key) holds `key`. */
 export function elementMatches(element: unknown, key: readonly Atom[]): boolean {
-  const pattern = isObject(element) && isObject(element.elem) ? element.elem.val : element;
+  const pattern = keyOf(element);
   if (isObject(pattern) && Array.isArray(pattern.concat)) return pattern.concat.length === key.length && pattern.concat.every((p, i) => atomMatches(p, key[i] as Atom));
   return key.length === 1 && atomMatches(pattern, key[0] as Atom);
 }
 
-/** The value a map holds for `key`, or undefined. */
-export function mapLookup(elements: readonly unknown[], key: readonly Atom[]): unknown {
-  for (const element of elements) if (Array.isArray(element) && elementMatches(element[0], key)) return element[1];
+/** The comment of a set element or map element (`{"elem": {"val": ..., "comment": ...}}`), if it has one. */
+export function elementComment(element: unknown): string | undefined {
+  const key = Array.isArray(element) ? element[0] : element;
+  return isObject(key) && isObject(key.elem) && typeof key.elem.comment === 'string' ? key.elem.comment : undefined;
+}
+
+/** The set element holding `key`, or undefined. */
+export function findElement(elements: readonly unknown[], key: readonly Atom[]): unknown {
+  return elements.find((e) => elementMatches(e, key));
+}
+
+/** What a map holds for `key`: the value, and the element's comment; undefined when absent. */
+export function mapLookup(elements: readonly unknown[], key: readonly Atom[]): { value: unknown; comment?: string } | undefined {
+  for (const element of elements) {
+    if (!Array.isArray(element) || !elementMatches(element[0], key)) continue;
+    const comment = elementComment(element);
+    return { value: element[1], ...(comment !== undefined ? { comment } : {}) };
+  }
   return undefined;
 }

@@ -2,7 +2,8 @@ import { isObject } from '../../lib/json.ts';
 import type { Protocol } from '../model/target.ts';
 import type { IptablesRuleset } from './iptables-ruleset.ts';
 import type { NftTable } from './nftables-ruleset.ts';
-import { isProxyChain, proxyTable, serviceOfRule } from './proxy-layout.ts';
+import { elementComment, elementKeyParts } from './nftables-values.ts';
+import { isProxyChain, proxyTable, serviceOfElement, serviceOfRule } from './proxy-layout.ts';
 
 // Questions about weft-proxy's rules as the kernel holds them: does a destination belong to a Service
 // (some proxy rule or set element names it), which proxy chains can no packet reach (a rule that sent
@@ -51,9 +52,10 @@ export function proxyRuleNaming(rulesets: ProxyRulesets, dst: { ip: string; port
   for (const set of table?.sets.values() ?? []) {
     if (refused.has(set.name)) continue;
     for (const element of set.elements) {
-      const key = Array.isArray(element) ? element[0] : element;
-      const parts = isObject(key) && Array.isArray(key.concat) ? key.concat : [key];
-      if (parts[0] === dst.ip && parts[1] === dst.proto && parts[2] === dst.port) return `nftables ${proxyTable()} set ${set.name}: ${parts.join(' . ')}`;
+      const parts = elementKeyParts(element);
+      if (parts[0] !== dst.ip || parts[1] !== dst.proto || parts[2] !== dst.port) continue;
+      const service = serviceOfElement(proxyTable(), elementComment(element));
+      return `nftables ${proxyTable()} set ${set.name}: ${parts.join(' . ')}${service !== undefined ? ` (${service})` : ''}`;
     }
   }
   return undefined;
@@ -124,7 +126,14 @@ export function unreachableProxyChains(rulesets: ProxyRulesets): string[] {
   return found;
 }
 
-/** Service addresses the proxy rejects because they have no endpoints. */
+/** An nft Service key as the iptables side writes it: `ip . proto . port` -> "ip:port", `proto . port` -> "node port port". */
+function destinationOf(parts: readonly unknown[]): string {
+  if (parts.length === 3) return `${parts[0]}:${parts[2]}`;
+  if (parts.length === 2) return `node port ${parts[1]}`;
+  return parts.join(' . ');
+}
+
+/** Service addresses the proxy rejects because they have no endpoints, with the Service each is for. */
 export function rejectedDestinations(rulesets: ProxyRulesets): string[] {
   const found: string[] = [];
   for (const { ruleset } of rulesets.iptables) {
@@ -148,7 +157,7 @@ export function rejectedDestinations(rulesets: ProxyRulesets): string[] {
       for (const e of rule.expr) {
         const right = isObject(e) && isObject(e.match) ? e.match.right : undefined;
         const set = typeof right === 'string' && right.startsWith('@') ? table?.sets.get(right.slice(1)) : undefined;
-        for (const element of set?.elements ?? []) found.push(isObject(element) && Array.isArray(element.concat) ? element.concat.join(' . ') : String(element));
+        for (const element of set?.elements ?? []) found.push(`${serviceOfElement(proxyTable(), elementComment(element)) ?? 'a Service'} (${destinationOf(elementKeyParts(element))})`);
       }
     }
   }

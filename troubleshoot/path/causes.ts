@@ -1,7 +1,7 @@
 import { formatIpv4Cidr } from '../../lib/ip.ts';
 import type { Lease } from '../../weftd/subnet/lease.ts';
 import type { RuleHit } from '../netfilter/flow.ts';
-import { isProxyRule, serviceOfRule } from '../netfilter/proxy-layout.ts';
+import { isProxyRule } from '../netfilter/proxy-layout.ts';
 import type { Cause } from '../model/explanation.ts';
 import { sysctlName } from '../state/kernel-state.ts';
 
@@ -121,7 +121,7 @@ export function ruleCause(hit: RuleHit, end: 'drop' | 'reject', options: { legac
     };
   }
   if (isProxyRule(hit)) {
-    const service = serviceOfRule(hit.rule);
+    const { service } = hit;
     if (end === 'reject') {
       const name = service ?? 'this Service';
       return {

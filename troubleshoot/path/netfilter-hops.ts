@@ -1,7 +1,6 @@
 import { countRules } from '../netfilter/iptables-ruleset.ts';
 import { countNftRules } from '../netfilter/nftables-ruleset.ts';
 import { formatProbability, type Branch, type Hook, type Outcome, type RuleHit } from '../netfilter/flow.ts';
-import { serviceOfRule } from '../netfilter/proxy-layout.ts';
 import type { Hop } from '../model/explanation.ts';
 import { ruleCause } from './causes.ts';
 import type { NodeView } from './node-view.ts';
@@ -46,7 +45,7 @@ export function serviceHop(hook: Hook, accepted: readonly Branch[], before: numb
   for (const b of translated) for (const hit of b.hits.slice(before)) hits.set(`${hit.engine} ${hit.table} ${hit.chain} ${hit.rule} ${hit.action}`, hit);
   const byEndpoint = new Map<string, number>();
   for (const b of translated) byEndpoint.set(endpoint(b), (byEndpoint.get(endpoint(b)) ?? 0) + b.probability);
-  const service = [...hits.values()].map((h) => serviceOfRule(h.rule)).find((s) => s !== undefined);
+  const service = [...hits.values()].find((h) => h.service !== undefined)?.service;
   const choices = [...byEndpoint].map(([to, p]) => `${to}${formatProbability(p)}`);
   const untranslated = accepted.filter((b) => !b.flow.dnat).reduce((sum, b) => sum + b.probability, 0);
   return {

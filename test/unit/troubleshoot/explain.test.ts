@@ -41,6 +41,7 @@ describe('explaining working paths', () => {
     expect(remote?.handoff).toEqual({ node: node2.weft.publicIp, device: 'weft.1', packet: { src: remote?.exit?.src, dst: c, dport: 8080, proto: 'tcp', size: 1450 } });
     expect(remote?.hooks).toEqual(['prerouting', 'forward', 'postrouting']);
     expect(e.verdict.kind).toBe('delivered');
+    expect(e.hops.find((h) => h.kind === 'service')?.title).toBe('PREROUTING DNAT (default/web:http)');
   });
 
   it('pod to ClusterIP in nftables mode: the same two endpoints from the grouped maps', () => {
@@ -48,7 +49,9 @@ describe('explaining working paths', () => {
     const e = explain(node2, { src: d, ...WEB });
     expect(e.proxyMode).toBe('nftables');
     expect(e.branches.map((x) => [x.to, x.probability]).sort()).toEqual([[`${a}:8080`, 0.5], [`${c}:8080`, 0.5]].sort());
-    expect(e.hops.find((h) => h.kind === 'service')?.evidence.some((line) => line.includes('numgen random mod 2'))).toBe(true);
+    const service = e.hops.find((h) => h.kind === 'service');
+    expect(service?.evidence.some((line) => line.includes('numgen random mod 2'))).toBe(true);
+    expect(service?.title).toBe('PREROUTING DNAT (default/web:http)');
   });
 
   it('a packet arriving through the overlay is delivered to its pod', () => {
@@ -102,10 +105,12 @@ describe('naming what breaks a path', () => {
     expect(e.verdict.causes[0]?.fix).toBe('sysctl -w net.ipv4.conf.weft/1.rp_filter=2 (loose)');
   });
 
-  it('a Service without endpoints, in both modes', () => {
-    expect(causes(explain(node1, { src: a, dst: '10.96.0.11', dport: 80 }))).toEqual(['no-endpoints']);
+  it('a Service without endpoints, named in both modes', () => {
     const [d] = podsOf(node2) as [string];
-    expect(causes(explain(node2, { src: d, dst: '10.96.0.11', dport: 80 }))).toEqual(['no-endpoints']);
+    for (const e of [explain(node1, { src: a, dst: '10.96.0.11', dport: 80 }), explain(node2, { src: d, dst: '10.96.0.11', dport: 80 })]) {
+      expect(causes(e)).toEqual(['no-endpoints']);
+      expect(e.verdict.causes[0]?.message).toMatch(/^Service default\/empty:http has no endpoints/);
+    }
   });
 
   it('a deleted proxy rule: the Service address is known to the proxy but nothing translates it', () => {

@@ -54,6 +54,8 @@ describe('the iptables tracer on rendered rules', () => {
     const evaluators = [new IptablesEvaluator(parseRestoreText(renderIptables({ servicePorts: [servicePort()], skipped: [] }, CONFIG)), 'iptables-nft')];
     const result = walkHook(evaluators, 'prerouting', [start({ src: POD, dst: '172.30.0.41', dport: 80 })], facts);
     expect(result.accepted.map((b) => [b.flow.dst, b.probability])).toEqual([['10.180.0.1', 0.5], ['10.180.0.2', 0.5]]);
+    // The dispatch rule's comment names the Service; the endpoint rules carry none.
+    for (const b of result.accepted) expect([...new Set(b.hits.flatMap((h) => (h.service ? [`${h.chain.replace(/-[A-Z2-7]{16}$/, '')} ${h.service}`] : [])))]).toEqual(['WEFT-SERVICES ns1/web:http']);
   });
 
   it('a ClusterIP reached from outside the cluster CIDR is masqueraded', () => {

@@ -14,7 +14,8 @@ import { parseRulesets } from '../../../troubleshoot/state/rulesets.ts';
 // commands: `ip -d -j addr show`, `ip -j route show table all`, `iptables-nft-save`, `nft -j list
 // ruleset`, ...): node 1 with weft-proxy's rules in iptables mode, node 2 in nftables mode, two pods
 // each, Services web (10.96.0.10:80, NodePort 30080, one endpoint per node) and empty (10.96.0.11:80,
-// no endpoints). Sysctls are set here, as each test needs them.
+// no endpoints). Sysctls are set here, as each test needs them. Node 2's nft listings carry the
+// element comments weft-proxy writes for Service ports (added in nft's own format after the capture).
 
 const DIR = join(import.meta.dirname, 'fixtures/lab');
 const NETWORK_NAME = 'weft-wx';

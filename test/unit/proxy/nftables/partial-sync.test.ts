@@ -24,7 +24,7 @@ describe('the nft payload of a partial sync', () => {
     const payload = renderPartialSync(webChange([{ ...WEB, clusterEndpoints: [EP1] }]), use(WEB, API), CONFIG)?.payload ?? '';
     expect(payload).not.toContain('hairpin');
     expect(payload).toContain('delete element ip weft svcs-2 { 172.30.0.41 . tcp . 80 }');
-    expect(payload).toContain('add element ip weft svcs-1 { 172.30.0.41 . tcp . 80 }');
+    expect(payload).toContain('add element ip weft svcs-1 { 172.30.0.41 . tcp . 80 comment "ns1/web:http" }');
   });
 
   it('declares a new group with its chain and the rewritten dispatch jumps when a Service moves into it', () => {
@@ -52,7 +52,13 @@ describe('the nft payload of a partial sync', () => {
     const payload = renderPartialSync(webChange([{ ...WEB, affinitySeconds: 60 }]), use(WEB, API), CONFIG)?.payload ?? '';
     expect(payload).toMatch(/^add chain ip weft WEFT-SVC-[A-Z2-7]{16}$/m);
     expect(payload).toMatch(/^add set ip weft WEFT-AFF-[A-Z2-7]{16} \{ type ipv4_addr; flags dynamic,timeout; timeout 60s; \}$/m);
-    expect(payload).toMatch(/^add element ip weft service-ips \{ 172\.30\.0\.41 \. tcp \. 80 : goto WEFT-SVC-[A-Z2-7]{16} \}$/m);
+    expect(payload).toMatch(/^add element ip weft service-ips \{ 172\.30\.0\.41 \. tcp \. 80 comment "ns1\/web:http" : goto WEFT-SVC-[A-Z2-7]{16} \}$/m);
+    expect(payload).toContain('delete element ip weft svcs-2 { 172.30.0.41 . tcp . 80 }');
     expect(payload).toContain('delete element ip weft eps-2 { 172.30.0.41 . tcp . 80 . 0, 172.30.0.41 . tcp . 80 . 1 }');
+  });
+
+  it('deletes a renamed port\'s elements by key and adds them back under the new name, in one transaction', () => {
+    const payload = renderPartialSync(webChange([{ ...WEB, key: 'ns1/web:www' }]), use(WEB, API), CONFIG)?.payload;
+    expect(payload?.split('\n')).toEqual(['delete element ip weft svcs-2 { 172.30.0.41 . tcp . 80 }', 'add element ip weft svcs-2 { 172.30.0.41 . tcp . 80 comment "ns1/web:www" }', '']);
   });
 });

@@ -22,7 +22,7 @@ const NODE_PORT = servicePort({ key: 'ns1/np:http', service: 'ns1/np', clusterIP
 describe('buildNftTable', () => {
   it('puts a Cluster-policy port in its endpoint-count group as elements only, with no chain of its own', () => {
     const t = table(servicePort());
-    expect(elements(t, 'svcs-2')).toEqual(['172.30.0.41 . tcp . 80']);
+    expect(elements(t, 'svcs-2')).toEqual(['172.30.0.41 . tcp . 80 comment "ns1/web:http"']);
     expect(elements(t, 'eps-2')).toEqual(['172.30.0.41 . tcp . 80 . 0 : 10.180.0.1 . 8080', '172.30.0.41 . tcp . 80 . 1 : 10.180.0.2 . 8080']);
     expect(elements(t, 'cluster-ips')).toEqual([]);
     expect(elements(t, 'hairpin')).toEqual(['10.180.0.1 . 10.180.0.1', '10.180.0.2 . 10.180.0.2']);
@@ -60,18 +60,18 @@ describe('buildNftTable', () => {
 
   it('sends node ports and external IPs of a Cluster-policy port through the same group, marked for masquerade', () => {
     const t = table(NODE_PORT);
-    expect(elements(t, 'svcs-3')).toEqual(['172.30.0.42 . tcp . 80', '192.0.2.7 . tcp . 80']);
+    expect(elements(t, 'svcs-3')).toEqual(['172.30.0.42 . tcp . 80 comment "ns1/np:http"', '192.0.2.7 . tcp . 80 comment "ns1/np:http"']);
     expect(elements(t, 'eps-3')).toHaveLength(6);
-    expect(elements(t, 'nodeports-3')).toEqual(['tcp . 30080']);
+    expect(elements(t, 'nodeports-3')).toEqual(['tcp . 30080 comment "ns1/np:http"']);
     expect(elements(t, 'nodeport-eps-3')).toEqual(['tcp . 30080 . 0 : 10.180.0.1 . 8080', 'tcp . 30080 . 1 : 10.180.0.2 . 8080', 'tcp . 30080 . 2 : 10.180.1.3 . 8080']);
-    expect(elements(t, 'external-ips')).toEqual(['192.0.2.7 . tcp . 80']);
-    expect(elements(t, 'external-nodeports')).toEqual(['tcp . 30080']);
+    expect(elements(t, 'external-ips')).toEqual(['192.0.2.7 . tcp . 80 comment "ns1/np:http"']);
+    expect(elements(t, 'external-nodeports')).toEqual(['tcp . 30080 comment "ns1/np:http"']);
   });
 
   it('rejects a port without endpoints on every destination and DNATs it nowhere', () => {
     const t = table({ ...NODE_PORT, clusterEndpoints: [], localEndpoints: [] });
-    expect(elements(t, 'reject-ips')).toEqual(['172.30.0.42 . tcp . 80', '192.0.2.7 . tcp . 80']);
-    expect(elements(t, 'reject-nodeports')).toEqual(['tcp . 30080']);
+    expect(elements(t, 'reject-ips')).toEqual(['172.30.0.42 . tcp . 80 comment "ns1/np:http"', '192.0.2.7 . tcp . 80 comment "ns1/np:http"']);
+    expect(elements(t, 'reject-nodeports')).toEqual(['tcp . 30080 comment "ns1/np:http"']);
     expect(t.sets.map((s) => s.name).filter((n) => /^svcs-/.test(n))).toEqual([]);
     expect(rules(t, 'service-verdicts')).toEqual([
       'ip daddr . meta l4proto . th dport @reject-ips reject',
@@ -86,7 +86,7 @@ describe('buildNftTable', () => {
     const t = table(sp);
     const svc = serviceChainName('SVC', sp);
     const [aff1, aff2] = [EP1, EP2].map((e) => affinityListName(sp, `${e.ip}:${e.port}`));
-    expect(elements(t, 'service-ips')).toEqual([`172.30.0.41 . tcp . 80 : goto ${svc}`]);
+    expect(elements(t, 'service-ips')).toEqual([`172.30.0.41 . tcp . 80 comment "ns1/web:http" : goto ${svc}`]);
     expect(t.sets.find((s) => s.name === aff1)).toEqual({ name: aff1, map: false, spec: 'type ipv4_addr; flags dynamic,timeout; timeout 60s;' });
     expect(rules(t, svc)).toEqual([
       `meta l4proto tcp ip saddr @${aff1} update @${aff1} { ip saddr } dnat ip to 10.180.0.1:8080`,
@@ -101,7 +101,7 @@ describe('buildNftTable', () => {
     const sp = { ...NODE_PORT, externalTrafficLocal: true, localEndpoints: [EP1] };
     const t = table(sp);
     const [svc, svl, ext] = (['SVC', 'SVL', 'EXT'] as const).map((k) => serviceChainName(k, sp));
-    expect(elements(t, 'service-nodeports')).toEqual([`tcp . 30080 : goto ${ext}`]);
+    expect(elements(t, 'service-nodeports')).toEqual([`tcp . 30080 comment "ns1/np:http" : goto ${ext}`]);
     expect(rules(t, ext)).toEqual([
       `ip saddr 10.180.0.0/16 goto ${svc}`,
       'fib saddr type local meta mark set meta mark | 0x4000',
@@ -113,8 +113,8 @@ describe('buildNftTable', () => {
 
   it('drops external traffic of a Local port without local endpoints', () => {
     const t = table({ ...NODE_PORT, externalTrafficLocal: true, localEndpoints: [] });
-    expect(elements(t, 'drop-nodeports')).toEqual(['tcp . 30080']);
-    expect(elements(t, 'drop-ips')).toEqual(['192.0.2.7 . tcp . 80']);
+    expect(elements(t, 'drop-nodeports')).toEqual(['tcp . 30080 comment "ns1/np:http"']);
+    expect(elements(t, 'drop-ips')).toEqual(['192.0.2.7 . tcp . 80 comment "ns1/np:http"']);
   });
 
   it('admits load-balancer sources in a firewall chain and drops the rest in the filter hooks', () => {
@@ -122,8 +122,8 @@ describe('buildNftTable', () => {
     const t = table(sp);
     const [fw, ext] = (['FW', 'EXT'] as const).map((k) => serviceChainName(k, sp));
     expect(rules(t, fw)).toEqual([`ip saddr { 198.51.100.0/24, 203.0.113.9 } goto ${ext}`]);
-    expect(elements(t, 'service-ips')).toContain(`203.0.113.9 . tcp . 80 : goto ${fw}`);
-    expect(elements(t, 'drop-ips')).toEqual(['203.0.113.9 . tcp . 80']);
+    expect(elements(t, 'service-ips')).toContain(`203.0.113.9 . tcp . 80 comment "ns1/web:http" : goto ${fw}`);
+    expect(elements(t, 'drop-ips')).toEqual(['203.0.113.9 . tcp . 80 comment "ns1/web:http"']);
   });
 
   it('matches node ports on the configured CIDRs instead of every local address', () => {
@@ -134,6 +134,19 @@ describe('buildNftTable', () => {
   it('lists a hairpin pair once when two ports share the endpoint', () => {
     const t = table(servicePort(), servicePort({ key: 'ns2/other:http', service: 'ns2/other', clusterIP: '172.30.0.42', clusterEndpoints: [EP3, EP2] }));
     expect(elements(t, 'hairpin')).toEqual(['10.180.0.1 . 10.180.0.1', '10.180.0.2 . 10.180.0.2', '10.180.1.3 . 10.180.1.3']);
+  });
+
+  it('names the Service port in the comment of the elements that stand for it, never of the per-endpoint ones', () => {
+    const t = table(NODE_PORT);
+    const commented = t.sets.filter((s) => s.elements?.some((e) => e.includes(' comment '))).map((s) => s.name);
+    expect(commented.sort()).toEqual(['external-ips', 'external-nodeports', 'nodeports-3', 'svcs-3']);
+  });
+
+  it('leaves the comment off a key nft could not take as it is, and writes the element anyway', () => {
+    const long = `${'n'.repeat(63)}/${'s'.repeat(63)}:http`;
+    expect(elements(table(servicePort({ key: long })), 'svcs-2')).toEqual(['172.30.0.41 . tcp . 80']);
+    expect(elements(table(servicePort({ key: 'ns1/web" } ; flush ruleset ; x:http' })), 'svcs-2')).toEqual(['172.30.0.41 . tcp . 80']);
+    expect(elements(table(servicePort({ key: `${'n'.repeat(59)}/${'s'.repeat(63)}:http` })), 'svcs-2')).toEqual([`172.30.0.41 . tcp . 80 comment "${'n'.repeat(59)}/${'s'.repeat(63)}:http"`]);
   });
 
   it('renders a full sync whose rule and element lines all name the one table', () => {

@@ -84,8 +84,10 @@ describe('renderTableDiff', () => {
 });
 
 describe('elementKey', () => {
-  it('keeps a map element key and a set element whole', () => {
+  it('keeps a map element key and a set element whole, without a comment', () => {
     expect(elementKey('1.2.3.4 . 80 . 0 : 10.0.0.1 . 8080')).toBe('1.2.3.4 . 80 . 0');
     expect(elementKey('1.2.3.4 . 80')).toBe('1.2.3.4 . 80');
+    expect(elementKey('1.2.3.4 . 80 comment "ns/web:http" : goto WEFT-SVC-X')).toBe('1.2.3.4 . 80');
+    expect(elementKey('1.2.3.4 . 80 comment "ns/web:http"')).toBe('1.2.3.4 . 80');
   });
 });
