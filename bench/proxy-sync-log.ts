@@ -34,6 +34,8 @@ interface LogLine {
   readonly msg?: string;
   readonly kind?: string;
   readonly ms?: number;
+  readonly firstChangeAt?: number;
+  readonly waitedMs?: number;
 }
 
 function logLines(log: string): LogLine[] {
@@ -67,13 +69,9 @@ interface SyncLine {
 }
 
 export function partialSyncs(log: string): SyncLine[] {
-  const lines: SyncLine[] = [];
-  for (const text of log.split('\n')) {
-    if (!text.includes('"msg":"synced"')) continue;
-    const entry = JSON.parse(text) as { kind?: string; firstChangeAt?: number; waitedMs?: number; ms?: number };
-    if (entry.kind === 'partial' && entry.firstChangeAt !== undefined && entry.waitedMs !== undefined && entry.ms !== undefined) lines.push({ firstChangeAt: entry.firstChangeAt, waitedMs: entry.waitedMs, ms: entry.ms });
-  }
-  return lines;
+  return logLines(log).flatMap((l) =>
+    l.msg === 'synced' && l.kind === 'partial' && l.firstChangeAt !== undefined && l.waitedMs !== undefined && l.ms !== undefined ? [{ firstChangeAt: l.firstChangeAt, waitedMs: l.waitedMs, ms: l.ms }] : [],
+  );
 }
 
 export function syncBreakdown(log: string, writes: readonly { sentAt: number; doneAt: number; seenAt?: number }[]): Breakdown {

@@ -117,7 +117,7 @@ export interface Parts extends PortDeclarations {
  * 63-character namespace and name with a long port name). The element is written either way.
  */
 function elementComment(sp: ServicePortState): string | undefined {
-  return sp.key.length <= COMMENT_MAX && COMMENT_TEXT.test(sp.key) ? ['comment "', sp.key, '"'].join('') : undefined;
+  return sp.key.length <= COMMENT_MAX && COMMENT_TEXT.test(sp.key) ? `comment "${sp.key}"` : undefined;
 }
 
 const COMMENT_MAX = 128;
