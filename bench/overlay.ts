@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,7 @@ import { ratio, summarize, type Summary } from './stats.ts';
 // Each daemon runs on its own set of node namespaces (leases under its own prefix), and every figure is
 // timed from outside through the kernel (route monitors in every node), trials alternating between the two:
 //   lease to routes  a lease written to etcd until its route is on every node of that daemon;
+//   CPU per event    the CPU time all of a daemon's processes spent over those trials, per lease added or deleted;
 //   join             a new node's daemon started until its route is on every other node and it routes to all of them;
 //   throughput       pod to pod across two nodes, iperf3 with one and with four TCP streams.
 // Then the same pods' path beside a plain veth pair, for scale.
@@ -174,6 +175,24 @@ async function plainVethThroughput(scope: NetnsScope, streams: number): Promise<
   return iperf(a, b, '192.168.250.2', streams);
 }
 
+/** CPU time (user + system) of a process and every process below it, in ms; 0 for one that is gone. */
+function treeCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let ms = (Number(fields[11]) + Number(fields[12])) * 10;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) ms += treeCpuMs(Number(child));
+    }
+    return ms;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time of all of an overlay's daemons (with the ip and bridge programs they keep), in ms. */
+const overlayCpuMs = (overlay: Overlay): number => overlay.nodes.reduce((sum, n) => sum + (n.daemon.pid === undefined ? 0 : treeCpuMs(n.daemon.pid)), 0);
+
 function median(samples: readonly number[]): number {
   const sorted = [...samples].sort((x, y) => x - y);
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
@@ -191,6 +210,8 @@ async function alternate<T>(chosen: readonly Overlay[], count: number, trial: (o
 
 interface Report {
   leaseToRoutesMs: Record<string, Record<string, Summary>>;
+  /** CPU time all of an overlay's daemons spent per lease event (a lease added or deleted), in ms. */
+  cpuPerLeaseEventMs: Record<string, Record<string, number>>;
   joinMs: Record<string, Record<string, Summary>>;
   throughputGbps: Record<string, Record<string, number[]>>;
   ratios: Record<string, number>;
@@ -206,6 +227,11 @@ function printTable(report: Report): void {
       const f = byName.flanneld;
       row([`${label}, ${size}, p50 (p95) ms`, w ? `${w.p50.toFixed(0)} (${w.p95.toFixed(0)})` : '-', f ? `${f.p50.toFixed(0)} (${f.p95.toFixed(0)})` : '-', w && f ? ratio(w.p50, f.p50) : '-']);
     }
+  }
+  for (const [size, byName] of Object.entries(report.cpuPerLeaseEventMs)) {
+    const w = byName.weft;
+    const f = byName.flanneld;
+    row([`CPU per lease event, ${size}, ms`, w ?? '-', f ?? '-', w !== undefined && f ? ratio(w, f) : '-']);
   }
   for (const [streams, byName] of Object.entries(report.throughputGbps)) {
     const w = byName.weft;
@@ -226,7 +252,7 @@ async function main(): Promise<void> {
   let underlay: Underlay | undefined;
   let relay: EtcdRelay | undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void scope.cleanup().finally(() => process.exit(130)));
-  const report: Report = { leaseToRoutesMs: {}, joinMs: {}, throughputGbps: {}, ratios: {} };
+  const report: Report = { leaseToRoutesMs: {}, cpuPerLeaseEventMs: {}, joinMs: {}, throughputGbps: {}, ratios: {} };
   try {
     lab = testLabSettings(scope);
     underlay = await createUnderlay(lab, { net: NET });
@@ -237,7 +263,9 @@ async function main(): Promise<void> {
     let trial = 0;
     for (const size of SIZES) {
       for (const overlay of chosen) await growTo(overlay, underlay, size);
+      const cpuBefore = new Map(chosen.map((o) => [o.name, overlayCpuMs(o)]));
       const leases = await alternate(chosen, TRIALS, (overlay) => leaseToRoutes(overlay, relay!, trial++));
+      report.cpuPerLeaseEventMs[`${size} nodes`] = Object.fromEntries(chosen.map((o) => [o.name, Math.round((overlayCpuMs(o) - cpuBefore.get(o.name)!) / (TRIALS * 2))]));
       report.leaseToRoutesMs[`${size} nodes`] = Object.fromEntries(Object.entries(leases).map(([name, s]) => [name, summarize(s)]));
       progress(`${size} nodes, lease to routes: ${Object.entries(leases).map(([name, s]) => `${name} p50 ${summarize(s).p50.toFixed(0)} ms`).join(', ')}`);
       const joins = await alternate(chosen, JOINS, (overlay) => joinNode(overlay, underlay!, relay!));
@@ -273,7 +301,7 @@ async function main(): Promise<void> {
     flanneld: FLANNEL_VERSION,
     runs: { trials: TRIALS, joins: JOINS, sizes: SIZES, iperfSeconds: Number(IPERF_SECONDS), rounds: ROUNDS },
     ...report,
-    notes: 'timed from outside: ip -tshort monitor route in every node; lease to routes from the etcd put (through a socat relay, no process start) to the route on the last node; join from the daemon process start until its route is on every other node and it routes to all of them; throughput through weft-vxlan pods (same delegate bridge for both daemons), MTU 1450 in the overlay vs 1500 on the plain veth',
+    notes: 'timed from outside: ip -tshort monitor route in every node; lease to routes from the etcd put (through a socat relay, no process start) to the route on the last node; CPU per lease event: user + system time of every daemon of an overlay (weftd with its ip and bridge programs) over the lease-to-routes trials, per lease added or deleted, all nodes together; join from the daemon process start until its route is on every other node and it routes to all of them; throughput through weft-vxlan pods (same delegate bridge for both daemons), MTU 1450 in the overlay vs 1500 on the plain veth',
   };
   writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
   progress(`\nwrote ${relative(process.cwd(), file)}`);

@@ -101,6 +101,16 @@ export class BatchSession {
     });
   }
 
+  /** Starts the program ahead of the first request, so that request pays no process start. */
+  start(): void {
+    this.#ensureSession();
+  }
+
+  /** The running program has been given lines (so it may hold interface indexes it looked up). */
+  get used(): boolean {
+    return (this.#session?.written ?? 0) > 0;
+  }
+
   /** Ends the program once it has read what it was given (its input closes); a later run starts another. */
   async close(): Promise<void> {
     if (this.#session) await this.#end(this.#session, 1000);

@@ -3,6 +3,7 @@ import { listenHttp, NOT_FOUND, type HttpHandler, type HttpListener } from '../l
 import type { Logger } from '../lib/log.ts';
 import type { WeftdArgs } from './args.ts';
 import { deviceName, vtepMacFor } from './fabric/fabric-plan.ts';
+import { FabricWriter } from './fabric/fabric-writer.ts';
 import { findUplink } from './fabric/kernel-fabric.ts';
 import { VXLAN_OVERHEAD } from './fabric/vxlan-device.ts';
 import { NodeFabric, type NodeIdentity } from './node-fabric.ts';
@@ -40,8 +41,13 @@ async function serveHealthz(options: DaemonOptions, healthy: () => boolean): Pro
 
 /** Who this node is on the overlay: its uplink, the network config, and the VTEP it announces. */
 async function identifyNode(options: DaemonOptions, manager: SubnetManager, signal: AbortSignal): Promise<NodeIdentity> {
-  const uplink = await findUplink({ iface: options.iface, publicIp: options.publicIp });
-  const config = await manager.getNetworkConfig(signal);
+  // Both at once; without an uplink the node cannot join, so waiting for the config ends too.
+  const noUplink = new AbortController();
+  const uplinkFound = findUplink({ iface: options.iface, publicIp: options.publicIp }).catch((error: unknown) => {
+    noUplink.abort();
+    throw error;
+  });
+  const [uplink, config] = await Promise.all([uplinkFound, manager.getNetworkConfig(AbortSignal.any([signal, noUplink.signal]))]);
   const { vni, port } = config.backend;
   const publicIp = options.publicIp ?? uplink.address;
   const attributes = { publicIp, vni, vtepMac: vtepMacFor(publicIp, vni) };
@@ -154,11 +160,14 @@ export async function runDaemon(options: DaemonOptions, deps: DaemonDeps): Promi
   const running = { ...deps, signal };
   let ready = false;
   let healthz: HttpListener | undefined;
+  // Its ip and bridge programs start while the node leases its subnet: the first peers cost no process start.
+  const writer = new FabricWriter();
   let fabric: NodeFabric | undefined;
   try {
     healthz = await serveHealthz(options, () => ready);
+    writer.warmUp();
     const node = await identifyNode(options, manager, signal);
-    fabric = new NodeFabric(node, await manager.acquireLease(node.config, node.attributes, signal), { ipMasq: options.ipMasq, subnetFile: options.subnetFile, log });
+    fabric = new NodeFabric(node, await manager.acquireLease(node.config, node.attributes, signal), { ipMasq: options.ipMasq, subnetFile: options.subnetFile, log, writer });
     await fabric.setUp();
     const keeper = new LeaseKeeper(node, fabric, running);
     const renewals = keeper.renewUntilStopped(options.renewIntervalMs);
@@ -177,7 +186,7 @@ export async function runDaemon(options: DaemonOptions, deps: DaemonDeps): Promi
   } catch (error) {
     return exitCodeFor(error, deps.signal, log);
   } finally {
-    await fabric?.close();
+    await (fabric ?? writer).close();
     await healthz?.close();
   }
 }

@@ -28,12 +28,14 @@ export interface NodeFabricOptions {
   ipMasq: boolean;
   subnetFile: string;
   log: Logger;
+  /** Applies the fabric changes; the node fabric ends it on close. */
+  writer: FabricWriter;
 }
 
 export class NodeFabric {
   readonly #node: NodeIdentity;
   readonly #options: NodeFabricOptions;
-  readonly #writer = new FabricWriter();
+  readonly #writer: FabricWriter;
   #lease: Lease;
   /** The device, rules and subnet file are for an earlier lease (or none yet). */
   #setUpNeeded = true;
@@ -48,6 +50,7 @@ export class NodeFabric {
     this.#node = node;
     this.#lease = lease;
     this.#options = options;
+    this.#writer = options.writer;
   }
 
   get lease(): Lease {
@@ -62,9 +65,9 @@ export class NodeFabric {
     const { created, recreated } = await ensureDevice(device);
     if (recreated) log.warn('recreated VXLAN device', { device: device.name, reason: recreated });
     if (created) {
-      // The batch programs hold the old device's index; a new device holds no entries at all, so
-      // nothing is left to prune unless DirectRouting routes (on the uplink) outlived an earlier run.
-      await this.#writer.close();
+      // A new device holds no entries at all, so nothing is left to prune unless DirectRouting
+      // routes (on the uplink) outlived an earlier run.
+      await this.#writer.deviceMade();
       this.#programmed = new Map();
       this.#pruned = !config.backend.directRouting;
     }

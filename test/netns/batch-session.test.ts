@@ -55,6 +55,24 @@ describe('BatchSession', () => {
     expect(await ip.run(['route del 10.98.3.0/24'])).toEqual([]);
   });
 
+  it('starts its program ahead of the first request when told, and that request is answered by it', async () => {
+    const before = await pidsOf('bridge');
+    const bridge = session('bridge');
+    bridge.start();
+    expect(bridge.used).toBe(false);
+    // The program execs through nsenter: wait until it is bridge.
+    let started: string[] = [];
+    for (let tries = 0; tries < 100 && started.length === 0; tries++) {
+      started = (await pidsOf('bridge')).filter((pid) => !before.includes(pid));
+      if (started.length === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(started).toHaveLength(1);
+    expect(await bridge.run(['fdb replace 0e:00:00:00:00:09 dev vx0 dst 10.99.0.9 self permanent'])).toEqual([]);
+    expect(bridge.used).toBe(true);
+    expect((await pidsOf('bridge')).filter((pid) => !before.includes(pid))).toEqual(started);
+    await bridge.close();
+  });
+
   it('programs FDB entries through bridge, an absent one\'s removal reported as a failure of that line', async () => {
     const bridge = session('bridge');
     const failures = await bridge.run(['fdb replace 0e:00:00:00:00:07 dev vx0 dst 10.99.0.7 self permanent', 'fdb del 0e:00:00:00:00:08 dev vx0 dst 10.99.0.8 self']);

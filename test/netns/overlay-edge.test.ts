@@ -53,6 +53,18 @@ describe('weftd and weft-vxlan edge cases', () => {
     expect((await etcdctl(underlay, ['get', '--prefix', '--keys-only', '/weft-bad/network/subnets/'])).stdout.trim()).toBe('');
   });
 
+  it('exits non-zero at once when the uplink cannot be found, even while the network config is still missing', async () => {
+    const node = nodes[0]!;
+    const started = Date.now();
+    const outcome = await startWeftd(node, { args: ['--etcd-prefix=/weft-none/network', '--public-ip=172.30.78.77'] }).exited;
+    expect(outcome.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const logged = JSON.parse(outcome.stderr.trim().split('\n').at(-1)!);
+    expect(logged.error.message).toBe('cannot find uplink: interface "eth0" has no IPv4 address "172.30.78.77"');
+    expect((await node.ns.try('ip', ['link', 'show', 'dev', 'weft.1'])).code).not.toBe(0);
+    expect(existsSync(node.subnetFile)).toBe(false);
+  });
+
   it('with DirectRouting routes peers on the same L2 via their public IP, and pods still talk', async () => {
     for (const node of nodes) startWeftd(node, { args: [`--etcd-prefix=${PREFIX}`] });
     for (const node of nodes) await waitFor(`subnet file of node ${node.index}`, async () => readSubnetVar(node, 'FLANNEL_SUBNET'));

@@ -39,6 +39,17 @@ export interface FabricCommands {
   bridgeRemove: string[];
   bridgeAdd: string[];
   ipAdd: string[];
+  /**
+   * A known peer changed (its VTEP, public IP or path): the FDB program runs before the ip program,
+   * so its route never points at a VTEP without an FDB entry. With new and removed peers only, the two
+   * run at once: a subnet that just appeared carries no traffic yet.
+   */
+  fdbFirst: boolean;
+}
+
+/** Nothing to do. */
+export function noFabricCommands(): FabricCommands {
+  return { ipRemove: [], bridgeRemove: [], bridgeAdd: [], ipAdd: [], fdbFirst: false };
 }
 
 /** The VXLAN device's name: "weft." + VNI (at most 13 of the 15 characters an interface name may use). */
@@ -86,7 +97,7 @@ function routeLine(spec: FabricSpec, peer: Peer): string {
 
 /** Commands taking the kernel from the `before` peers to the `after` peers; unchanged peers produce none. */
 export function planFabricChange(spec: FabricSpec, before: ReadonlyMap<string, Peer>, after: ReadonlyMap<string, Peer>): FabricCommands {
-  const commands: FabricCommands = { ipRemove: [], bridgeRemove: [], bridgeAdd: [], ipAdd: [] };
+  const commands = noFabricCommands();
   for (const [id, old] of before) {
     const next = after.get(id);
     if (next && samePeer(old, next)) continue;
@@ -100,6 +111,7 @@ export function planFabricChange(spec: FabricSpec, before: ReadonlyMap<string, P
   for (const [id, peer] of after) {
     const old = before.get(id);
     if (old && samePeer(old, peer)) continue;
+    if (old) commands.fdbFirst = true;
     if (!peer.direct) {
       commands.bridgeAdd.push(`fdb replace ${peer.vtepMac} dev ${spec.device} dst ${peer.publicIp} self permanent`);
       commands.ipAdd.push(`neigh replace ${formatIpv4(peer.subnet.network)} lladdr ${peer.vtepMac} dev ${spec.device} nud permanent`);

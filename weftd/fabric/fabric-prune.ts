@@ -1,5 +1,5 @@
 import { ipv4CidrContains, formatIpv4Cidr, formatIpv4, parseIpv4Cidr, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
-import { neighbourRemoval, type FabricCommands, type FabricSpec, type Peer } from './fabric-plan.ts';
+import { neighbourRemoval, noFabricCommands, type FabricCommands, type FabricSpec, type Peer } from './fabric-plan.ts';
 
 // After a restart weftd does not know what its previous run programmed, and leases may have expired
 // meanwhile. The first sync therefore also removes what the kernel holds for peers no longer wanted.
@@ -14,7 +14,7 @@ export interface KernelFabric {
 
 /** Removals for kernel entries that belong to no wanted peer; routes outside the cluster network are never touched. */
 export function planStalePrune(spec: FabricSpec, network: Ipv4Cidr, wanted: ReadonlyMap<string, Peer>, kernel: KernelFabric): FabricCommands {
-  const commands: FabricCommands = { ipRemove: [], bridgeRemove: [], bridgeAdd: [], ipAdd: [] };
+  const commands = noFabricCommands();
   const vxlanPeers = [...wanted.values()].filter((p) => !p.direct);
   const wantedNeighbours = new Set(vxlanPeers.map((p) => formatIpv4(p.subnet.network)));
   const wantedFdb = new Set(vxlanPeers.map((p) => `${p.vtepMac}>${p.publicIp}`));

@@ -47,18 +47,20 @@ export class EtcdSubnetManager implements SubnetManager {
   async getNetworkConfig(signal: AbortSignal): Promise<NetworkConfig> {
     const key = `${this.prefix}/config`;
     const backoff = new Backoff();
-    for (;;) {
+    while (!signal.aborted) {
       try {
         const kv = await this.client.get(key);
         if (kv) return parseNetworkConfig(kv.value);
+        if (signal.aborted) break;
         this.log.warn('network config not found, waiting', { key });
       } catch (error) {
         if (error instanceof NetworkConfigError) throw error;
+        if (signal.aborted) break;
         this.log.warn('cannot read network config, retrying', { key, error });
       }
-      if (signal.aborted) throw new Error('cannot read network config: stopped');
       await sleep(backoff.nextDelayMs(), signal);
     }
+    throw new Error('cannot read network config: stopped');
   }
 
   private async listLeases(): Promise<{ revision: number; leases: StoredLease[] }> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deviceName, planFabricChange, planPeers, vtepMacFor } from '../../../weftd/fabric/fabric-plan.ts';
+import { deviceName, noFabricCommands, planFabricChange, planPeers, vtepMacFor } from '../../../weftd/fabric/fabric-plan.ts';
 import { spec } from './fabric-fixtures.ts';
 import { parseIpv4Cidr } from '../../../lib/ip.ts';
 import type { Lease } from '../../../weftd/subnet/lease.ts';
@@ -17,12 +17,13 @@ describe('planPeers and planFabricChange', () => {
       bridgeRemove: [],
       bridgeAdd: ['fdb replace 0e:00:00:00:00:02 dev weft.1 dst 172.30.0.2 self permanent'],
       ipAdd: ['neigh replace 10.244.2.0 lladdr 0e:00:00:00:00:02 dev weft.1 nud permanent', 'route replace 10.244.2.0/24 via 10.244.2.0 dev weft.1 onlink'],
+      fdbFirst: false,
     });
   });
 
   it('produces nothing when the lease set did not change', () => {
     const peers = planPeers(spec, [own, two, three]);
-    expect(planFabricChange(spec, peers, planPeers(spec, [three, two, own]))).toEqual({ ipRemove: [], bridgeRemove: [], bridgeAdd: [], ipAdd: [] });
+    expect(planFabricChange(spec, peers, planPeers(spec, [three, two, own]))).toEqual(noFabricCommands());
   });
 
   it('removes route, neighbour and FDB entry of a lease that went away', () => {
@@ -40,6 +41,18 @@ describe('planPeers and planFabricChange', () => {
     expect(commands.bridgeRemove).toEqual(['fdb del 0e:00:00:00:00:02 dev weft.1 dst 172.30.0.2 self']);
     expect(commands.bridgeAdd).toEqual(['fdb replace 0e:00:00:00:00:22 dev weft.1 dst 172.30.0.22 self permanent']);
     expect(commands.ipAdd).toContain('route replace 10.244.2.0/24 via 10.244.2.0 dev weft.1 onlink');
+    expect(commands.fdbFirst).toBe(true);
+  });
+
+  it('lets the FDB and ip programs run at once when peers only come and go', () => {
+    expect(planFabricChange(spec, planPeers(spec, [two]), planPeers(spec, [three])).fdbFirst).toBe(false);
+  });
+
+  it('orders the FDB first for a peer moving from a direct route onto the overlay', () => {
+    const direct = { ...spec, directRouting: true };
+    const before = planPeers(direct, [two]);
+    expect([...before.values()][0]?.direct).toBe(true);
+    expect(planFabricChange(direct, before, planPeers(spec, [two])).fdbFirst).toBe(true);
   });
 
   it('ignores leases of another VNI', () => {
@@ -60,7 +73,7 @@ describe('planPeers and planFabricChange', () => {
   it('removes only the route of a direct peer that went away', () => {
     const direct = { ...spec, directRouting: true };
     const commands = planFabricChange(direct, planPeers(direct, [two]), new Map());
-    expect(commands).toEqual({ ipRemove: ['route del 10.244.2.0/24'], bridgeRemove: [], bridgeAdd: [], ipAdd: [] });
+    expect(commands).toEqual({ ...noFabricCommands(), ipRemove: ['route del 10.244.2.0/24'] });
   });
 });
 
