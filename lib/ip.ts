@@ -164,7 +164,9 @@ export function offsetIp(ip: IP, delta: bigint): IP {
 }
 
 // The overlay (IPv4 only, as flannel's vxlan backend is) searches for free subnets by stepping and
-// aligning addresses, which reads best on plain numbers; these views share the parser and formatter above.
+// aligning addresses, which reads best on plain numbers. These views share the parser above but
+// format and compare in number arithmetic: every weftd formats and matches every lease at every lease
+// event, and bigints there cost more than everything else the event does.
 
 /** An IPv4 subnet as numbers: network is the first address, host bits cleared. */
 export interface Ipv4Cidr {
@@ -172,16 +174,8 @@ export interface Ipv4Cidr {
   readonly prefix: number;
 }
 
-function ipv4(value: number): IP {
-  return { family: 4, value: BigInt(value) };
-}
-
-function ipv4ToCidr(cidr: Ipv4Cidr): Cidr {
-  return { ip: ipv4(cidr.network), prefix: cidr.prefix };
-}
-
 export function formatIpv4(value: number): string {
-  return formatIp(ipv4(value));
+  return `${value >>> 24}.${(value >>> 16) & 0xff}.${(value >>> 8) & 0xff}.${value & 0xff}`;
 }
 
 /** Parses "a.b.c.d/n" to its subnet (host bits cleared); with strict, host bits must be zero. */
@@ -192,11 +186,17 @@ export function parseIpv4Cidr(text: string, options: { strict?: boolean } = {}):
 }
 
 export function formatIpv4Cidr(cidr: Ipv4Cidr): string {
-  return formatCidr(ipv4ToCidr(cidr));
+  return `${formatIpv4(cidr.network)}/${cidr.prefix}`;
+}
+
+/** The mask of an IPv4 prefix length as an unsigned number (a /0 masks nothing). */
+function ipv4Mask(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
 export function ipv4CidrContains(cidr: Ipv4Cidr, address: number): boolean {
-  return cidrContains(ipv4ToCidr(cidr), ipv4(address));
+  const mask = ipv4Mask(cidr.prefix);
+  return ((address & mask) >>> 0) === ((cidr.network & mask) >>> 0);
 }
 
 /** The number of addresses in an IPv4 block, as a float: a /0 holds 2^32. */

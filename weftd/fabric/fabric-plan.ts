@@ -68,8 +68,8 @@ export function planPeers(spec: FabricSpec, leases: Iterable<Lease>): Map<string
   for (const lease of leases) {
     const sameSubnet = lease.subnet.network === spec.own.network && lease.subnet.prefix === spec.own.prefix;
     if (sameSubnet || lease.publicIp === spec.uplink.address || lease.vni !== spec.vni) continue;
-    const ip = parseIpv4(lease.publicIp);
-    const direct = spec.directRouting && ip !== undefined && ipv4CidrContains(spec.uplink.subnet, ip);
+    const ip = spec.directRouting ? parseIpv4(lease.publicIp) : undefined;
+    const direct = ip !== undefined && ipv4CidrContains(spec.uplink.subnet, ip);
     peers.set(leaseId(lease), { subnet: lease.subnet, publicIp: lease.publicIp, vtepMac: lease.vtepMac, direct });
   }
   return peers;

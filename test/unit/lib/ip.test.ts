@@ -79,6 +79,25 @@ describe('IPv4 as numbers (the overlay\'s subnet search)', () => {
     expect(parseIpv4('0.0.0.0')).toBe(0);
     expect(parseIpv4('10.244.1.0')).toBe(0x0af40100);
     expect(formatIpv4(0xc0a80001)).toBe('192.168.0.1');
+    expect(formatIpv4(0xffffffff)).toBe('255.255.255.255');
+    expect(formatIpv4(0)).toBe('0.0.0.0');
+  });
+
+  it('formats and contains exactly as the family-generic functions, high bit and edge prefixes included', () => {
+    for (let i = 0; i < 2000; i++) {
+      const value = Math.floor(Math.random() * 2 ** 32);
+      const prefix = i % 33;
+      const text = formatIp({ family: 4, value: BigInt(value) });
+      expect(formatIpv4(value)).toBe(text);
+      const cidr = parseIpv4Cidr(`${text}/${prefix}`)!;
+      expect(formatIpv4Cidr(cidr)).toBe(`${formatIp(networkAddress(parseCidr(`${text}/${prefix}`)!))}/${prefix}`);
+      const other = Math.floor(Math.random() * 2 ** 32);
+      expect(ipv4CidrContains(cidr, other)).toBe(cidrContains(parseCidr(`${text}/${prefix}`)!, { family: 4, value: BigInt(other) }));
+      expect(ipv4CidrContains(cidr, value)).toBe(true);
+    }
+    expect(ipv4CidrContains(parseIpv4Cidr('128.0.0.0/1')!, 0xffffffff)).toBe(true);
+    expect(ipv4CidrContains(parseIpv4Cidr('10.0.0.7/32')!, parseIpv4('10.0.0.7')!)).toBe(true);
+    expect(ipv4CidrContains(parseIpv4Cidr('10.0.0.7/32')!, parseIpv4('10.0.0.6')!)).toBe(false);
   });
 
   it.each(['fd00::1', '10.0.0.256', '010.0.0.1', '1.2.3.04', '00.1.2.3', '10.0.0.1/24', '', '1..2.3', '.1.2.3', '1.2.3.', '1.2.3.4.', ' 1.2.3.4', '+1.2.3.4', '1.2.3.1000'])(
