@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +14,7 @@ import { testLabSettings } from '../test/netns/overlay-cluster.ts';
 import { startFlanneld } from '../test/support/flanneld.ts';
 import { NetnsScope } from '../test/support/netns.ts';
 import { EtcdRelay } from './etcd-relay.ts';
+import { treeCpuMs } from './process-stats.ts';
 import { RouteMonitor } from './route-monitor.ts';
 import { ratio, summarize, type Summary } from './stats.ts';
 
@@ -173,21 +174,6 @@ async function plainVethThroughput(scope: NetnsScope, streams: number): Promise<
   await a.exec('ip', ['-batch', '-'], 'addr add 192.168.250.1/24 dev eth0\nlink set eth0 up\n');
   await b.exec('ip', ['-batch', '-'], 'addr add 192.168.250.2/24 dev eth0\nlink set eth0 up\n');
   return iperf(a, b, '192.168.250.2', streams);
-}
-
-/** CPU time (user + system) of a process and every process below it, in ms; 0 for one that is gone. */
-function treeCpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    let ms = (Number(fields[11]) + Number(fields[12])) * 10;
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) ms += treeCpuMs(Number(child));
-    }
-    return ms;
-  } catch {
-    return 0;
-  }
 }
 
 /** CPU time of all of an overlay's daemons (with the ip and bridge programs they keep), in ms. */

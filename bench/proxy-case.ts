@@ -4,7 +4,7 @@ import { epochMs, sleep } from './proxy-clock.ts';
 import { collectionPath, createNode, objectPath, patchEndpoints, type ClusterContext } from './proxy-cluster.ts';
 import { nftFloor, type FloorResult } from './proxy-floor.ts';
 import { heapFigures, type KernelWatch, type ProxyImplementation, type RunningProxy } from './proxy-implementations.ts';
-import { cpuSeconds, memory, type MemorySample } from './proxy-process.ts';
+import { cpuSeconds, memory, type MemorySample } from './process-stats.ts';
 import { BENCH_NODE, changedAddresses, endpointAddresses, serviceObject, sliceObject } from './proxy-objects.ts';
 import { summarize, type Summary } from './stats.ts';
 import { fullSyncSplit, syncBreakdown, type Breakdown, type FullSyncSplit } from './proxy-sync-log.ts';

@@ -4,7 +4,7 @@ import { epochMs, sleep } from './proxy-clock.ts';
 import { createNode, patchEndpoints, type ClusterContext } from './proxy-cluster.ts';
 import { heapFigures, type ProxyImplementation, type RunningProxy } from './proxy-implementations.ts';
 import { NftMonitor } from './proxy-kernel.ts';
-import { cpuSeconds, memory, type MemorySample } from './proxy-process.ts';
+import { cpuSeconds, memory, type MemorySample } from './process-stats.ts';
 import { BENCH_NODE, changedAddresses, endpointAddresses } from './proxy-objects.ts';
 import { summarize, type Summary } from './stats.ts';
 

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
-// A proxy process seen from /proc: resident memory (now and at its peak) and CPU time, its own and
-// that of the children it waited for (iptables-restore, nft), so both proxies are counted alike.
+// A benchmarked process seen from /proc: resident memory (now and at its peak) and CPU time. A proxy's
+// counts the children it waited for (iptables-restore, nft), so both proxies are counted alike; an
+// overlay daemon's counts the long-lived programs below it (weftd's ip and bridge).
 
 const CLOCK_TICKS = 100;
 
@@ -33,15 +34,33 @@ export function memory(pid: number, heap: { heapMiB?: number; heapHeldMiB?: numb
   return { ...(rss !== undefined ? { rssMiB: rss } : {}), ...(anon !== undefined ? { anonMiB: anon } : {}), ...(peak !== undefined ? { peakMiB: peak } : {}), ...heap };
 }
 
+/** The fields of /proc/PID/stat from state (field 3) on: the command name before them may hold spaces. */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** utime + stime + cutime + cstime, in seconds. */
 export function cpuSeconds(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at state, field 3.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(pid);
     const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
     return Math.round((ticks / CLOCK_TICKS) * 100) / 100;
   } catch {
     return undefined;
+  }
+}
+
+/** utime + stime of a process and of every process below it that still runs, in ms; 0 for one that is gone. */
+export function treeCpuMs(pid: number): number {
+  try {
+    const fields = statFields(pid);
+    let ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) ms += treeCpuMs(Number(child));
+    }
+    return ms;
+  } catch {
+    return 0;
   }
 }
