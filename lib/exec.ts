@@ -1,13 +1,55 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { currentDeadline, remainingMs } from './deadline.ts';
 
-// The one place that spawns programs. The CNI hot path uses node:child_process directly because
-// execa's module loading would cost every plugin start more than its spawns (docs/PERFORMANCE.md).
-// The module is loaded on the first spawn, so a call that spawns nothing (VERSION, STATUS) never
-// pays for it.
+// The one place that spawns programs. The CNI hot path uses no spawning library: execa's module
+// loading would cost every plugin start more than its spawns (docs/PERFORMANCE.md). node:child_process
+// is loaded on the first non-blocking spawn only (daemons); see spawnWaiting for the blocking one.
 
 function childProcess(): typeof import('node:child_process') {
   return process.getBuiltinModule('node:child_process');
+}
+
+/** Options and result of Node's own synchronous spawn, the binding under child_process.spawnSync. */
+interface SpawnSyncOptions {
+  file: string;
+  /** argv, the program's name first. */
+  args: string[];
+  envPairs: string[];
+  cwd?: string;
+  stdio: { type: 'pipe'; readable: boolean; writable: boolean; input?: Buffer }[];
+  timeout?: number;
+  killSignal?: number;
+  maxBuffer: number;
+  detached: false;
+  windowsHide: false;
+  windowsVerbatimArguments: false;
+}
+
+interface SpawnSyncResult {
+  status: number | null;
+  signal: string | null;
+  output: (Buffer | null)[] | null;
+  /** A negative errno when the spawn itself failed or timed out. */
+  error?: number;
+}
+
+const SIGKILL = 9;
+const ETIMEDOUT = -110;
+
+/**
+ * Runs a program to its end through the binding node:child_process.spawnSync itself calls. Loading
+ * node:child_process means compiling 37 internal modules (streams, net, dgram) a one-shot CNI call
+ * never uses: ~10 ms of every ADD and DEL here, against 0.2 ms for the binding (docs/PERFORMANCE.md).
+ * process.binding is deprecated in documentation only; the single executable pins the Node it runs on.
+ */
+function spawnWaiting(options: SpawnSyncOptions): SpawnSyncResult {
+  const binding = (process as unknown as { binding(name: 'spawn_sync'): { spawn(o: SpawnSyncOptions): SpawnSyncResult } }).binding('spawn_sync');
+  return binding.spawn(options);
+}
+
+function systemError(errno: number, file: string): Error {
+  const name = process.getBuiltinModule('node:util').getSystemErrorName(errno);
+  return Object.assign(new Error(`spawnSync ${file} ${name}`), { code: name, errno, syscall: `spawnSync ${file}`, path: file });
 }
 
 /**
@@ -92,17 +134,27 @@ function runToEnd(file: string, args: readonly string[], options: RunOptions): R
   const [cmd, argv] = commandLine(file, args, options.netns);
   const left = remainingMs();
   const timeout = Math.ceil(Math.min(options.timeoutMs ?? Infinity, left === undefined ? Infinity : Math.max(1, left)));
-  const result = childProcess().spawnSync(cmd, argv, {
-    env: options.env ?? process.env,
+  const env = options.env ?? process.env;
+  const result = spawnWaiting({
+    file: cmd,
+    args: [cmd, ...argv],
+    envPairs: Object.entries(env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`])),
     ...(options.cwd ? { cwd: options.cwd } : {}),
-    input: options.input ?? '',
-    encoding: 'utf8',
+    stdio: [
+      { type: 'pipe', readable: true, writable: false, input: Buffer.from(options.input ?? '') },
+      { type: 'pipe', readable: false, writable: true },
+      { type: 'pipe', readable: false, writable: true },
+    ],
+    ...(Number.isFinite(timeout) ? { timeout, killSignal: SIGKILL } : {}),
     maxBuffer: 256 * 1024 * 1024,
-    ...(Number.isFinite(timeout) ? { timeout, killSignal: 'SIGKILL' as const } : {}),
+    detached: false,
+    windowsHide: false,
+    windowsVerbatimArguments: false,
   });
-  if (result.error && (result.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw result.error;
+  if (result.error !== undefined && result.error !== ETIMEDOUT) throw systemError(result.error, cmd);
   const signal = result.signal;
-  return { code: result.status ?? (signal ? 128 : 1), stdout: result.stdout ?? '', stderr: (result.stderr ?? '') + (signal ? `killed by ${signal}` : '') };
+  const text = (fd: number): string => result.output?.[fd]?.toString() ?? '';
+  return { code: result.status ?? (signal ? 128 : 1), stdout: text(1), stderr: text(2) + (signal ? `killed by ${signal}` : '') };
 }
 
 /** Runs a program and resolves with its exit code and output; never rejects on a non-zero exit. */

@@ -52,12 +52,15 @@ export class IpBatchError extends Error {
   readonly line: number | undefined;
   readonly command: string;
   readonly detail: string;
-  constructor(line: number | undefined, command: string, detail: string) {
+  /** What the lines before the failing one printed (the JSON of a `show` line with json). */
+  readonly output: string;
+  constructor(line: number | undefined, command: string, detail: string, output = '') {
     super(line === undefined ? `cannot apply ip batch: ip stopped without naming the failing line: ${detail}` : `cannot apply "ip ${command}": ${detail}`);
     this.name = 'IpBatchError';
     this.line = line;
     this.command = command;
     this.detail = detail;
+    this.output = output;
   }
   /** True when the kernel said the object already exists (EEXIST). */
   get exists(): boolean {
@@ -77,7 +80,7 @@ export function parseIpBatchFailure(lines: readonly string[], result: RunResult)
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.startsWith('Command failed'))
     .join('; ');
-  return new IpBatchError(line, line === undefined ? '' : (lines[line - 1] ?? ''), detail || `exit ${result.code}`);
+  return new IpBatchError(line, line === undefined ? '' : (lines[line - 1] ?? ''), detail || `exit ${result.code}`, result.stdout);
 }
 
 // `ip -n NAME` switches namespace itself for names under /run/netns (where runtimes put them),
@@ -91,12 +94,17 @@ function ipInNetns(args: readonly string[], netns: string | undefined): { args: 
   return netns ? { args: [...args], netns } : { args: [...args] };
 }
 
-/** Applies the commands in order; throws IpBatchError naming the first one that failed. */
-export async function applyIpBatch(lines: readonly string[], options: { netns?: string } = {}): Promise<void> {
-  if (lines.length === 0) return;
-  const target = ipInNetns(['-batch', '-'], options.netns);
+/**
+ * Applies the commands in order and returns what they printed: with json, `show` lines print `ip
+ * -json -details` output, so one spawn can read an object and change others. Throws IpBatchError
+ * naming the first line that failed.
+ */
+export async function applyIpBatch(lines: readonly string[], options: { netns?: string; json?: boolean } = {}): Promise<string> {
+  if (lines.length === 0) return '';
+  const target = ipInNetns([...(options.json ? ['-json', '-details'] : []), '-batch', '-'], options.netns);
   const result = await run('ip', target.args, { input: lines.join('\n') + '\n', netns: target.netns });
   if (result.code !== 0) throw parseIpBatchFailure(lines, result);
+  return result.stdout;
 }
 
 /** Applies `bridge -batch -` (FDB, VLAN) the same way; throws IpBatchError naming the failing line. */

@@ -1,38 +1,71 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { applyIpBatch, ipLine, IpBatchError, queryIpJson } from '../../lib/ip-batch.ts';
-import type { IpLink, IpRoute } from '../../lib/ip-json.ts';
+import { parseIpJson, type IpLink, type IpRoute } from '../../lib/ip-json.ts';
 import { CniError, ErrorCode } from '../cni/errors.ts';
+import type { UndoLog } from '../cni/undo.ts';
 import type { Family } from '../../lib/ip.ts';
 import type { BridgeConfig } from './config.ts';
-import { renderBridgeCreate, type BridgeAddress } from './plan.ts';
+import { renderBridgeCreate, renderHostVeth, type AttachmentPlan, type BridgeState } from './plan.ts';
 
 // The kernel side of links: every function here spawns `ip`/`bridge` or writes /proc, and is idempotent.
 
-export interface BridgeState {
-  mac: string;
-  addresses: BridgeAddress[];
+/** The bridge's state from an `ip -json -details addr show` entry; anything but a bridge by that name is a config error. */
+function bridgeStateOf(bridge: string, link: IpLink | undefined): BridgeState {
+  if (!link) throw new CniError(ErrorCode.NetlinkFailure, `cannot read bridge "${bridge}": ip printed no description of it`);
+  if (link.linkinfo?.info_kind !== 'bridge') {
+    throw new CniError(ErrorCode.InvalidConfig, `cannot use bridge "${bridge}": an interface of kind "${link.linkinfo?.info_kind ?? 'unknown'}" has that name`);
+  }
+  const flags = link.flags ?? [];
+  const addresses = (link.addr_info ?? []).map((a) => ({ family: (a.family === 'inet6' ? 6 : 4) as Family, local: a.local, prefixlen: a.prefixlen }));
+  return { mac: link.address ?? '', up: flags.includes('UP'), promisc: flags.includes('PROMISC'), addresses };
+}
+
+async function createBridge(config: BridgeConfig): Promise<void> {
+  try {
+    await applyIpBatch([renderBridgeCreate(config)]);
+  } catch (error) {
+    // Many ADDs may race to create it: "File exists" from a concurrent creator is success.
+    if (!(error instanceof IpBatchError && error.exists)) throw error;
+  }
 }
 
 /**
- * Makes sure the bridge exists and is a bridge. Many ADDs may race to create it: "File exists" from
- * a concurrent creator is success, and what is there is verified either way.
+ * One `ip` run reads the bridge and makes the pod's veth pair on it, so an ADD on a node whose bridge
+ * exists spends one spawn on the node's side (each costs ~10 ms here). A missing bridge is created and
+ * the run repeated. Reading first means a name held by something else is only found after the veth
+ * tried to join it: the veth's undo, recorded before the run, removes it then. Returns the bridge as it
+ * was before the veth joined.
  */
-export async function ensureBridge(config: BridgeConfig): Promise<BridgeState> {
-  let link = await queryLink(config.bridge);
-  if (!link) {
+export async function addVethToBridge(plan: AttachmentPlan, undo: UndoLog): Promise<BridgeState> {
+  const { bridge } = plan.config;
+  const lines = [ipLine`addr show dev ${bridge}`, ...renderHostVeth(plan)];
+  const VETH_LINE = 2;
+  let vethMayExist = true;
+  undo.record('delete the host veth', async () => {
+    if (vethMayExist) await deleteLink(plan.hostVeth);
+  });
+  const attempt = async (): Promise<string> => {
+    vethMayExist = true;
     try {
-      await applyIpBatch([renderBridgeCreate(config)]);
+      return await applyIpBatch(lines, { json: true });
     } catch (error) {
-      if (!(error instanceof IpBatchError && error.exists)) throw error;
+      if (!(error instanceof IpBatchError)) throw error;
+      // A failure named at or before the veth line means the pair was not made here: a name that exists is another call's.
+      if (error.line !== undefined && error.line <= VETH_LINE) vethMayExist = false;
+      // What the bridge is explains a failure to join it better than ip's words.
+      if (error.line !== undefined && error.line > 1) bridgeStateOf(bridge, parseIpJson<IpLink>(error.output).entries[0]);
+      throw error;
     }
-    link = await queryLink(config.bridge);
+  };
+  let output: string;
+  try {
+    output = await attempt();
+  } catch (error) {
+    if (!(error instanceof IpBatchError && error.line === 1 && error.missing)) throw error;
+    await createBridge(plan.config);
+    output = await attempt();
   }
-  if (!link) throw new CniError(ErrorCode.NetlinkFailure, `cannot create bridge "${config.bridge}": it vanished after creation`);
-  if (link.linkinfo?.info_kind !== 'bridge') {
-    throw new CniError(ErrorCode.InvalidConfig, `cannot use bridge "${config.bridge}": an interface of kind "${link.linkinfo?.info_kind ?? 'unknown'}" has that name`);
-  }
-  const addresses = (link.addr_info ?? []).map((a) => ({ family: (a.family === 'inet6' ? 6 : 4) as Family, local: a.local, prefixlen: a.prefixlen }));
-  return { mac: link.address ?? '', addresses };
+  return bridgeStateOf(bridge, parseIpJson<IpLink>(output).entries[0]);
 }
 
 const FORWARDING: Record<Family, string> = { 4: '/proc/sys/net/ipv4/ip_forward', 6: '/proc/sys/net/ipv6/conf/all/forwarding' };

@@ -88,19 +88,33 @@ export interface BridgeAddress {
   prefixlen: number;
 }
 
+/** The bridge as an ADD found it, before its veth joined. */
+export interface BridgeState {
+  mac: string;
+  up: boolean;
+  promisc: boolean;
+  addresses: BridgeAddress[];
+}
+
 /**
  * Gateway addresses for the bridge, as the reference's forceAddress semantics: an IPv4 bridge holds one
  * address, IPv6 ones may differ when their subnets don't overlap; a conflicting address is an error unless
- * forceAddress, which replaces it. `addr replace` keeps concurrent ADDs from failing with "File exists".
+ * forceAddress, which replaces it. A gateway the bridge already holds needs no line (as the reference);
+ * `addr replace` keeps concurrent ADDs from failing with "File exists".
  */
 export function renderGatewayAddresses(plan: AttachmentPlan, existing: readonly BridgeAddress[]): string[] {
   const { bridge, forceAddress } = plan.config;
   const lines: string[] = [];
   for (const gateway of plan.gateways) {
     const wanted = parseCidr(gateway)!;
+    let held = false;
     for (const have of existing) {
       const current = parseCidr(`${have.local}/${have.prefixlen}`);
-      if (!current || current.ip.family !== wanted.ip.family || (current.ip.value === wanted.ip.value && current.prefix === wanted.prefix)) continue;
+      if (!current || current.ip.family !== wanted.ip.family) continue;
+      if (current.ip.value === wanted.ip.value && current.prefix === wanted.prefix) {
+        held = true;
+        continue;
+      }
       if (cidrContains(LINK_LOCAL_V6, current.ip)) continue; // the kernel's own address
       const overlaps = cidrContains(current, networkAddress(wanted)) || cidrContains(wanted, networkAddress(current));
       if (current.ip.family === 6 && !overlaps) continue;
@@ -108,12 +122,12 @@ export function renderGatewayAddresses(plan: AttachmentPlan, existing: readonly 
       lines.push(ipLine`addr del ${`${have.local}/${have.prefixlen}`} dev ${bridge}`);
     }
     // Without DAD the gateway answers at once; a tentative one drops the pods' first IPv6 packets for ~2 s.
-    lines.push(ipLine`addr replace ${gateway} dev ${bridge}` + (wanted.ip.family === 6 ? ' nodad' : ''));
+    if (!held) lines.push(ipLine`addr replace ${gateway} dev ${bridge}` + (wanted.ip.family === 6 ? ' nodad' : ''));
   }
   return lines;
 }
 
-/** Node side: bridge up, then the veth pair with its peer created directly in the pod's namespace, attached and up. */
+/** Node side: the veth pair with its peer created directly in the pod's namespace, attached to the bridge and up. */
 export function renderHostVeth(plan: AttachmentPlan): string[] {
   const { config, hostVeth } = plan;
   const mtu = config.mtu ? ` mtu ${config.mtu}` : '';
@@ -126,8 +140,9 @@ export function renderHostVeth(plan: AttachmentPlan): string[] {
   ];
 }
 
-export function renderBridgeUp(config: BridgeConfig): string[] {
-  return [ipLine`link set dev ${config.bridge} up`, ...(config.promiscMode ? [ipLine`link set dev ${config.bridge} promisc on`] : [])];
+/** The bridge up (and promiscuous with promiscMode), when it is not already. */
+export function renderBridgeUp(config: BridgeConfig, state: BridgeState): string[] {
+  return [...(state.up ? [] : [ipLine`link set dev ${config.bridge} up`]), ...(config.promiscMode && !state.promisc ? [ipLine`link set dev ${config.bridge} promisc on`] : [])];
 }
 
 function renderRoute(route: Route, plan: AttachmentPlan): string {

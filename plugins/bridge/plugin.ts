@@ -1,4 +1,4 @@
-import { applyBridgeBatch, applyIpBatch, IpBatchError } from '../../lib/ip-batch.ts';
+import { applyBridgeBatch, applyIpBatch } from '../../lib/ip-batch.ts';
 import { runAll } from '../cni/run-all.ts';
 import { delegate, type PluginInvoker } from '../cni/delegate.ts';
 import { CniError, ErrorCode, toCniError } from '../cni/errors.ts';
@@ -8,12 +8,12 @@ import type { Attachment, Result, Verb } from '../cni/types.ts';
 import { parseCidr } from '../../lib/ip.ts';
 import { findMismatches } from './check.ts';
 import { parseBridgeConfig, type BridgeConfig } from './config.ts';
-import { deleteLink, enableForwarding, ensureBridge, listLinks, queryLink, queryRoutes } from './links.ts';
+import { addVethToBridge, deleteLink, enableForwarding, listLinks, queryLink, queryRoutes } from './links.ts';
 import { renderMacspoofAdd } from './macspoof.ts';
 import { renderMasqRules } from './masq.ts';
 import { hostVethName, parseAttachmentTag } from './names.ts';
 import { applyMacspoof, applyMasq, removeMacspoof, removeMasq } from './packet-filter.ts';
-import { buildResult, planAttachment, renderBridgeUp, renderGatewayAddresses, renderHostVeth, renderPodSetup, renderVlan } from './plan.ts';
+import { buildResult, planAttachment, renderBridgeUp, renderGatewayAddresses, renderPodSetup, renderVlan } from './plan.ts';
 import { UndoLog } from '../cni/undo.ts';
 
 // weft-bridge's verbs. The decisions live in plan.ts, masq.ts, macspoof.ts and check.ts; this file
@@ -49,22 +49,9 @@ async function add(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Pr
     const allocated = config.ipamType ? await ipam(ctx, 'ADD', options) : undefined;
     if (allocated) undo.record('release the IPAM allocation', () => ipam(ctx, 'DEL', options));
     const plan = planAttachment(config, attachment, { netns: ctx.request.netns!, ipam: allocated });
-    const bridge = await ensureBridge(config);
     if (plan.gateways.length) enableForwarding(plan.gateways.map((g) => parseCidr(g)!.ip.family));
-    const head = [...renderGatewayAddresses(plan, bridge.addresses), ...renderBridgeUp(config)];
-    const vethLine = head.length + 1;
-    let vethMayExist = true;
-    // Recorded before the batch runs: whatever ip prints (it may stop without naming a line), the pair it may have made is undone.
-    undo.record('delete the host veth', async () => {
-      if (vethMayExist) await deleteLink(plan.hostVeth);
-    });
-    try {
-      await applyIpBatch([...head, ...renderHostVeth(plan)]);
-    } catch (error) {
-      // A failure named at or before the veth line means the pair was not made here: a name that exists is another call's.
-      if (error instanceof IpBatchError && error.line !== undefined && error.line <= vethLine) vethMayExist = false;
-      throw error;
-    }
+    const bridge = await addVethToBridge(plan, undo);
+    await applyIpBatch([...renderGatewayAddresses(plan, bridge.addresses), ...renderBridgeUp(config, bridge)]);
     await applyBridgeBatch(renderVlan(plan));
     await applyIpBatch(renderPodSetup(plan), { netns: plan.netns });
     if (config.ipMasq) {

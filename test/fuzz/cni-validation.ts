@@ -71,7 +71,7 @@ function wordAfter(words: readonly string[], keyword: string): string | undefine
 function renderProblems(config: BridgeConfig, attachment: { containerId: string; ifname: string }, netns: string, ipam: Result | undefined): string[] {
   const problems: string[] = [];
   const plan = planAttachment(config, attachment, { netns, ...(ipam ? { ipam } : {}) });
-  const lines = [renderBridgeCreate(config), ...renderGatewayAddresses(plan, []), ...renderBridgeUp(config), ...renderHostVeth(plan), ...renderPodSetup(plan), ...renderVlan(plan)];
+  const lines = [renderBridgeCreate(config), ...renderGatewayAddresses(plan, []), ...renderBridgeUp(config, { mac: '', up: false, promisc: false, addresses: [] }), ...renderHostVeth(plan), ...renderPodSetup(plan), ...renderVlan(plan)];
   for (const line of lines) ipBatchWords(line);
   const veth = ipBatchWords(renderHostVeth(plan)[0]!);
   if (wordAfter(veth, 'name') !== plan.hostVeth) problems.push(`veth line names host end ${wordAfter(veth, 'name')}, not ${plan.hostVeth}`);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CniError } from '../../../plugins/cni/errors.ts';
 import { parseBridgeConfig, type BridgeConfig } from '../../../plugins/bridge/config.ts';
 import { hostVethName, podMac, hostVethMac } from '../../../plugins/bridge/names.ts';
-import { planAttachment, renderBridgeCreate, renderGatewayAddresses, renderHostVeth, renderPodSetup, renderVlan, buildResult } from '../../../plugins/bridge/plan.ts';
+import { planAttachment, renderBridgeCreate, renderBridgeUp, renderGatewayAddresses, renderHostVeth, renderPodSetup, renderVlan, buildResult } from '../../../plugins/bridge/plan.ts';
 import { renderResult } from '../../../plugins/cni/result.ts';
 import type { Result } from '../../../plugins/cni/types.ts';
 
@@ -110,13 +110,18 @@ describe('renderGatewayAddresses', () => {
     expect(renderGatewayAddresses(plan({}), [])).toEqual(['addr replace 10.1.0.1/24 dev br0', 'addr replace fd00:1::1/64 dev br0 nodad']);
   });
 
-  it('keeps an identical address and ignores link-local and non-overlapping IPv6 ones', () => {
+  it('writes no line for a gateway the bridge holds, and ignores link-local and non-overlapping IPv6 ones', () => {
     const existing = [
       { family: 4 as const, local: '10.1.0.1', prefixlen: 24 },
       { family: 6 as const, local: 'fe80::1', prefixlen: 64 },
       { family: 6 as const, local: 'fd00:2::1', prefixlen: 64 },
     ];
-    expect(renderGatewayAddresses(plan({}), existing)).toEqual(['addr replace 10.1.0.1/24 dev br0', 'addr replace fd00:1::1/64 dev br0 nodad']);
+    expect(renderGatewayAddresses(plan({}), existing)).toEqual(['addr replace fd00:1::1/64 dev br0 nodad']);
+    expect(renderGatewayAddresses(plan({}), [...existing, { family: 6, local: 'fd00:1::1', prefixlen: 64 }])).toEqual([]);
+  });
+
+  it('adds a gateway the bridge holds with another prefix length as a conflict', () => {
+    expect(() => renderGatewayAddresses(plan({}), [{ family: 4, local: '10.1.0.1', prefixlen: 16 }])).toThrow(/"10.1.0.1\/16"/);
   });
 
   it('refuses a different IPv4 address without forceAddress, naming it', () => {
@@ -125,6 +130,17 @@ describe('renderGatewayAddresses', () => {
 
   it('replaces a different IPv4 address with forceAddress', () => {
     expect(renderGatewayAddresses(plan({ forceAddress: true }), [{ family: 4, local: '10.7.0.1', prefixlen: 24 }])[0]).toBe('addr del 10.7.0.1/24 dev br0');
+  });
+});
+
+describe('renderBridgeUp', () => {
+  const state = { mac: '02:00:00:00:00:01', addresses: [] };
+
+  it('sets the bridge up only when it is down, and promiscuous only with promiscMode when it is not', () => {
+    expect(renderBridgeUp(config(), { ...state, up: false, promisc: false })).toEqual(['link set dev br0 up']);
+    expect(renderBridgeUp(config(), { ...state, up: true, promisc: false })).toEqual([]);
+    expect(renderBridgeUp(config({ promiscMode: true }), { ...state, up: true, promisc: false })).toEqual(['link set dev br0 promisc on']);
+    expect(renderBridgeUp(config({ promiscMode: true }), { ...state, up: true, promisc: true })).toEqual([]);
   });
 });
 
