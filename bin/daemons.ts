@@ -6,7 +6,8 @@
 type Main = (argv: string[]) => Promise<number>;
 
 export const weftProxy: Main = async (argv) => (await import('../proxy/main.ts')).main(argv);
-export const weftd: Main = async (argv) => (await import('../weftd/main.ts')).main(argv);
+/** weftd's kube mode: the kube subnet manager, handed to weftd's own bundle (bin/overlay-daemon.ts). */
+export const loadKubeSubnetManager = async () => (await import('../weftd/subnet/kube-subnet-manager.ts')).createKubeSubnetManager;
 export const explain: Main = async (argv) => (await import('../troubleshoot/cli/explain-command.ts')).main(argv);
 export const doctor: Main = async (argv) => (await import('../troubleshoot/cli/doctor-command.ts')).main(argv);
 export const probeSend: Main = async (argv) => (await import('../troubleshoot/cli/probe-send-command.ts')).main(argv);

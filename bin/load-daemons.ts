@@ -1,7 +1,12 @@
-// From source the daemons are a plain import; the build swaps this module for
-// build/sea-load-daemons.ts, which evaluates the daemons' bundle embedded in the executable.
+// From source the daemons are plain imports; the build swaps this module for
+// build/sea-load-daemons.ts, which evaluates the bundles embedded in the executable.
 export type Daemons = typeof import('./daemons.ts');
+export type OverlayDaemon = typeof import('./overlay-daemon.ts');
 
 export function loadDaemons(): Promise<Daemons> {
   return import('./daemons.ts');
+}
+
+export function loadOverlayDaemon(): Promise<OverlayDaemon> {
+  return import('./overlay-daemon.ts');
 }

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { spawnBlocking } from '../lib/exec.ts';
-import { loadDaemons } from './load-daemons.ts';
+import { loadDaemons, loadOverlayDaemon } from './load-daemons.ts';
 
 // The single executable: dispatches on the name it was called by (weft-bridge, weft-host-local, ...),
 // or on its first argument when called as `weft <command>`. Each command is imported only when chosen.
@@ -12,7 +12,7 @@ const COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   'weft-host-local': () => import('../plugins/host-local/main.ts'),
   'weft-vxlan': () => import('../plugins/vxlan/main.ts'),
   'weft-proxy': async () => ({ main: (await loadDaemons()).weftProxy }),
-  weftd: async () => ({ main: (await loadDaemons()).weftd }),
+  weftd: async () => ({ main: async (argv) => (await loadOverlayDaemon()).weftd(argv, async () => (await loadDaemons()).loadKubeSubnetManager()) }),
   explain: async () => ({ main: (await loadDaemons()).explain }),
   doctor: async () => ({ main: (await loadDaemons()).doctor }),
   'probe-send': async () => ({ main: (await loadDaemons()).probeSend }),

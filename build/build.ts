@@ -4,7 +4,7 @@ import { bundle } from './bundle.ts';
 import { CLIENT_COMMAND_NAMES, COMMAND_NAMES, linkCommands } from './links.ts';
 import { buildSea, SEA_EXEC_ARGV } from './sea.ts';
 import { writeCodeCache } from './code-cache.ts';
-import { DAEMONS_ASSET, DAEMONS_CODE_CACHE } from './sea-load-daemons.ts';
+import { DAEMONS_ASSET, DAEMONS_CODE_CACHE, OVERLAY_ASSET, OVERLAY_CODE_CACHE } from './sea-load-daemons.ts';
 
 // npm run build: bin/weft.ts -> dist/weft.cjs -> dist/bin/weft (single executable) + one hard link per command.
 // Copying dist/bin/* into /opt/cni/bin is a complete install; kubectl-weft goes on the operator's PATH.
@@ -26,17 +26,23 @@ async function main(): Promise<void> {
   let started = performance.now();
   const bundled = join(DIST, 'weft.cjs');
   const daemons = join(DIST, DAEMONS_ASSET);
-  const report = await bundle({ main: bundled, daemons });
-  progress('bundle', started, `${relative(ROOT, bundled)} ${(report.mainBytes / 1e3).toFixed(0)} kB, ${relative(ROOT, daemons)} ${(report.daemonsBytes / 1e3).toFixed(0)} kB`);
+  const overlay = join(DIST, OVERLAY_ASSET);
+  const report = await bundle({ main: bundled, daemons, overlay });
+  const kb = (bytes: number): string => `${(bytes / 1e3).toFixed(0)} kB`;
+  progress('bundle', started, `${relative(ROOT, bundled)} ${kb(report.mainBytes)}, ${relative(ROOT, daemons)} ${kb(report.daemonsBytes)}, ${relative(ROOT, overlay)} ${kb(report.overlayBytes)}`);
 
   started = performance.now();
-  const codeCache = join(DIST, DAEMONS_CODE_CACHE);
-  const cacheBytes = await writeCodeCache(daemons, codeCache, { node: process.execPath, execArgv: SEA_EXEC_ARGV });
-  progress('cache', started, `${relative(ROOT, codeCache)} ${(cacheBytes / 1e3).toFixed(0)} kB`);
+  const caches = { [DAEMONS_ASSET]: join(DIST, DAEMONS_CODE_CACHE), [OVERLAY_ASSET]: join(DIST, OVERLAY_CODE_CACHE) };
+  const cacheBytes = await Promise.all([
+    writeCodeCache(daemons, caches[DAEMONS_ASSET], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: DAEMONS_ASSET }),
+    writeCodeCache(overlay, caches[OVERLAY_ASSET], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: OVERLAY_ASSET }),
+  ]);
+  progress('cache', started, Object.values(caches).map((file, i) => `${relative(ROOT, file)} ${kb(cacheBytes[i]!)}`).join(', '));
 
   started = performance.now();
   const binary = join(BIN, 'weft');
-  await buildSea(bundled, binary, { node: process.execPath, cacheDir: join(ROOT, '.cache'), workDir: DIST, assets: { [DAEMONS_ASSET]: daemons, [DAEMONS_CODE_CACHE]: codeCache } });
+  const assets = { [DAEMONS_ASSET]: daemons, [DAEMONS_CODE_CACHE]: caches[DAEMONS_ASSET], [OVERLAY_ASSET]: overlay, [OVERLAY_CODE_CACHE]: caches[OVERLAY_ASSET] };
+  await buildSea(bundled, binary, { node: process.execPath, cacheDir: join(ROOT, '.cache'), workDir: DIST, assets });
   progress('sea', started, `${relative(ROOT, binary)} ${mb(statSync(binary).size)}`);
 
   started = performance.now();

@@ -2,9 +2,10 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
-// Two CommonJS bundles for the single executable (a SEA's main script cannot load files at run time):
-// the main one holds the dispatcher and the CNI plugins; the daemons' one (weftd, weft-proxy, with the
-// Kubernetes client) is embedded as an asset and evaluated only when a daemon starts. Within the main
+// Three CommonJS bundles for the single executable (a SEA's main script cannot load files at run time):
+// the main one holds the dispatcher and the CNI plugins; the daemons' one (weft-proxy, the
+// troubleshooting commands, weftd's kube subnet manager, with the Kubernetes client) and weftd's own
+// (without that client) are embedded as assets and evaluated only when their commands start. Within a
 // bundle esbuild keeps each dynamically imported command behind a lazy initialiser.
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -31,7 +32,15 @@ function assertAscii(file: string): void {
   if (at >= 0) throw new Error(`cannot bundle: "${file}" holds a non-ASCII character at byte ${at} (near ${JSON.stringify(bytes.subarray(Math.max(0, at - 40), at + 10).toString())}): write it as an escape in the source`);
 }
 
-async function bundleOne(entry: string, outfile: string, plugins: Plugin[]): Promise<number> {
+/** Packages a bundle must not hold (what makes it worth having), by the path esbuild reports their inputs under. */
+function assertExcludes(outfile: string, inputs: Iterable<string>, excluded: readonly string[]): void {
+  for (const input of inputs) {
+    const package_ = excluded.find((name) => input.startsWith(`node_modules/${name}/`));
+    if (package_ !== undefined) throw new Error(`cannot bundle: "${outfile}" must not hold ${package_}, but "${input}" is in it: import it through the daemons' bundle`);
+  }
+}
+
+async function bundleOne(entry: string, outfile: string, plugins: Plugin[], excluded: readonly string[] = []): Promise<number> {
   const result = await build({
     entryPoints: [entry],
     outfile,
@@ -47,18 +56,23 @@ async function bundleOne(entry: string, outfile: string, plugins: Plugin[]): Pro
   });
   chmodSync(outfile, 0o600);
   assertAscii(outfile);
+  assertExcludes(outfile, Object.values(result.metafile.outputs).flatMap((output) => Object.keys(output.inputs)), excluded);
   return Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
 }
 
 export interface BundleReport {
   mainBytes: number;
   daemonsBytes: number;
+  overlayBytes: number;
 }
 
-export async function bundle(outputs: { main: string; daemons: string }): Promise<BundleReport> {
-  const [mainBytes, daemonsBytes] = await Promise.all([
-    bundleOne(resolve(ROOT, 'bin/weft.ts'), outputs.main, [seaDaemonLoader]),
+const KUBERNETES_CLIENT = ['@kubernetes/client-node'];
+
+export async function bundle(outputs: { main: string; daemons: string; overlay: string }): Promise<BundleReport> {
+  const [mainBytes, daemonsBytes, overlayBytes] = await Promise.all([
+    bundleOne(resolve(ROOT, 'bin/weft.ts'), outputs.main, [seaDaemonLoader], KUBERNETES_CLIENT),
     bundleOne(resolve(ROOT, 'bin/daemons.ts'), outputs.daemons, []),
+    bundleOne(resolve(ROOT, 'bin/overlay-daemon.ts'), outputs.overlay, [], KUBERNETES_CLIENT),
   ]);
-  return { mainBytes, daemonsBytes };
+  return { mainBytes, daemonsBytes, overlayBytes };
 }

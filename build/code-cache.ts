@@ -11,8 +11,8 @@ const MAKE_CACHE = `
 const { readFileSync, writeFileSync } = require('node:fs');
 const { Script } = require('node:vm');
 const { createRequire } = require('node:module');
-const [bundle, cache, wrapped] = process.argv.slice(1);
-const script = new Script(readFileSync(wrapped, 'utf8'), { filename: 'weft/daemons.cjs' });
+const [bundle, cache, wrapped, filename] = process.argv.slice(1);
+const script = new Script(readFileSync(wrapped, 'utf8'), { filename });
 const module = { exports: {} };
 script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, require('node:path').dirname(bundle));
 writeFileSync(cache, script.createCachedData(), { mode: 0o600 });
@@ -22,18 +22,19 @@ writeFileSync(cache, script.createCachedData(), { mode: 0o600 });
 const CHECK_CACHE = `
 const { readFileSync } = require('node:fs');
 const { Script } = require('node:vm');
-const [cache, wrapped] = process.argv.slice(1);
-const script = new Script(readFileSync(wrapped, 'utf8'), { filename: 'weft/daemons.cjs', cachedData: readFileSync(cache) });
+const [cache, wrapped, filename] = process.argv.slice(1);
+const script = new Script(readFileSync(wrapped, 'utf8'), { filename, cachedData: readFileSync(cache) });
 if (script.cachedDataRejected) { console.error('V8 rejected the code cache'); process.exit(1); }
 `;
 
-/** Writes the code cache of the bundle at `bundle` to `cache`; returns its size in bytes. */
-export async function writeCodeCache(bundle: string, cache: string, options: { node: string; execArgv: readonly string[] }): Promise<number> {
+/** Writes the code cache of the bundle at `bundle` (embedded as the asset `asset`) to `cache`; returns its size in bytes. */
+export async function writeCodeCache(bundle: string, cache: string, options: { node: string; execArgv: readonly string[]; asset: string }): Promise<number> {
+  const filename = `weft/${options.asset}`;
   const wrapped = `${cache}.wrapped.cjs`;
   writeFileSync(wrapped, wrapCommonJs(readFileSync(bundle, 'utf8')), { mode: 0o600 });
   try {
-    await runChecked(options.node, [...options.execArgv, '-e', MAKE_CACHE, bundle, cache, wrapped]);
-    await runChecked(options.node, [...options.execArgv, '-e', CHECK_CACHE, cache, wrapped]);
+    await runChecked(options.node, [...options.execArgv, '-e', MAKE_CACHE, bundle, cache, wrapped, filename]);
+    await runChecked(options.node, [...options.execArgv, '-e', CHECK_CACHE, cache, wrapped, filename]);
   } finally {
     rmSync(wrapped, { force: true });
   }

@@ -16,7 +16,7 @@ import { NodeGoneError, type LeaseAttributes, type SubnetManager } from './subne
 // on its own Node (patched through nodes/status, the one write its RBAC grants) and watches all Nodes.
 // Once the fabric is programmed it sets the Node's NetworkUnavailable condition to False, as flanneld
 // does; when its own Node is deleted it ends, since the node it serves is gone.
-// This module imports @kubernetes/client-node (slow to load): weftd/main.ts loads it only in this mode.
+// This module imports @kubernetes/client-node (slow to load): it lives in the daemons' bundle, and weftd loads it only in this mode (bin/overlay-daemon.ts).
 
 /** Waiting for a podCIDR or for the Node itself: checked at most this far apart. */
 const WAIT_MAX_MS = 5_000;
