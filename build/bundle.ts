@@ -33,7 +33,7 @@ function assertAscii(file: string): void {
 }
 
 /** Packages a bundle must not hold (what makes it worth having), by the path esbuild reports their inputs under. */
-function assertExcludes(outfile: string, inputs: Iterable<string>, excluded: readonly string[]): void {
+export function assertExcludes(outfile: string, inputs: Iterable<string>, excluded: readonly string[]): void {
   for (const input of inputs) {
     const package_ = excluded.find((name) => input.startsWith(`node_modules/${name}/`));
     if (package_ !== undefined) throw new Error(`cannot bundle: "${outfile}" must not hold ${package_}, but "${input}" is in it: import it through the daemons' bundle`);
