@@ -24,6 +24,12 @@ describe('parseIpBatchFailure', () => {
     expect(error.exists).toBe(true);
   });
 
+  it('keeps what the lines before the failing one printed (a show line read in the same run)', () => {
+    const error = parseIpBatchFailure(['addr show dev br0', 'link set dev v0 master br0'], { code: 1, stdout: '[{"ifname":"br0"}]\n', stderr: 'RTNETLINK answers: Operation not supported\nCommand failed -:2\n' });
+    expect(error.line).toBe(2);
+    expect(error.output).toBe('[{"ifname":"br0"}]\n');
+  });
+
   it('says plainly when ip stopped while parsing and named no line, instead of blaming an empty "ip "', () => {
     const error = parseIpBatchFailure(['link set dev x alias "' + 'a'.repeat(300) + '"'], { code: 255, stdout: '', stderr: 'Error: argument "aaaa" is wrong: "alias" too long\n' });
     expect(error.line).toBeUndefined();
