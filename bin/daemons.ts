@@ -1,7 +1,7 @@
-// The commands that carry the Kubernetes client (most of the daemons' bundle): the daemons and the
-// troubleshooting commands. The single executable keeps them in a separate bundle that the CNI plugins
-// never load (see load-daemons.ts), and each command's modules are initialized only when it runs: weftd
-// with its leases in etcd never initializes the Kubernetes client the proxy needs.
+// The commands that carry the Kubernetes client (most of the daemons' bundle): weft-proxy, the
+// troubleshooting commands and weftd's kube subnet manager. The single executable keeps them in a
+// bundle that the CNI plugins and an etcd-mode weftd never load (see load-daemons.ts), and each
+// command's modules are initialized only when it runs.
 
 type Main = (argv: string[]) => Promise<number>;
 
@@ -11,4 +11,13 @@ export const loadKubeSubnetManager = async () => (await import('../weftd/subnet/
 export const explain: Main = async (argv) => (await import('../troubleshoot/cli/explain-command.ts')).main(argv);
 export const doctor: Main = async (argv) => (await import('../troubleshoot/cli/doctor-command.ts')).main(argv);
 export const probeSend: Main = async (argv) => (await import('../troubleshoot/cli/probe-send-command.ts')).main(argv);
+/**
+ * Initializes weft-proxy's modules (the Kubernetes client's among them) without starting anything. The
+ * build runs it before taking V8's code cache of this bundle (build/code-cache.ts), so the cache holds
+ * the compiled form of what every proxy start runs instead of only the bundle's top level.
+ */
+export const initializeProxyModules = async (): Promise<void> => {
+  await import('../proxy/main.ts');
+  await import('../proxy/daemon.ts');
+};
 export const kubectlWeft: Main = async (argv) => (await import('../troubleshoot/kubectl/plugin.ts')).main(argv);

@@ -4,6 +4,7 @@ import { bundle } from './bundle.ts';
 import { CLIENT_COMMAND_NAMES, COMMAND_NAMES, linkCommands } from './links.ts';
 import { buildSea, SEA_EXEC_ARGV } from './sea.ts';
 import { writeCodeCache } from './code-cache.ts';
+import type { Daemons } from '../bin/load-daemons.ts';
 import { DAEMONS_ASSET, DAEMONS_CODE_CACHE, OVERLAY_ASSET, OVERLAY_CODE_CACHE } from './sea-load-daemons.ts';
 
 // npm run build: bin/weft.ts -> dist/weft.cjs -> dist/bin/weft (single executable) + one hard link per command.
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   started = performance.now();
   const caches = { [DAEMONS_ASSET]: join(DIST, DAEMONS_CODE_CACHE), [OVERLAY_ASSET]: join(DIST, OVERLAY_CODE_CACHE) };
   const cacheBytes = await Promise.all([
-    writeCodeCache(daemons, caches[DAEMONS_ASSET], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: DAEMONS_ASSET }),
+    writeCodeCache(daemons, caches[DAEMONS_ASSET], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: DAEMONS_ASSET, initialize: 'initializeProxyModules' satisfies keyof Daemons }),
     writeCodeCache(overlay, caches[OVERLAY_ASSET], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: OVERLAY_ASSET }),
   ]);
   progress('cache', started, Object.values(caches).map((file, i) => `${relative(ROOT, file)} ${kb(cacheBytes[i]!)}`).join(', '));
