@@ -1,7 +1,7 @@
 import { main, type KubeSubnetManagerLoader } from '../weftd/main.ts';
 
 // weftd's own bundle: the overlay daemon without the Kubernetes client, which is most of the daemons'
-// bundle (about 50 kB against 2.4 MB). weftd with its leases in etcd starts without decoding, compiling
+// bundle (about 45 kB against 2.3 MB). weftd with its leases in etcd starts without decoding, compiling
 // or running that client (docs/PERFORMANCE.md); in kube mode the dispatcher hands over the loader of
 // the kube subnet manager, which lives in the daemons' bundle. The build refuses this bundle if the
 // client finds its way in (build/bundle.ts).
