@@ -6,6 +6,7 @@ import { DEFAULT_MASQUERADE_BIT, masqueradeMarkFromBit, type ProxyConfig } from 
 import { parseEndpointSlice, parseService } from '../proxy/core/objects.ts';
 import { serviceKey, serviceState } from '../proxy/core/state.ts';
 import { renderPartialSync } from '../proxy/nftables/partial-sync.ts';
+import { groupKey } from '../proxy/nftables/groups.ts';
 import { buildNftTable } from '../proxy/nftables/render.ts';
 import { renderFullSync } from '../proxy/nftables/table.ts';
 import { buildProxyState } from '../proxy/core/state.ts';
@@ -39,7 +40,7 @@ function ports(index: number, addresses: readonly string[]) {
 export function endpointChangePayload(index: number, c: { services: number; endpoints: number; change: number }): string {
   const before = ports(index, endpointAddresses(index, c.endpoints));
   const after = ports(index, changedAddresses(index, c.endpoints, c.change));
-  const payload = renderPartialSync([{ service: serviceKey(BENCH_NAMESPACE, serviceName(index)), before, after }], new Map([[c.endpoints, c.services]]), CONFIG)?.payload;
+  const payload = renderPartialSync([{ service: serviceKey(BENCH_NAMESPACE, serviceName(index)), before, after }], new Map([[groupKey('tcp', c.endpoints), c.services]]), CONFIG)?.payload;
   if (payload === undefined) throw new Error('cannot render the floor payload: weft-proxy would need a full sync for it');
   return payload;
 }

@@ -1,6 +1,7 @@
 import type { ServiceDiff } from '../core/backend.ts';
 import type { ProxyConfig } from '../core/config.ts';
-import { assembleTable, groupsOf, HAIRPIN_SET, servicePortParts, type Parts } from './render.ts';
+import { groupsOf } from './groups.ts';
+import { assembleTable, HAIRPIN_SET, servicePortParts, type Parts } from './render.ts';
 import { renderElementChanges, renderTableDiff } from './table.ts';
 
 // What a partial sync writes: the difference between the changed Services' parts as the kernel holds
@@ -11,10 +12,10 @@ import { renderElementChanges, renderTableDiff } from './table.ts';
 // consulted only for DNATed ones, and nothing is DNATed to it), and the next full sync drops it.
 
 /** How many Service ports use each endpoint-count group: a group's sets, maps and chains exist while it is used. */
-export type GroupUse = ReadonlyMap<number, number>;
+export type GroupUse = ReadonlyMap<string, number>;
 
-export function groupUse(parts: Iterable<Parts>): Map<number, number> {
-  const use = new Map<number, number>();
+export function groupUse(parts: Iterable<Parts>): Map<string, number> {
+  const use = new Map<string, number>();
   for (const p of parts) if (p.group !== undefined) use.set(p.group, (use.get(p.group) ?? 0) + 1);
   return use;
 }

@@ -3,17 +3,23 @@ import { mayHairpin, type Endpoint } from '../core/endpoints.ts';
 import { affinityListName } from '../core/service-names.ts';
 import { planServicePort, type ServicePlan } from '../core/service-plan.ts';
 import type { ProxyState, ServicePortState } from '../core/state.ts';
+import { groupKey, groupNames, groupsOf, parseGroupKey } from './groups.ts';
 import type { NftChain, NftSet, NftTable } from './table.ts';
 
 // The desired `ip weft` table. Most Service ports (Cluster policies, no affinity, no source ranges)
-// get no chain at all: they are elements of sets and maps grouped by endpoint count N, and one rule
-// per N picks `numgen random mod N` in a map keyed by destination, so an endpoint change is a few
-// element lines and the kernel never loads a chain per Service (docs/PERFORMANCE.md has the load
-// times). The few ports with affinity, Local policies or loadBalancerSourceRanges get per-service
+// get no chain at all: they are elements of sets and maps grouped by protocol and endpoint count N,
+// and one rule per group picks `numgen random mod N` in a map keyed by destination, so an endpoint
+// change is a few element lines and the kernel never loads a chain per Service (docs/PERFORMANCE.md
+// has the load times). nft's time to load a full sync grows with the fields of each element, and
+// the endpoint maps hold most elements, so a group's keys leave out the protocol its rules match,
+// and its endpoint maps hold addresses only: the port, which a grouped port's endpoints share, is
+// the value of its destination's element. The few ports with affinity, Local policies or loadBalancerSourceRanges get per-service
 // chains (named as the iptables ones, from the core's ServicePlan), reached through verdict maps.
 
 const DEST = 'ip daddr . meta l4proto . th dport';
 const PORT = 'meta l4proto . th dport';
+/** A destination within a group, whose rules match the protocol. */
+const GROUP_DEST = 'ip daddr . th dport';
 
 const CHAIN = {
   services: 'services',
@@ -38,27 +44,16 @@ const SET = {
   hairpin: HAIRPIN_SET,
 } as const;
 
-/** The sets, maps and chains of the group of Service ports with `count` endpoints. */
-export function groupNames(count: number) {
-  return {
-    ips: `svcs-${count}`,
-    endpoints: `eps-${count}`,
-    nodePorts: `nodeports-${count}`,
-    nodePortEndpoints: `nodeport-eps-${count}`,
-    chain: `group-${count}`,
-    nodePortChain: `nodeport-group-${count}`,
-  };
-}
-
 /**
- * A port the grouped maps express: endpoints, Cluster policies, no affinity, no source ranges. It is
- * decided from the state alone: the ServicePlan of the others names four chains by hashing, which
- * the grouped ports (nearly all of them) do not need.
+ * A port the grouped maps express: endpoints sharing one port, Cluster policies, no affinity, no
+ * source ranges. It is decided from the state alone: the ServicePlan of the others names four chains
+ * by hashing, which the grouped ports (nearly all of them) do not need.
  */
 function isGrouped(sp: ServicePortState): boolean {
   const external = sp.nodePort !== undefined || externalDestinations(sp).length > 0;
   const firewall = sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
-  return sp.clusterEndpoints.length > 0 && sp.affinitySeconds === undefined && !sp.internalTrafficLocal && !(sp.externalTrafficLocal && external) && !firewall;
+  const onePort = sp.clusterEndpoints.every((e) => e.port === sp.clusterEndpoints[0]?.port);
+  return sp.clusterEndpoints.length > 0 && onePort && sp.affinitySeconds === undefined && !sp.internalTrafficLocal && !(sp.externalTrafficLocal && external) && !firewall;
 }
 
 // Element texts are built with Array#join, which makes one flat string: a template literal makes a
@@ -71,10 +66,6 @@ function destination(ip: string, sp: ServicePortState): string {
 
 function nodePortKey(sp: ServicePortState): string {
   return [sp.protocol, sp.nodePort].join(' . ');
-}
-
-function target(e: Endpoint): string {
-  return [e.ip, e.port].join(' . ');
 }
 
 function externalDestinations(sp: ServicePortState): string[] {
@@ -98,7 +89,7 @@ function setMark(mark: number): string {
 export interface PortDeclarations {
   readonly chains: readonly NftChain[];
   readonly sets: readonly NftSet[];
-  readonly group?: number;
+  readonly group?: string;
 }
 
 export interface ElementSink {
@@ -144,22 +135,24 @@ class PortElements {
   }
 }
 
-function addGrouped(sp: ServicePortState, elements: PortElements): number {
-  const n = sp.clusterEndpoints.length;
-  const g = groupNames(n);
+/** A grouped port's elements: each destination maps to the endpoints' port, each destination and pick to an endpoint's address. */
+function addGrouped(sp: ServicePortState, elements: PortElements): string {
+  const key = groupKey(sp.protocol, sp.clusterEndpoints.length);
+  const g = groupNames(key);
+  const targetPort = String(sp.clusterEndpoints[0]?.port);
   for (const ip of [sp.clusterIP, ...externalDestinations(sp)]) {
-    const dest = destination(ip, sp);
-    elements.named(g.ips, dest);
-    sp.clusterEndpoints.forEach((e, i) => elements.add(g.endpoints, [dest, i].join(' . '), target(e)));
+    const dest = [ip, sp.port].join(' . ');
+    elements.named(g.ips, dest, targetPort);
+    sp.clusterEndpoints.forEach((e, i) => elements.add(g.endpoints, [dest, i].join(' . '), e.ip));
   }
   for (const ip of externalDestinations(sp)) elements.named(SET.externalIPs, destination(ip, sp));
   if (sp.nodePort !== undefined) {
-    const key = nodePortKey(sp);
-    elements.named(g.nodePorts, key);
-    sp.clusterEndpoints.forEach((e, i) => elements.add(g.nodePortEndpoints, [key, i].join(' . '), target(e)));
-    elements.named(SET.externalNodePorts, key);
+    const port = String(sp.nodePort);
+    elements.named(g.nodePorts, port, targetPort);
+    sp.clusterEndpoints.forEach((e, i) => elements.add(g.nodePortEndpoints, [port, i].join(' . '), e.ip));
+    elements.named(SET.externalNodePorts, nodePortKey(sp));
   }
-  return n;
+  return key;
 }
 
 function addOwnEntries(plan: ServicePlan, elements: PortElements): void {
@@ -238,14 +231,14 @@ function staticSets(): NftSet[] {
   ];
 }
 
-function groupSets(count: number): NftSet[] {
-  const g = groupNames(count);
-  const pick = `numgen random mod ${count}`;
+function groupSets(key: string): NftSet[] {
+  const g = groupNames(key);
+  const pick = `numgen random mod ${parseGroupKey(key).count}`;
   return [
-    { name: g.ips, map: false, spec: `typeof ${DEST};` },
-    { name: g.endpoints, map: true, spec: `typeof ${DEST} . ${pick} : ip daddr . th dport;` },
-    { name: g.nodePorts, map: false, spec: `typeof ${PORT};` },
-    { name: g.nodePortEndpoints, map: true, spec: `typeof ${PORT} . ${pick} : ip daddr . th dport;` },
+    { name: g.ips, map: true, spec: `typeof ${GROUP_DEST} : th dport;` },
+    { name: g.endpoints, map: true, spec: `typeof ${GROUP_DEST} . ${pick} : ip daddr;` },
+    { name: g.nodePorts, map: true, spec: 'typeof th dport : th dport;' },
+    { name: g.nodePortEndpoints, map: true, spec: `typeof th dport . ${pick} : ip daddr;` },
   ];
 }
 
@@ -256,16 +249,24 @@ function groupSets(count: number): NftSet[] {
  * nodeports: when a group comes or goes) only jump.
  */
 /** A group's ClusterIP traffic from outside the cluster CIDR is marked here, so its ports need no cluster-ips element. */
-function groupChains(count: number, config: ProxyConfig): NftChain[] {
-  const g = groupNames(count);
+function groupChains(key: string, config: ProxyConfig): NftChain[] {
+  const g = groupNames(key);
+  const { protocol, count } = parseGroupKey(key);
+  const proto = `meta l4proto ${protocol}`;
   const pick = `numgen random mod ${count}`;
   return [
-    { name: g.chain, rules: [`ip saddr != ${config.clusterCidr} ${DEST} @${g.ips} ${setMark(config.masqueradeMark)}`, `${DEST} @${g.ips} dnat ip addr . port to ${DEST} . ${pick} map @${g.endpoints}`] },
-    { name: g.nodePortChain, rules: [`${PORT} @${g.nodePorts} dnat ip addr . port to ${PORT} . ${pick} map @${g.nodePortEndpoints}`] },
+    {
+      name: g.chain,
+      rules: [
+        `${proto} ip saddr != ${config.clusterCidr} ${GROUP_DEST} @${g.ips} ${setMark(config.masqueradeMark)}`,
+        `${proto} ${GROUP_DEST} @${g.ips} dnat ip to ${GROUP_DEST} . ${pick} map @${g.endpoints} : ${GROUP_DEST} map @${g.ips}`,
+      ],
+    },
+    { name: g.nodePortChain, rules: [`${proto} th dport @${g.nodePorts} dnat ip to th dport . ${pick} map @${g.nodePortEndpoints} : th dport map @${g.nodePorts}`] },
   ];
 }
 
-function servicesRules(counts: readonly number[], config: ProxyConfig): string[] {
+function servicesRules(groups: readonly string[], config: ProxyConfig): string[] {
   const node = nodeAddressMatch(config.nodePortAddresses);
   const mark = setMark(config.masqueradeMark);
   return [
@@ -273,12 +274,12 @@ function servicesRules(counts: readonly number[], config: ProxyConfig): string[]
     `${DEST} @${SET.externalIPs} ${mark}`,
     `${node} ${PORT} @${SET.externalNodePorts} ${mark}`,
     `${DEST} vmap @${SET.serviceIPs}`,
-    ...counts.map((n) => `jump ${groupNames(n).chain}`),
+    ...groups.map((key) => `jump ${groupNames(key).chain}`),
     `${node} jump ${CHAIN.nodePorts}`,
   ];
 }
 
-function staticChains(counts: readonly number[], config: ProxyConfig): NftChain[] {
+function staticChains(groups: readonly string[], config: ProxyConfig): NftChain[] {
   const m = formatMark(config.masqueradeMark);
   const node = nodeAddressMatch(config.nodePortAddresses);
   const verdictsJump = `ct state new jump ${CHAIN.verdicts}`;
@@ -293,9 +294,9 @@ function staticChains(counts: readonly number[], config: ProxyConfig): NftChain[
       rules: [verdictsJump, 'ct state invalid drop', `meta mark & ${m} == ${m} accept`, 'ct state related,established accept'],
     },
     { name: 'filter-output', hook: 'type filter hook output priority filter - 1; policy accept;', rules: [verdictsJump] },
-    { name: CHAIN.services, rules: servicesRules(counts, config) },
-    { name: CHAIN.nodePorts, rules: [`${PORT} vmap @${SET.serviceNodePorts}`, ...counts.map((n) => `jump ${groupNames(n).nodePortChain}`)] },
-    ...counts.flatMap((n) => groupChains(n, config)),
+    { name: CHAIN.services, rules: servicesRules(groups, config) },
+    { name: CHAIN.nodePorts, rules: [`${PORT} vmap @${SET.serviceNodePorts}`, ...groups.map((key) => `jump ${groupNames(key).nodePortChain}`)] },
+    ...groups.flatMap((key) => groupChains(key, config)),
     {
       name: CHAIN.masquerading,
       // The mark is cleared so an encapsulated copy of the packet is not masqueraded twice.
@@ -329,7 +330,7 @@ export function servicePortParts(sp: ServicePortState, config: ProxyConfig): Par
 }
 
 /** The table of `declarations` (which fix the groups in use) holding `elements` by set. */
-export function assembleTable(declarations: readonly PortDeclarations[], groups: readonly number[], config: ProxyConfig, elements: ReadonlyMap<string, readonly string[]> = new Map()): NftTable {
+export function assembleTable(declarations: readonly PortDeclarations[], groups: readonly string[], config: ProxyConfig, elements: ReadonlyMap<string, readonly string[]> = new Map()): NftTable {
   const withElements = (s: NftSet): NftSet => (s.spec.includes('dynamic') ? s : { ...s, elements: elements.get(s.name) ?? [] });
   return {
     sets: [...staticSets(), ...groups.flatMap(groupSets), ...declarations.flatMap((p) => p.sets)].map(withElements),
@@ -337,17 +338,12 @@ export function assembleTable(declarations: readonly PortDeclarations[], groups:
   };
 }
 
-/** The groups in use, ascending: they order the dispatch jumps. */
-export function groupsOf(use: ReadonlyMap<number, number>): number[] {
-  return [...use.keys()].sort((a, b) => a - b);
-}
-
 /**
  * The whole table for `servicePorts` and how many ports use each endpoint-count group. Elements go
  * straight into their set's list (the core keeps destinations unique); a hairpin pair shared by
  * several ports is listed once.
  */
-export function buildTable(servicePorts: readonly ServicePortState[], config: ProxyConfig): { table: NftTable; groups: Map<number, number> } {
+export function buildTable(servicePorts: readonly ServicePortState[], config: ProxyConfig): { table: NftTable; groups: Map<string, number> } {
   const bySet = new Map<string, string[]>();
   const pairs = new Set<string>();
   const elements: ElementSink = {
@@ -361,7 +357,7 @@ export function buildTable(servicePorts: readonly ServicePortState[], config: Pr
       else bySet.set(set, [element]);
     },
   };
-  const groups = new Map<number, number>();
+  const groups = new Map<string, number>();
   const own: PortDeclarations[] = [];
   for (const sp of servicePorts) {
     const d = portDeclarations(sp, config, elements);

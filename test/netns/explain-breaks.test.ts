@@ -246,17 +246,17 @@ describe('proxy breakages in nftables mode: explain and doctor name the cause', 
   it('one proxy rule deleted', async () => {
     const [node, client] = [lab.node(1), lab.pod('n1p2')];
     const listing = await node.ns.exec('nft', ['-a', 'list', 'chain', 'ip', 'weft', 'services']);
-    const handle = /jump group-2 # handle (\d+)/.exec(listing)?.[1];
+    const handle = /jump group-tcp-2 # handle (\d+)/.exec(listing)?.[1];
     expect(handle).toBeDefined();
     await node.ns.exec('nft', ['delete', 'rule', 'ip', 'weft', 'services', 'handle', handle as string]);
     try {
       expect((await httpGet(client, `http://${WEB_IP}/`)).code).not.toBe(0);
       const { explanation } = await explain(lab, node, ['--from', client.ip, '--to', `${WEB_IP}:80`]);
       expect(causeCodes(explanation)).toEqual(['missing-proxy-rule']);
-      expect(explanation.verdict.causes[0]?.message).toContain(`(nftables ip weft set svcs-2: ${WEB_IP} . tcp . 80 (default/web:http))`);
+      expect(explanation.verdict.causes[0]?.message).toContain(`(nftables ip weft set svcs-tcp-2: ${WEB_IP} . 80 (default/web:http))`);
       const rules = checkOf((await doctor(lab, node)).checks, 'proxy-rules');
       expect(rules.status).toBe('error');
-      expect(rules.evidence).toEqual(['unreachable: nftables ip weft group-2']);
+      expect(rules.evidence).toEqual(['unreachable: nftables ip weft group-tcp-2']);
     } finally {
       await applyProxyRules(lab, node, serviceObjects(lab));
     }

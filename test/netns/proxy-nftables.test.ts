@@ -63,7 +63,7 @@ describe('weft-proxy nftables backend in a node namespace', () => {
     const [a] = BACKENDS;
     proxy.upsert(slice('web', TCP_UDP, [a]));
     const outcome = await proxy.proxier.sync('partial', CONFIG);
-    expect(outcome.result.payload).toContain('add set ip weft svcs-1');
+    expect(outcome.result.payload).toContain('add map ip weft svcs-tcp-1');
     expect(outcome.result.payload).not.toContain('delete table');
     expect(await bodies(client, 'http://10.96.0.10/cgi-bin/who', 12)).toEqual(Array(12).fill(`backend-a ${CLIENT_IP}`));
   });
@@ -76,22 +76,22 @@ describe('weft-proxy nftables backend in a node namespace', () => {
     proxy.remove('EndpointSlice', 'default', 'web-x1');
     proxy.remove('EndpointSlice', 'default', 'empty-x1');
     const outcome = await proxy.proxier.sync('partial', CONFIG);
-    expect(outcome.result.payload).toContain('delete set ip weft svcs-1');
-    expect(outcome.result.payload).toContain('delete chain ip weft group-1');
+    expect(outcome.result.payload).toContain('delete map ip weft svcs-tcp-1');
+    expect(outcome.result.payload).toContain('delete chain ip weft group-tcp-1');
     expect((await curl(client, 'http://10.96.0.14/')).code).toBe(7);
     expect((await curl(client, 'http://10.96.0.10/')).code).toBe(7);
-    expect(await node.exec('nft', ['list', 'sets', 'ip'])).not.toContain('svcs-1');
+    expect(await node.exec('nft', ['list', 'maps', 'ip'])).not.toContain('svcs-tcp-1');
   });
 
   it('applies a partial sync through the long-lived nft as one transaction: a refused one changes nothing, and the next one still applies', async () => {
     await synced();
     const kernel = nftKernel({ netns: node.path });
     try {
-      const valid = 'add element ip weft svcs-2 { 10.96.0.99 . tcp . 80 }';
+      const valid = 'add element ip weft svcs-tcp-2 { 10.96.0.99 . 80 : 8080 }';
       await expect(kernel.update(`${valid}\nadd element ip weft no-such-set { 10.96.0.99 . tcp . 80 }\n`)).rejects.toThrow(/^cannot apply nftables rules: .*no-such-set/);
-      expect(await node.exec('nft', ['list', 'set', 'ip', 'weft', 'svcs-2'])).not.toContain('10.96.0.99');
+      expect(await node.exec('nft', ['list', 'map', 'ip', 'weft', 'svcs-tcp-2'])).not.toContain('10.96.0.99');
       await kernel.update(`${valid}\n`);
-      expect(await node.exec('nft', ['list', 'set', 'ip', 'weft', 'svcs-2'])).toContain('10.96.0.99');
+      expect(await node.exec('nft', ['list', 'map', 'ip', 'weft', 'svcs-tcp-2'])).toContain('10.96.0.99');
     } finally {
       kernel.close();
     }

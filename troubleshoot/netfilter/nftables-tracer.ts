@@ -4,6 +4,9 @@ import type { NftChain, NftRule, NftTable } from './nftables-ruleset.ts';
 import { serviceOfElement } from './proxy-layout.ts';
 import { ABSENT, canonical, elementComment, elementMatches, evaluateKey, findElement, mapLookup, type Atom } from './nftables-values.ts';
 
+/** A value a map gives for the flow, with its probability (numgen forks a key) and its element's comment. */
+type MapValue = { readonly value: unknown; readonly probability: number; readonly comment?: string };
+
 // Walks a packet's flow through the native nftables tables (weft-proxy's `ip weft`, and any other),
 // expression by expression as nft's JSON lists them. A `numgen random` key forks the flow, so a
 // Service's map yields each endpoint with its probability. An expression not understood leaves its
@@ -242,20 +245,36 @@ export class NftablesEvaluator implements ChainEvaluator {
     return [{ kind: 'next', branch: this.#notEvaluated(place, branch) }];
   }
 
-  /** `dnat to ADDR[:PORT]`, or to a map's `addr . port` value chosen by the key (numgen forks it). */
+  /** The values map expression `expr` (`{"map": {"key", "data"}}`) yields for the flow, each with its probability and element comment; a miss yields none. */
+  #mapValues(place: Place, expr: Record<string, unknown>, branch: Branch, facts: NodeFacts): MapValue[] {
+    const map = expr.map as Record<string, unknown>;
+    const elements = this.#setElements(place.table, map.data) ?? [];
+    return evaluateKey(map.key, branch.flow, facts).flatMap((choice) => {
+      const entry = choice.key.includes(ABSENT) ? undefined : mapLookup(elements, choice.key as Atom[]);
+      return entry === undefined ? [] : [{ value: entry.value, probability: choice.probability, ...(entry.comment !== undefined ? { comment: entry.comment } : {}) }];
+    });
+  }
+
+  /**
+   * `dnat to ADDR[:PORT]`, or to what maps give: an `addr . port` value chosen by the key (numgen
+   * forks it), or an address from one map and the port from another. A map miss ends the rule
+   * without a match, as in the kernel.
+   */
   #dnat(place: Place, arg: unknown, branch: Branch, facts: NodeFacts): { steps: Step[] } {
     if (!isObject(arg)) return { steps: [{ kind: 'next', branch: this.#notEvaluated(place, branch) }] };
     const targets: { ip: string; port?: number; probability: number; at: Place }[] = [];
+    const ports: MapValue[] = typeof arg.port === 'number' ? [{ value: arg.port, probability: 1 }] : isObject(arg.port) && isObject(arg.port.map) ? this.#mapValues(place, arg.port, branch, facts) : [{ value: undefined, probability: 1 }];
     if (typeof arg.addr === 'string') targets.push({ ip: arg.addr, ...(typeof arg.port === 'number' ? { port: arg.port } : {}), probability: 1, at: place });
     else if (isObject(arg.addr) && isObject(arg.addr.map)) {
-      const elements = this.#setElements(place.table, arg.addr.map.data) ?? [];
-      for (const choice of evaluateKey(arg.addr.map.key, branch.flow, facts)) {
-        const entry = choice.key.includes(ABSENT) ? undefined : mapLookup(elements, choice.key as Atom[]);
-        const value = entry?.value;
+      for (const address of this.#mapValues(place, arg.addr, branch, facts)) {
+        const { value } = address;
         const parts = isObject(value) && Array.isArray(value.concat) ? value.concat : typeof value === 'string' ? [value] : undefined;
-        if (!parts) continue; // a map miss ends the rule without a match, as in the kernel
-        const [ip, port] = parts as [string, number?];
-        targets.push({ ip, ...(typeof port === 'number' ? { port } : typeof arg.port === 'number' ? { port: arg.port } : {}), probability: choice.probability, at: this.#naming(place, entry?.comment) });
+        if (!parts) continue;
+        const [ip, own] = parts as [string, number?];
+        for (const port of typeof own === 'number' ? [{ value: own, probability: 1 }] : ports) {
+          const comment = address.comment ?? port.comment;
+          targets.push({ ip, ...(typeof port.value === 'number' ? { port: port.value } : {}), probability: address.probability * port.probability, at: this.#naming(place, comment) });
+        }
       }
     } else return { steps: [{ kind: 'next', branch: this.#notEvaluated(place, branch) }] };
     const matched = targets.reduce((sum, t) => sum + t.probability, 0);

@@ -129,9 +129,9 @@ export function elementComment(element: unknown): string | undefined {
   return isObject(key) && isObject(key.elem) && typeof key.elem.comment === 'string' ? key.elem.comment : undefined;
 }
 
-/** The set element holding `key`, or undefined. */
+/** The set element holding `key` (or the map element, when a map is looked up as a set), or undefined. */
 export function findElement(elements: readonly unknown[], key: readonly Atom[]): unknown {
-  return elements.find((e) => elementMatches(e, key));
+  return elements.find((e) => elementMatches(Array.isArray(e) ? e[0] : e, key));
 }
 
 /** What a map holds for `key`: the value, and the element's comment; undefined when absent. */

@@ -1,14 +1,15 @@
 import { isProxyChain } from '../../proxy/iptables/chain-names.ts';
+import { groupDestinationProtocol } from '../../proxy/nftables/groups.ts';
 import { TABLE as PROXY_TABLE } from '../../proxy/nftables/table.ts';
 import type { RuleHit } from './flow.ts';
 import type { IptablesRuleset } from './iptables-ruleset.ts';
 
 // The only knowledge of weft-proxy's layout the troubleshooting code uses: which chains and which
 // table are the proxy's (to tell its "no endpoints" verdicts from anyone else's drops), and how its
-// rule comments and nft element comments name a Service port. Everything else comes from the
-// rulesets the kernel lists.
+// rule comments and nft element comments name a Service port, and which protocol a group's keys
+// leave out. Everything else comes from the rulesets the kernel lists.
 
-export { isProxyChain };
+export { groupDestinationProtocol, isProxyChain };
 
 export function isProxyRule(hit: RuleHit): boolean {
   return hit.engine === 'nftables' ? hit.table === PROXY_TABLE : isProxyChain(hit.chain);

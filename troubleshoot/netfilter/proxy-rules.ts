@@ -3,7 +3,7 @@ import type { Protocol } from '../model/target.ts';
 import type { IptablesRuleset } from './iptables-ruleset.ts';
 import type { NftTable } from './nftables-ruleset.ts';
 import { elementComment, elementKeyParts } from './nftables-values.ts';
-import { isProxyChain, proxyTable, serviceOfElement, serviceOfRule } from './proxy-layout.ts';
+import { groupDestinationProtocol, isProxyChain, proxyTable, serviceOfElement, serviceOfRule } from './proxy-layout.ts';
 
 // Questions about weft-proxy's rules as the kernel holds them: does a destination belong to a Service
 // (some proxy rule or set element names it), which proxy chains can no packet reach (a rule that sent
@@ -51,9 +51,11 @@ export function proxyRuleNaming(rulesets: ProxyRulesets, dst: { ip: string; port
   const refused = table ? verdictSets(table) : new Set<string>();
   for (const set of table?.sets.values() ?? []) {
     if (refused.has(set.name)) continue;
+    const groupProtocol = groupDestinationProtocol(set.name);
     for (const element of set.elements) {
       const parts = elementKeyParts(element);
-      if (parts[0] !== dst.ip || parts[1] !== dst.proto || parts[2] !== dst.port) continue;
+      const [ip, proto, port] = groupProtocol === undefined ? parts : [parts[0], groupProtocol, parts[1]];
+      if (ip !== dst.ip || proto !== dst.proto || port !== dst.port) continue;
       const service = serviceOfElement(proxyTable(), elementComment(element));
       return `nftables ${proxyTable()} set ${set.name}: ${parts.join(' . ')}${service !== undefined ? ` (${service})` : ''}`;
     }

@@ -29,8 +29,8 @@ describe('weft-proxy\'s sync log', () => {
 describe('the floor payload', () => {
   it('is weft-proxy\'s own partial sync of one endpoint change: a map key replaced (the endpoints run on other nodes: no hairpin pair)', () => {
     expect(endpointChangePayload(3, { services: 10, endpoints: 2, change: 0 }).split('\n')).toEqual([
-      'delete element ip weft eps-2 { 10.96.4.3 . tcp . 80 . 1 }',
-      'add element ip weft eps-2 { 10.96.4.3 . tcp . 80 . 1 : 10.192.0.1 . 8080 }',
+      'delete element ip weft eps-tcp-2 { 10.96.4.3 . 80 . 1 }',
+      'add element ip weft eps-tcp-2 { 10.96.4.3 . 80 . 1 : 10.192.0.1 }',
       '',
     ]);
   });

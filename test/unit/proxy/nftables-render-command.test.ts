@@ -29,8 +29,8 @@ describe('weft-proxy render --proxy-mode nftables', () => {
     writeFileSync(file, OBJECTS, { mode: 0o600 });
     const text = runRender(parseRenderArgs(['--hostname-override', 'node-1', '--cluster-cidr', '10.180.0.0/16', '--objects', file, '--proxy-mode', 'nftables']), quiet);
     expect(text.startsWith('add table ip weft\ndelete table ip weft\nadd table ip weft\n')).toBe(true);
-    expect(text).toContain('add element ip weft eps-1 { 172.30.0.41 . tcp . 80 . 0 : 10.180.0.1 . 8080 }');
-    expect(text).toContain('add element ip weft nodeport-eps-1 { tcp . 30001 . 0 : 10.180.0.1 . 8080 }');
+    expect(text).toContain('add element ip weft eps-tcp-1 { 172.30.0.41 . 80 . 0 : 10.180.0.1 }');
+    expect(text).toContain('add element ip weft nodeport-eps-tcp-1 { 30001 . 0 : 10.180.0.1 }');
     expect(text).not.toContain('*filter');
   });
 

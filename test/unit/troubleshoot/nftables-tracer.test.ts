@@ -5,7 +5,7 @@ import type { Branch, Flow, NodeFacts, RuleHit } from '../../../troubleshoot/net
 import { walkHook } from '../../../troubleshoot/netfilter/hooks.ts';
 import { parseNftRuleset } from '../../../troubleshoot/netfilter/nftables-ruleset.ts';
 import { NftablesEvaluator } from '../../../troubleshoot/netfilter/nftables-tracer.ts';
-import { rejectedDestinations } from '../../../troubleshoot/netfilter/proxy-rules.ts';
+import { proxyRuleNaming, rejectedDestinations } from '../../../troubleshoot/netfilter/proxy-rules.ts';
 import { ruleCause } from '../../../troubleshoot/path/causes.ts';
 import { serviceHop } from '../../../troubleshoot/path/netfilter-hops.ts';
 import { LOCAL, NODE_IP } from '../proxy/fixtures.ts';
@@ -38,7 +38,7 @@ const named = (hits: readonly RuleHit[]) => [...new Set(hits.map((h) => h.servic
 describe('the nftables tracer names the Service whose element matched', () => {
   it('a ClusterIP in an endpoint-count group: both DNAT branches carry the name of the svcs element, and the Service hop shows it', () => {
     const result = walkHook(evaluators(), 'prerouting', [start({ src: POD, dst: '172.30.0.41', dport: 80 })], facts);
-    expect(result.accepted.map((b) => [b.flow.dst, b.probability])).toEqual([['10.180.0.1', 0.5], ['10.180.0.2', 0.5]]);
+    expect(result.accepted.map((b) => [b.flow.dst, b.flow.dport, b.probability])).toEqual([['10.180.0.1', 8080, 0.5], ['10.180.0.2', 8080, 0.5]]);
     for (const b of result.accepted) expect(b.hits.find((h) => h.action.startsWith('DNAT'))?.service).toBe('ns1/web:http');
     expect(serviceHop('prerouting', result.accepted, 0)?.title).toBe('PREROUTING DNAT (ns1/web:http)');
   });
@@ -49,7 +49,7 @@ describe('the nftables tracer names the Service whose element matched', () => {
     const hits = result.accepted[0]?.hits ?? [];
     expect(hits.filter((h) => h.action.startsWith('mark') || h.action.startsWith('DNAT')).map((h) => [h.chain, h.service])).toEqual([
       ['services', 'ns1/web:http'],
-      ['nodeport-group-2', 'ns1/web:http'],
+      ['nodeport-group-tcp-2', 'ns1/web:http'],
     ]);
   });
 
@@ -75,12 +75,18 @@ describe('the nftables tracer names the Service whose element matched', () => {
     expect(named(result.accepted[0]?.hits ?? [])).toEqual([undefined]);
   });
 
+  it('finds a grouped Service destination by the protocol its group stands for, which its keys leave out', () => {
+    const rulesets = { iptables: [], nftables: parseNftRuleset(JSON_LISTING, TEXT_LISTING) };
+    expect(proxyRuleNaming(rulesets, { ip: '172.30.0.41', port: 80, proto: 'tcp' })).toBe('nftables ip weft set svcs-tcp-2: 172.30.0.41 . 80 (ns1/web:http)');
+    expect(proxyRuleNaming(rulesets, { ip: '172.30.0.41', port: 80, proto: 'udp' })).toBeUndefined();
+  });
+
   it('comments of a table that is not the proxy\'s name no Service, and elements without a comment still match', () => {
     const other = JSON_LISTING.replaceAll('"table": "weft"', '"table": "other"').replaceAll('"name": "weft"', '"name": "other"');
     const result = walkHook(evaluators(other, TEXT_LISTING.replace('table ip weft', 'table ip other')), 'prerouting', [start({ src: POD, dst: '172.30.0.41', dport: 80 })], facts);
     expect(result.accepted.map((b) => b.flow.dst)).toEqual(['10.180.0.1', '10.180.0.2']);
     expect(named(result.accepted.flatMap((b) => b.hits))).toEqual([undefined]);
-    const uncommented = JSON_LISTING.replace(/\{"elem": \{"val": (\{"concat": \["172\.30\.0\.41", "tcp", 80\]\}), "comment": "ns1\/web:http"\}\}/, '$1');
+    const uncommented = JSON_LISTING.replace(/\{"elem": \{"val": (\{"concat": \["172\.30\.0\.41", 80\]\}), "comment": "ns1\/web:http"\}\}/, '$1');
     expect(uncommented).not.toBe(JSON_LISTING);
     const plain = walkHook(evaluators(uncommented), 'prerouting', [start({ src: POD, dst: '172.30.0.41', dport: 80 })], facts);
     expect(plain.accepted.map((b) => b.flow.dst)).toEqual(['10.180.0.1', '10.180.0.2']);

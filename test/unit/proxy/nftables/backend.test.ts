@@ -25,7 +25,7 @@ describe('the nftables backend', () => {
     kernel.failNext = true;
     await expect(backend.partialSync([{ service: 'ns1/api', before: [], after: [API] }], CONFIG)).rejects.toThrow();
     const retried = await backend.partialSync([{ service: 'ns1/api', before: [], after: [API] }], CONFIG);
-    expect(retried?.payload).toContain('add set ip weft svcs-1');
+    expect(retried?.payload).toContain('add map ip weft svcs-tcp-1');
   });
 
   it('says whether there was a table to remove, and ends its long-lived nft when closed', async () => {

@@ -13,9 +13,9 @@ describe('the nft payload of a partial sync', () => {
   it('turns one endpoint change into deleting and re-adding the changed map element and adding the new hairpin pair', () => {
     const next = renderPartialSync(webChange([{ ...WEB, clusterEndpoints: [EP1, EP3] }]), use(WEB, API), CONFIG);
     expect(next?.payload.split('\n')).toEqual([
-      'delete element ip weft eps-2 { 172.30.0.41 . tcp . 80 . 1 }',
+      'delete element ip weft eps-tcp-2 { 172.30.0.41 . 80 . 1 }',
       'add element ip weft hairpin { 10.180.1.3 . 10.180.1.3 }',
-      'add element ip weft eps-2 { 172.30.0.41 . tcp . 80 . 1 : 10.180.1.3 . 8080 }',
+      'add element ip weft eps-tcp-2 { 172.30.0.41 . 80 . 1 : 10.180.1.3 }',
       '',
     ]);
   });
@@ -23,25 +23,25 @@ describe('the nft payload of a partial sync', () => {
   it('leaves a former endpoint\'s hairpin pair to the next full sync', () => {
     const payload = renderPartialSync(webChange([{ ...WEB, clusterEndpoints: [EP1] }]), use(WEB, API), CONFIG)?.payload ?? '';
     expect(payload).not.toContain('hairpin');
-    expect(payload).toContain('delete element ip weft svcs-2 { 172.30.0.41 . tcp . 80 }');
-    expect(payload).toContain('add element ip weft svcs-1 { 172.30.0.41 . tcp . 80 comment "ns1/web:http" }');
+    expect(payload).toContain('delete element ip weft svcs-tcp-2 { 172.30.0.41 . 80 }');
+    expect(payload).toContain('add element ip weft svcs-tcp-1 { 172.30.0.41 . 80 comment "ns1/web:http" : 8080 }');
   });
 
   it('declares a new group with its chain and the rewritten dispatch jumps when a Service moves into it', () => {
     const lines = (renderPartialSync(webChange([{ ...WEB, clusterEndpoints: [EP2] }]), use(WEB, API), CONFIG)?.payload ?? '').split('\n');
     const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
-    expect(at('add set ip weft svcs-1')).toBeLessThan(at('add element ip weft svcs-1'));
-    expect(lines).toContain('add rule ip weft services jump group-1');
-    expect(lines).toContain('add rule ip weft group-1 ip daddr . meta l4proto . th dport @svcs-1 dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod 1 map @eps-1');
+    expect(at('add map ip weft svcs-tcp-1')).toBeLessThan(at('add element ip weft svcs-tcp-1'));
+    expect(lines).toContain('add rule ip weft services jump group-tcp-1');
+    expect(lines).toContain('add rule ip weft group-tcp-1 meta l4proto tcp ip daddr . th dport @svcs-tcp-1 dnat ip to ip daddr . th dport . numgen random mod 1 map @eps-tcp-1 : ip daddr . th dport map @svcs-tcp-1');
     expect(lines.some((l) => l.startsWith('delete set') || l.startsWith('delete chain'))).toBe(false);
   });
 
   it('removes a group, its chains and its maps once its last Service leaves it, and counts it gone', () => {
     const single = { ...API, clusterEndpoints: [EP3] };
     const next = renderPartialSync([{ service: 'ns1/api', before: [single], after: [] }], use(WEB, single), CONFIG);
-    expect(next?.payload).toContain('delete chain ip weft group-1');
-    expect(next?.payload).toContain('delete map ip weft eps-1');
-    expect([...(next?.use.keys() ?? [])]).toEqual([2]);
+    expect(next?.payload).toContain('delete chain ip weft group-tcp-1');
+    expect(next?.payload).toContain('delete map ip weft eps-tcp-1');
+    expect([...(next?.use.keys() ?? [])]).toEqual(['tcp-2']);
   });
 
   it('writes nothing when a changed Service renders the same parts', () => {
@@ -53,12 +53,12 @@ describe('the nft payload of a partial sync', () => {
     expect(payload).toMatch(/^add chain ip weft WEFT-SVC-[A-Z2-7]{16}$/m);
     expect(payload).toMatch(/^add set ip weft WEFT-AFF-[A-Z2-7]{16} \{ type ipv4_addr; flags dynamic,timeout; timeout 60s; \}$/m);
     expect(payload).toMatch(/^add element ip weft service-ips \{ 172\.30\.0\.41 \. tcp \. 80 comment "ns1\/web:http" : goto WEFT-SVC-[A-Z2-7]{16} \}$/m);
-    expect(payload).toContain('delete element ip weft svcs-2 { 172.30.0.41 . tcp . 80 }');
-    expect(payload).toContain('delete element ip weft eps-2 { 172.30.0.41 . tcp . 80 . 0, 172.30.0.41 . tcp . 80 . 1 }');
+    expect(payload).toContain('delete element ip weft svcs-tcp-2 { 172.30.0.41 . 80 }');
+    expect(payload).toContain('delete element ip weft eps-tcp-2 { 172.30.0.41 . 80 . 0, 172.30.0.41 . 80 . 1 }');
   });
 
   it('deletes a renamed port\'s elements by key and adds them back under the new name, in one transaction', () => {
     const payload = renderPartialSync(webChange([{ ...WEB, key: 'ns1/web:www' }]), use(WEB, API), CONFIG)?.payload;
-    expect(payload?.split('\n')).toEqual(['delete element ip weft svcs-2 { 172.30.0.41 . tcp . 80 }', 'add element ip weft svcs-2 { 172.30.0.41 . tcp . 80 comment "ns1/web:www" }', '']);
+    expect(payload?.split('\n')).toEqual(['delete element ip weft svcs-tcp-2 { 172.30.0.41 . 80 }', 'add element ip weft svcs-tcp-2 { 172.30.0.41 . 80 comment "ns1/web:www" : 8080 }', '']);
   });
 });

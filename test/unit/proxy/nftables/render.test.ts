@@ -22,14 +22,14 @@ const NODE_PORT = servicePort({ key: 'ns1/np:http', service: 'ns1/np', clusterIP
 describe('buildNftTable', () => {
   it('puts a Cluster-policy port in its endpoint-count group as elements only, with no chain of its own', () => {
     const t = table(servicePort());
-    expect(elements(t, 'svcs-2')).toEqual(['172.30.0.41 . tcp . 80 comment "ns1/web:http"']);
-    expect(elements(t, 'eps-2')).toEqual(['172.30.0.41 . tcp . 80 . 0 : 10.180.0.1 . 8080', '172.30.0.41 . tcp . 80 . 1 : 10.180.0.2 . 8080']);
+    expect(elements(t, 'svcs-tcp-2')).toEqual(['172.30.0.41 . 80 comment "ns1/web:http" : 8080']);
+    expect(elements(t, 'eps-tcp-2')).toEqual(['172.30.0.41 . 80 . 0 : 10.180.0.1', '172.30.0.41 . 80 . 1 : 10.180.0.2']);
     expect(elements(t, 'cluster-ips')).toEqual([]);
     expect(elements(t, 'hairpin')).toEqual(['10.180.0.1 . 10.180.0.1', '10.180.0.2 . 10.180.0.2']);
     expect(t.chains.map((c) => c.name)).not.toContain(serviceChainName('SVC', servicePort()));
-    expect(rules(t, 'group-2')).toEqual([
-      'ip saddr != 10.180.0.0/16 ip daddr . meta l4proto . th dport @svcs-2 meta mark set meta mark | 0x4000',
-      'ip daddr . meta l4proto . th dport @svcs-2 dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod 2 map @eps-2',
+    expect(rules(t, 'group-tcp-2')).toEqual([
+      'meta l4proto tcp ip saddr != 10.180.0.0/16 ip daddr . th dport @svcs-tcp-2 meta mark set meta mark | 0x4000',
+      'meta l4proto tcp ip daddr . th dport @svcs-tcp-2 dnat ip to ip daddr . th dport . numgen random mod 2 map @eps-tcp-2 : ip daddr . th dport map @svcs-tcp-2',
     ]);
   });
 
@@ -45,11 +45,11 @@ describe('buildNftTable', () => {
       'ip daddr . meta l4proto . th dport @external-ips meta mark set meta mark | 0x4000',
       'fib daddr type local meta l4proto . th dport @external-nodeports meta mark set meta mark | 0x4000',
       'ip daddr . meta l4proto . th dport vmap @service-ips',
-      'jump group-2',
-      'jump group-3',
+      'jump group-tcp-2',
+      'jump group-tcp-3',
       'fib daddr type local jump nodeports',
     ]);
-    expect(rules(t, 'nodeports')).toEqual(['meta l4proto . th dport vmap @service-nodeports', 'jump nodeport-group-2', 'jump nodeport-group-3']);
+    expect(rules(t, 'nodeports')).toEqual(['meta l4proto . th dport vmap @service-nodeports', 'jump nodeport-group-tcp-2', 'jump nodeport-group-tcp-3']);
     expect(rules(t, 'masquerading')).toEqual([
       'ct status dnat ip saddr . ip daddr @hairpin masquerade fully-random',
       'meta mark & 0x4000 == 0 return',
@@ -60,10 +60,10 @@ describe('buildNftTable', () => {
 
   it('sends node ports and external IPs of a Cluster-policy port through the same group, marked for masquerade', () => {
     const t = table(NODE_PORT);
-    expect(elements(t, 'svcs-3')).toEqual(['172.30.0.42 . tcp . 80 comment "ns1/np:http"', '192.0.2.7 . tcp . 80 comment "ns1/np:http"']);
-    expect(elements(t, 'eps-3')).toHaveLength(6);
-    expect(elements(t, 'nodeports-3')).toEqual(['tcp . 30080 comment "ns1/np:http"']);
-    expect(elements(t, 'nodeport-eps-3')).toEqual(['tcp . 30080 . 0 : 10.180.0.1 . 8080', 'tcp . 30080 . 1 : 10.180.0.2 . 8080', 'tcp . 30080 . 2 : 10.180.1.3 . 8080']);
+    expect(elements(t, 'svcs-tcp-3')).toEqual(['172.30.0.42 . 80 comment "ns1/np:http" : 8080', '192.0.2.7 . 80 comment "ns1/np:http" : 8080']);
+    expect(elements(t, 'eps-tcp-3')).toHaveLength(6);
+    expect(elements(t, 'nodeports-tcp-3')).toEqual(['30080 comment "ns1/np:http" : 8080']);
+    expect(elements(t, 'nodeport-eps-tcp-3')).toEqual(['30080 . 0 : 10.180.0.1', '30080 . 1 : 10.180.0.2', '30080 . 2 : 10.180.1.3']);
     expect(elements(t, 'external-ips')).toEqual(['192.0.2.7 . tcp . 80 comment "ns1/np:http"']);
     expect(elements(t, 'external-nodeports')).toEqual(['tcp . 30080 comment "ns1/np:http"']);
   });
@@ -94,7 +94,22 @@ describe('buildNftTable', () => {
       `meta l4proto tcp numgen random mod 2 == 0 update @${aff1} { ip saddr } dnat ip to 10.180.0.1:8080`,
       `meta l4proto tcp update @${aff2} { ip saddr } dnat ip to 10.180.0.2:8080`,
     ]);
-    expect(elements(t, 'svcs-2') ?? []).toEqual([]);
+    expect(elements(t, 'svcs-tcp-2') ?? []).toEqual([]);
+  });
+
+  it('gives a port whose endpoints listen on different ports a chain of its own: a group maps each destination to one port', () => {
+    const sp = servicePort({ clusterEndpoints: [EP1, { ...EP2, port: 9090 }] });
+    const t = table(sp);
+    expect(rules(t, serviceChainName('SVC', sp))).toEqual(['meta l4proto tcp numgen random mod 2 == 0 dnat ip to 10.180.0.1:8080', 'meta l4proto tcp dnat ip to 10.180.0.2:9090']);
+    expect(t.sets.map((s) => s.name).filter((n) => /^(svcs|eps)-/.test(n))).toEqual([]);
+  });
+
+  it('groups ports by protocol: a udp port of the same endpoint count has its own sets and chain, matching udp', () => {
+    const t = table(servicePort(), servicePort({ key: 'ns1/dns:dns', service: 'ns1/dns', protocol: 'udp', port: 53, clusterEndpoints: [{ ...EP1, port: 53 }, { ...EP2, port: 53 }] }));
+    expect(rules(t, 'services')?.filter((r) => r.startsWith('jump group-'))).toEqual(['jump group-tcp-2', 'jump group-udp-2']);
+    expect(elements(t, 'svcs-udp-2')).toEqual(['172.30.0.41 . 53 comment "ns1/dns:dns" : 53']);
+    expect(elements(t, 'eps-udp-2')).toEqual(['172.30.0.41 . 53 . 0 : 10.180.0.1', '172.30.0.41 . 53 . 1 : 10.180.0.2']);
+    expect(rules(t, 'group-udp-2')?.[1]).toBe('meta l4proto udp ip daddr . th dport @svcs-udp-2 dnat ip to ip daddr . th dport . numgen random mod 2 map @eps-udp-2 : ip daddr . th dport map @svcs-udp-2');
   });
 
   it('sends external traffic of an externalTrafficPolicy Local port to local endpoints only, keeping pods and the node on all', () => {
@@ -139,14 +154,14 @@ describe('buildNftTable', () => {
   it('names the Service port in the comment of the elements that stand for it, never of the per-endpoint ones', () => {
     const t = table(NODE_PORT);
     const commented = t.sets.filter((s) => s.elements?.some((e) => e.includes(' comment '))).map((s) => s.name);
-    expect(commented.sort()).toEqual(['external-ips', 'external-nodeports', 'nodeports-3', 'svcs-3']);
+    expect(commented.sort()).toEqual(['external-ips', 'external-nodeports', 'nodeports-tcp-3', 'svcs-tcp-3']);
   });
 
   it('leaves the comment off a key nft could not take as it is, and writes the element anyway', () => {
     const long = `${'n'.repeat(63)}/${'s'.repeat(63)}:http`;
-    expect(elements(table(servicePort({ key: long })), 'svcs-2')).toEqual(['172.30.0.41 . tcp . 80']);
-    expect(elements(table(servicePort({ key: 'ns1/web" } ; flush ruleset ; x:http' })), 'svcs-2')).toEqual(['172.30.0.41 . tcp . 80']);
-    expect(elements(table(servicePort({ key: `${'n'.repeat(59)}/${'s'.repeat(63)}:http` })), 'svcs-2')).toEqual([`172.30.0.41 . tcp . 80 comment "${'n'.repeat(59)}/${'s'.repeat(63)}:http"`]);
+    expect(elements(table(servicePort({ key: long })), 'svcs-tcp-2')).toEqual(['172.30.0.41 . 80 : 8080']);
+    expect(elements(table(servicePort({ key: 'ns1/web" } ; flush ruleset ; x:http' })), 'svcs-tcp-2')).toEqual(['172.30.0.41 . 80 : 8080']);
+    expect(elements(table(servicePort({ key: `${'n'.repeat(59)}/${'s'.repeat(63)}:http` })), 'svcs-tcp-2')).toEqual([`172.30.0.41 . 80 comment "${'n'.repeat(59)}/${'s'.repeat(63)}:http" : 8080`]);
   });
 
   it('renders a full sync whose rule and element lines all name the one table', () => {
