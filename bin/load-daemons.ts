@@ -3,7 +3,8 @@
 export type Daemons = typeof import('./daemons.ts');
 export type OverlayDaemon = typeof import('./overlay-daemon.ts');
 
-export function loadDaemons(): Promise<Daemons> {
+/** `proxy`: for weft-proxy, whose start the executable's code cache for it covers. */
+export function loadDaemons(_options: { proxy?: boolean } = {}): Promise<Daemons> {
   return import('./daemons.ts');
 }
 

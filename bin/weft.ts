@@ -11,7 +11,7 @@ const COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   'weft-bridge': () => import('../plugins/bridge/main.ts'),
   'weft-host-local': () => import('../plugins/host-local/main.ts'),
   'weft-vxlan': () => import('../plugins/vxlan/main.ts'),
-  'weft-proxy': async () => ({ main: (await loadDaemons()).weftProxy }),
+  'weft-proxy': async () => ({ main: (await loadDaemons({ proxy: true })).weftProxy }),
   weftd: async () => ({ main: async (argv) => (await loadOverlayDaemon()).weftd(argv, async () => (await loadDaemons()).loadKubeSubnetManager()) }),
   explain: async () => ({ main: (await loadDaemons()).explain }),
   doctor: async () => ({ main: (await loadDaemons()).doctor }),

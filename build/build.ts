@@ -5,7 +5,7 @@ import { CLIENT_COMMAND_NAMES, COMMAND_NAMES, linkCommands } from './links.ts';
 import { buildSea, SEA_EXEC_ARGV } from './sea.ts';
 import { writeCodeCache } from './code-cache.ts';
 import type { Daemons } from '../bin/load-daemons.ts';
-import { DAEMONS_ASSET, DAEMONS_CODE_CACHE, OVERLAY_ASSET, OVERLAY_CODE_CACHE } from './sea-load-daemons.ts';
+import { DAEMONS_ASSET, DAEMONS_CODE_CACHE, OVERLAY_ASSET, OVERLAY_CODE_CACHE, PROXY_CODE_CACHE } from './sea-load-daemons.ts';
 
 // npm run build: bin/weft.ts -> dist/weft.cjs -> dist/bin/weft (single executable) + one hard link per command.
 // Copying dist/bin/* into /opt/cni/bin is a complete install; kubectl-weft goes on the operator's PATH.
@@ -33,16 +33,17 @@ async function main(): Promise<void> {
   progress('bundle', started, `${relative(ROOT, bundled)} ${kb(report.mainBytes)}, ${relative(ROOT, daemons)} ${kb(report.daemonsBytes)}, ${relative(ROOT, overlay)} ${kb(report.overlayBytes)}`);
 
   started = performance.now();
-  const caches = { [DAEMONS_ASSET]: join(DIST, DAEMONS_CODE_CACHE), [OVERLAY_ASSET]: join(DIST, OVERLAY_CODE_CACHE) };
+  const caches = { [DAEMONS_CODE_CACHE]: join(DIST, DAEMONS_CODE_CACHE), [PROXY_CODE_CACHE]: join(DIST, PROXY_CODE_CACHE), [OVERLAY_CODE_CACHE]: join(DIST, OVERLAY_CODE_CACHE) };
   const cacheBytes = await Promise.all([
-    writeCodeCache(daemons, caches[DAEMONS_ASSET], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: DAEMONS_ASSET, initialize: 'initializeProxyModules' satisfies keyof Daemons }),
-    writeCodeCache(overlay, caches[OVERLAY_ASSET], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: OVERLAY_ASSET }),
+    writeCodeCache(daemons, caches[DAEMONS_CODE_CACHE], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: DAEMONS_ASSET }),
+    writeCodeCache(daemons, caches[PROXY_CODE_CACHE], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: DAEMONS_ASSET, initialize: 'initializeProxyModules' satisfies keyof Daemons }),
+    writeCodeCache(overlay, caches[OVERLAY_CODE_CACHE], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: OVERLAY_ASSET }),
   ]);
   progress('cache', started, Object.values(caches).map((file, i) => `${relative(ROOT, file)} ${kb(cacheBytes[i]!)}`).join(', '));
 
   started = performance.now();
   const binary = join(BIN, 'weft');
-  const assets = { [DAEMONS_ASSET]: daemons, [DAEMONS_CODE_CACHE]: caches[DAEMONS_ASSET], [OVERLAY_ASSET]: overlay, [OVERLAY_CODE_CACHE]: caches[OVERLAY_ASSET] };
+  const assets = { [DAEMONS_ASSET]: daemons, [OVERLAY_ASSET]: overlay, ...caches };
   await buildSea(bundled, binary, { node: process.execPath, cacheDir: join(ROOT, '.cache'), workDir: DIST, assets });
   progress('sea', started, `${relative(ROOT, binary)} ${mb(statSync(binary).size)}`);
 
