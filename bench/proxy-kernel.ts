@@ -7,7 +7,8 @@ import { epochMs, sleep } from './proxy-clock.ts';
 // iptables-nft) reports every committed transaction to `nft monitor`: each line is stamped when it
 // arrives, so the time is the commit's, whatever the table's size. iptables-legacy has no such
 // events: its rules are listed in a loop, and the time is the end of the first listing that shows the
-// rule (the poll interval bounds the error).
+// rule (the poll interval bounds the error). An nftables full sync is seen by polling for its table
+// (pollTable): a monitor listening makes the kernel build an event for every element of the commit.
 
 export interface Seen {
   readonly at: number;
@@ -87,11 +88,29 @@ export class NftMonitor {
 }
 
 /** Lists one chain of the nat table in `netns` until `present` holds; when the listing that showed it ended. */
-export async function pollChain(netns: string, command: { iptables: string; chain: string }, present: (listing: string) => boolean, timing: { deadline: number; intervalMs: number }): Promise<number | undefined> {
-  while (epochMs() < timing.deadline) {
+export function pollChain(netns: string, command: { iptables: string; chain: string }, present: (listing: string) => boolean, timing: Timing): Promise<number | undefined> {
+  return pollUntil(async () => {
     const listed = await run(command.iptables, ['-w', '-t', 'nat', '-S', command.chain], { netns });
+    return present(listed.code === 0 ? listed.stdout : '');
+  }, timing);
+}
+
+/** When nftables table `table` ("ip weft") is first listed in `netns`; undefined past the deadline. */
+export function pollTable(netns: string, table: string, timing: Timing): Promise<number | undefined> {
+  return pollUntil(async () => (await run('nft', ['list', 'tables'], { netns })).stdout.split('\n').includes(`table ${table}`), timing);
+}
+
+interface Timing {
+  readonly deadline: number;
+  readonly intervalMs: number;
+}
+
+/** When `present` first held, stamped at the end of that check; undefined past the deadline. */
+async function pollUntil(present: () => Promise<boolean>, timing: Timing): Promise<number | undefined> {
+  while (epochMs() < timing.deadline) {
+    const found = await present();
     const at = epochMs();
-    if (present(listed.code === 0 ? listed.stdout : '')) return at;
+    if (found) return at;
     await sleep(timing.intervalMs);
   }
   return undefined;
