@@ -3,7 +3,7 @@
 export type Daemons = typeof import('./daemons.ts');
 export type OverlayDaemon = typeof import('./overlay-daemon.ts');
 
-/** `proxy`: for weft-proxy, whose start the executable's code cache for it covers. */
+/** `proxy` picks, in the executable, the code cache that holds weft-proxy's start; from source it changes nothing. */
 export function loadDaemons(_options: { proxy?: boolean } = {}): Promise<Daemons> {
   return import('./daemons.ts');
 }

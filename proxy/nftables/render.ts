@@ -13,8 +13,9 @@ import type { NftChain, NftSet, NftTable } from './table.ts';
 // has the load times). nft's time to load a full sync grows with the fields of each element, and
 // the endpoint maps hold most elements, so a group's keys leave out the protocol its rules match,
 // and its endpoint maps hold addresses only: the port, which a grouped port's endpoints share, is
-// the value of its destination's element. The few ports with affinity, Local policies or loadBalancerSourceRanges get per-service
-// chains (named as the iptables ones, from the core's ServicePlan), reached through verdict maps.
+// the value of its destination's element. The few ports with affinity, Local policies,
+// loadBalancerSourceRanges or endpoints on different ports get per-service chains (named as the
+// iptables ones, from the core's ServicePlan), reached through verdict maps.
 
 const DEST = 'ip daddr . meta l4proto . th dport';
 const PORT = 'meta l4proto . th dport';
