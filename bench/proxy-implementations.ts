@@ -89,15 +89,19 @@ function weftServiceChain(index: number): string {
   return serviceChainName('SVC', { key: servicePortKey(index), protocol: 'tcp' });
 }
 
-/** `ip` as a whole address in a line (10.192.0.1 is not part of 10.192.0.10). */
+/** A pattern matching `ip` as a whole address (10.192.0.1 is not part of 10.192.0.10) when nothing but a non-digit follows. */
+function addressPattern(ip: string): string {
+  return `(?<![\\d.])${ip.replaceAll('.', '\\.')}`;
+}
+
 function mentions(line: string, ip: string): boolean {
-  return new RegExp(`(?<![\\d.])${ip.replaceAll('.', '\\.')}(?!\\d)`).test(line);
+  return new RegExp(`${addressPattern(ip)}(?!\\d)`).test(line);
 }
 
 async function nftWatch(node: Netns): Promise<KernelWatch> {
   const monitor = await NftMonitor.start(node.path);
   // A Service's destination: `ip . tcp . port` in kube-proxy's keys, `ip . port` in weft's per-protocol groups.
-  const dest = (index: number) => new RegExp(`(?<![\\d.])${clusterIP(index).replaceAll('.', '\\.')} \\. (tcp \\. )?${SERVICE_PORT}(?!\\d)`);
+  const dest = (index: number) => new RegExp(`${addressPattern(clusterIP(index))} \\. (tcp \\. )?${SERVICE_PORT}(?!\\d)`);
   return {
     endpoint: async (_index, ip, since, deadline) => (await monitor.waitFor((l) => l.startsWith('add ') && mentions(l, ip), since, deadline))?.at,
     service: async (index, present, since, deadline) => (await monitor.waitFor((l) => l.startsWith(present ? 'add element' : 'delete element') && dest(index).test(l), since, deadline))?.at,

@@ -4,15 +4,15 @@ import type { NftChain, NftRule, NftTable } from './nftables-ruleset.ts';
 import { serviceOfElement } from './proxy-layout.ts';
 import { ABSENT, canonical, elementComment, elementMatches, evaluateKey, findElement, mapLookup, type Atom } from './nftables-values.ts';
 
-/** A value a map gives for the flow, with its probability (numgen forks a key) and its element's comment. */
-type MapValue = { readonly value: unknown; readonly probability: number; readonly comment?: string };
-
 // Walks a packet's flow through the native nftables tables (weft-proxy's `ip weft`, and any other),
 // expression by expression as nft's JSON lists them. A `numgen random` key forks the flow, so a
 // Service's map yields each endpoint with its probability. An expression not understood leaves its
 // rule not evaluated, reported as such (and as a possible drop when the rule drops). The proxy's
 // set and map elements that stand for a Service port name it in their comment: a rule's hits carry
 // the Service of the element it matched, as the iptables tracer's carry the one its comment names.
+
+/** A value a map gives for the flow, with its probability (numgen forks a key) and its element's comment. */
+type MapValue = { readonly value: unknown; readonly probability: number; readonly comment?: string };
 
 const HOOKS = new Set<Hook>(['prerouting', 'input', 'forward', 'output', 'postrouting']);
 const MAX_DEPTH = 32;
@@ -264,17 +264,16 @@ export class NftablesEvaluator implements ChainEvaluator {
     if (!isObject(arg)) return { steps: [{ kind: 'next', branch: this.#notEvaluated(place, branch) }] };
     const targets: { ip: string; port?: number; probability: number; at: Place }[] = [];
     const ports: MapValue[] = typeof arg.port === 'number' ? [{ value: arg.port, probability: 1 }] : isObject(arg.port) && isObject(arg.port.map) ? this.#mapValues(place, arg.port, branch, facts) : [{ value: undefined, probability: 1 }];
-    if (typeof arg.addr === 'string') targets.push({ ip: arg.addr, ...(typeof arg.port === 'number' ? { port: arg.port } : {}), probability: 1, at: place });
+    const target = (ip: string, port: MapValue, probability: number, comment: string | undefined) =>
+      targets.push({ ip, ...(typeof port.value === 'number' ? { port: port.value } : {}), probability: probability * port.probability, at: this.#naming(place, comment ?? port.comment) });
+    if (typeof arg.addr === 'string') for (const port of ports) target(arg.addr, port, 1, undefined);
     else if (isObject(arg.addr) && isObject(arg.addr.map)) {
       for (const address of this.#mapValues(place, arg.addr, branch, facts)) {
         const { value } = address;
         const parts = isObject(value) && Array.isArray(value.concat) ? value.concat : typeof value === 'string' ? [value] : undefined;
         if (!parts) continue;
         const [ip, own] = parts as [string, number?];
-        for (const port of typeof own === 'number' ? [{ value: own, probability: 1 }] : ports) {
-          const comment = address.comment ?? port.comment;
-          targets.push({ ip, ...(typeof port.value === 'number' ? { port: port.value } : {}), probability: address.probability * port.probability, at: this.#naming(place, comment) });
-        }
+        for (const port of typeof own === 'number' ? [{ value: own, probability: 1 }] : ports) target(ip, port, address.probability, address.comment);
       }
     } else return { steps: [{ kind: 'next', branch: this.#notEvaluated(place, branch) }] };
     const matched = targets.reduce((sum, t) => sum + t.probability, 0);
