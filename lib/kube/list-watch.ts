@@ -56,6 +56,19 @@ function query(collection: Collection, extra: Record<string, string | undefined>
   return params.toString();
 }
 
+/**
+ * The query of one list page. Until an object went to the caller, a list may come from the API server's
+ * watch cache (resourceVersion=0, as client-go's reflectors start, and without etcd's range reads):
+ * a snapshot a little old cannot take the caller back in time, and the
+ * watch from its resourceVersion brings it up to date. A later list (after a 410 Gone or a failed page)
+ * reads the current state. A continued page carries its token only: the API refuses a resourceVersion
+ * beside it.
+ */
+export function listParams(at: { handedOver: boolean; cont: string | undefined }): Record<string, string | undefined> {
+  if (at.cont !== undefined) return { limit: String(PAGE_SIZE), continue: at.cont };
+  return { limit: String(PAGE_SIZE), resourceVersion: at.handedOver ? undefined : '0' };
+}
+
 export function listWatch(config: KubeConfig, collection: Collection, handlers: ListWatchHandlers): ListWatch {
   const server = config.getCurrentCluster()?.server;
   if (!server) throw new Error('cannot watch the API: the kubeconfig has no current cluster');
@@ -76,8 +89,10 @@ export function listWatch(config: KubeConfig, collection: Collection, handlers: 
     return JSON.parse(text) as Json;
   };
 
+  // Set once an object went to the caller: every list after that reads the current state.
+  let handedOver = false;
   const getPage = (cont: string | undefined): Promise<Json> => {
-    const page = getJson(query(collection, { limit: String(PAGE_SIZE), continue: cont }));
+    const page = getJson(query(collection, listParams({ handedOver, cont })));
     // Awaited by the next round; a failure while this round hands its items over is not unhandled.
     page.catch(() => undefined);
     return page;
@@ -96,6 +111,7 @@ export function listWatch(config: KubeConfig, collection: Collection, handlers: 
       next = cont !== undefined && !stopping.signal.aborted ? getPage(cont) : undefined;
       for (const item of (page.items ?? []) as Json[]) {
         keys.add(objectKey(item));
+        handedOver = true;
         handlers.onObject('upsert', item);
       }
     }
@@ -121,6 +137,7 @@ export function listWatch(config: KubeConfig, collection: Collection, handlers: 
           return;
         }
         last = resourceVersion(object) ?? last;
+        handedOver = true;
         if (type === 'ADDED' || type === 'MODIFIED') handlers.onObject('upsert', object as Json);
         else if (type === 'DELETED') handlers.onObject('delete', object as Json);
       };
