@@ -5,6 +5,12 @@ import { ratio } from './stats.ts';
 // in the same mode and weft-proxy's nftables endpoint change over the `nft -f` floor, as ratios, and
 // the issue's targets at the largest size. Pure: results in, lines out.
 
+/** " (cleanup 3 ms, state 190 ms, ...)" when weft-proxy logged its full sync's parts. */
+function syncPhases(split: NonNullable<CaseResult['fullSyncSplit']>): string {
+  const phases = Object.entries(split.syncPhasesMs ?? {});
+  return phases.length === 0 ? '' : ` (${phases.map(([name, value]) => `${name} ${ms(value)}`).join(', ')})`;
+}
+
 export function ms(value: number | undefined): string {
   if (value === undefined || Number.isNaN(value)) return '-';
   return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${value.toFixed(value < 100 ? 1 : 0)} ms`;
@@ -80,7 +86,7 @@ export function reportLines(size: number, results: readonly CaseResult[]): strin
   }
   for (const r of results) {
     const f = r.fullSyncSplit;
-    if (f) lines.push(`${String(size).padStart(7)}  ${r.proxy} ${r.mode}: full sync = start-up ${ms(f.startupMs)} + listing ${ms(f.listMs)} + sync ${ms(f.syncMs)} (+ the rest until the kernel's report is seen)`);
+    if (f) lines.push(`${String(size).padStart(7)}  ${r.proxy} ${r.mode}: full sync = start-up ${ms(f.startupMs)} + listing ${ms(f.listMs)} + sync ${ms(f.syncMs)}${syncPhases(f)} (+ the rest until the kernel's report is seen)`);
     const b = r.breakdown;
     if (b && b.matched > 0) {
       lines.push(`${String(size).padStart(7)}  ${r.proxy} ${r.mode}: write -> API answer ${ms(b.writeToAnswerMs)}, write -> arrival ${ms(b.writeToArrivalMs)}, arrival -> sync ${ms(b.arrivalToSyncMs)}, sync ${ms(b.syncMs)}, sync end -> seen ${ms(b.syncEndToSeenMs)} (medians of ${b.matched})`);

@@ -27,6 +27,8 @@ export interface FullSyncSplit {
   readonly listMs: number;
   /** The first full sync itself: desired state, rendering, applying. */
   readonly syncMs: number;
+  /** The sync's parts as weft-proxy logs them (cleanup of other modes, state, render, kernel). */
+  readonly syncPhasesMs?: Readonly<Record<string, number>>;
 }
 
 interface LogLine {
@@ -36,6 +38,7 @@ interface LogLine {
   readonly ms?: number;
   readonly firstChangeAt?: number;
   readonly waitedMs?: number;
+  readonly phasesMs?: Readonly<Record<string, number>>;
 }
 
 function logLines(log: string): LogLine[] {
@@ -57,9 +60,9 @@ export function fullSyncSplit(log: string, startedAt: number): FullSyncSplit | u
   };
   const started = at('started');
   const listed = at('informers synced');
-  const sync = lines.find((l) => l.msg === 'synced' && l.kind === 'full')?.ms;
-  if (started === undefined || listed === undefined || sync === undefined) return undefined;
-  return { startupMs: Math.round(started - startedAt), listMs: listed - started, syncMs: Math.round(sync) };
+  const full = lines.find((l) => l.msg === 'synced' && l.kind === 'full');
+  if (started === undefined || listed === undefined || full?.ms === undefined) return undefined;
+  return { startupMs: Math.round(started - startedAt), listMs: listed - started, syncMs: Math.round(full.ms), ...(full.phasesMs ? { syncPhasesMs: full.phasesMs } : {}) };
 }
 
 interface SyncLine {

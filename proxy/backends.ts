@@ -5,7 +5,8 @@ import { NftablesBackend } from './nftables/backend.ts';
 import { nftKernel } from './nftables/kernel.ts';
 
 // The two backends on the node's own kernel: the chosen mode's, and the other one, whose leftovers
-// the first full sync removes (as kube-proxy removes the other modes' rules when it starts).
+// the first full sync removes once its own rules are in (kube-proxy removes them when it starts, before
+// its first sync, which leaves Services without rules for as long as that sync takes).
 
 export function backendsFor(mode: ProxyMode): { backend: Backend; others: Backend[] } {
   const iptables = new IptablesBackend(iptablesKernel());

@@ -77,6 +77,7 @@ function reportSync(outcome: SyncOutcome, context: { metrics: ProxyMetrics; heal
     services: outcome.services,
     servicePorts: outcome.servicePorts,
     written: outcome.result.written,
+    ...(outcome.phasesMs ? { phasesMs: outcome.phasesMs } : {}),
     // When the first change of this sync arrived, and how long it waited for the sync to start.
     ...(since !== undefined ? { firstChangeAt: Math.round(since * 10) / 10, waitedMs: Math.round((context.startedAt - since) * 10) / 10 } : {}),
   });

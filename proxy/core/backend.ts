@@ -21,6 +21,8 @@ export interface BackendResult {
   readonly written: Readonly<Record<string, number>>;
   /** What one transaction applied; empty when nothing needed writing. */
   readonly payload: string;
+  /** Time spent waiting on the kernel's tools (reading and writing rules), of a full sync. */
+  readonly kernelMs?: number;
 }
 
 export interface Backend {

@@ -11,12 +11,14 @@ import { serviceState, type ServicePortState, type Skipped } from './state.ts';
 // the desired state of what it syncs (every Service, or only the changed ones) and hands it to the
 // backend. A partial sync needs a previous successful full sync with the same config and no Node
 // change, and a backend that can express the change; otherwise the sync is a full one. A failed sync
-// hands its changes back to the tracker and makes the next sync a full one. The first full sync
-// first removes the rules of the other modes.
+// hands its changes back to the tracker and makes the next sync a full one. The first full sync that
+// succeeds then removes the rules of the other modes: until this mode's rules are in, the earlier
+// proxy's keep serving (both DNAT a new connection the same way while they coexist), and the first
+// sync's rules are not held back by the cleanup.
 
 export interface ProxierOptions {
   readonly backend: Backend;
-  /** The other modes' backends: whatever they left on the node goes before the first full sync. */
+  /** The other modes' backends: whatever they left on the node goes after the first full sync. */
   readonly otherModes: readonly Backend[];
   readonly tracker: ChangeTracker;
   readonly conntrack: ConntrackKernel;
@@ -38,6 +40,8 @@ export interface SyncOutcome {
   readonly changes: Changes;
   /** Other modes' rules found and removed. */
   readonly cleanedUp: readonly string[];
+  /** Where a full sync's time went: the wanted state, rendering, the kernel, then removing other modes' rules. */
+  readonly phasesMs?: Readonly<Record<'state' | 'render' | 'kernel' | 'cleanup', number>>;
 }
 
 export class Proxier {
@@ -99,7 +103,7 @@ export class Proxier {
   async #full(changes: Changes, config: ProxyConfig): Promise<SyncOutcome> {
     // Conntrack entries are compared against what the kernel held; before the first sync nothing is known.
     const before = new Map(this.#synced ? [...changes.services].map(([service, change]) => [service, this.#heldPorts(change.before, config)]) : []);
-    const cleanedUp = await this.#cleanOtherModes();
+    const building = performance.now();
     this.#claims = new DestinationClaims();
     this.#healthChecks = new Map();
     const all: ServicePortState[] = [];
@@ -118,8 +122,14 @@ export class Proxier {
     }
     // Changed Services that are gone: their flows still need deleting.
     for (const [service, was] of before) if (!this.#options.tracker.records(service).service) diffs.push({ service, before: was, after: [] });
+    const applying = performance.now();
     const result = await this.#options.backend.fullSync(all, config);
-    return this.#finish({ kind: 'full', services, servicePorts: all.length, result, skipped, changes, cleanedUp }, diffs, config);
+    const cleaning = performance.now();
+    const cleanedUp = await this.#cleanOtherModes();
+    const kernel = result.kernelMs ?? 0;
+    const round = (ms: number) => Math.round(ms * 10) / 10;
+    const phasesMs = { state: round(applying - building), render: round(Math.max(0, cleaning - applying - kernel)), kernel: round(kernel), cleanup: round(performance.now() - cleaning) };
+    return this.#finish({ kind: 'full', services, servicePorts: all.length, result, skipped, changes, cleanedUp, phasesMs }, diffs, config);
   }
 
   async #cleanOtherModes(): Promise<string[]> {

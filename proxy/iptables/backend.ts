@@ -25,11 +25,14 @@ export class IptablesBackend implements Backend {
 
   async fullSync(servicePorts: readonly ServicePortState[], config: ProxyConfig): Promise<BackendResult> {
     this.#applied = undefined;
+    const saving = performance.now();
     const saved = parseSaved(await this.#kernel.save());
+    const savedMs = performance.now() - saving;
     const { payload, applied, written } = renderFullSync(servicePorts, config, { existingChains: saved.chains, jumps: missingJumps(builtinJumps(), saved) });
+    const restoring = performance.now();
     await this.#kernel.restore(payload);
     this.#applied = applied;
-    return { written, payload };
+    return { written, payload, kernelMs: savedMs + performance.now() - restoring };
   }
 
   async partialSync(diffs: readonly ServiceDiff[], config: ProxyConfig): Promise<BackendResult | undefined> {

@@ -27,9 +27,11 @@ export class NftablesBackend implements Backend {
   async fullSync(servicePorts: readonly ServicePortState[], config: ProxyConfig): Promise<BackendResult> {
     const { table, groups } = buildTable(servicePorts, config);
     const payload = renderFullSync(table);
+    const replacing = performance.now();
     await this.#kernel.replace(payload);
     this.#use = groups;
-    return { written: { weft: table.chains.reduce((n, c) => n + c.rules.length, 0) + table.sets.reduce((n, s) => n + (s.elements?.length ?? 0), 0) }, payload };
+    const written = { weft: table.chains.reduce((n, c) => n + c.rules.length, 0) + table.sets.reduce((n, s) => n + (s.elements?.length ?? 0), 0) };
+    return { written, payload, kernelMs: performance.now() - replacing };
   }
 
   async partialSync(diffs: readonly ServiceDiff[], config: ProxyConfig): Promise<BackendResult | undefined> {

@@ -17,6 +17,16 @@ describe("weft-proxy's full sync split from its log", () => {
     expect(fullSyncSplit(log, spawnedAt)).toEqual({ startupMs: 414, listMs: 2409, syncMs: 3891 });
   });
 
+  it("carries the sync's parts when the proxy logged them", () => {
+    const phasesMs = { cleanup: 12.5, state: 190.1, render: 160, kernel: 1400.2 };
+    const log = [
+      line({ time: '2026-12-01T22:00:35.114Z', msg: 'started' }),
+      line({ time: '2026-12-01T22:00:37.523Z', msg: 'informers synced' }),
+      line({ time: '2026-12-01T22:00:39.300Z', msg: 'synced', kind: 'full', ms: 1772.8, phasesMs }),
+    ].join('\n');
+    expect(fullSyncSplit(log, spawnedAt)).toEqual({ startupMs: 414, listMs: 2409, syncMs: 1773, syncPhasesMs: phasesMs });
+  });
+
   it('gives nothing when the proxy never reached its first full sync', () => {
     const log = [line({ time: '2026-12-01T22:00:35.114Z', msg: 'started' }), line({ time: '2026-12-01T22:00:37.523Z', msg: 'informers synced' })].join('\n');
     expect(fullSyncSplit(log, spawnedAt)).toBeUndefined();

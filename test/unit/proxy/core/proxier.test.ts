@@ -18,10 +18,11 @@ class RecordingBackend implements Backend {
   readonly calls: ({ kind: 'full'; ports: readonly ServicePortState[] } | { kind: 'partial'; diffs: readonly ServiceDiff[] } | { kind: 'cleanup' })[] = [];
   refusePartial = false;
   failNext = false;
+  kernelMs = 0;
   async fullSync(ports: readonly ServicePortState[], _config: ProxyConfig) {
     this.#maybeFail();
     this.calls.push({ kind: 'full', ports });
-    return RESULT;
+    return { ...RESULT, kernelMs: this.kernelMs };
   }
   async partialSync(diffs: readonly ServiceDiff[]) {
     this.#maybeFail();
@@ -63,15 +64,36 @@ function setup() {
 }
 
 describe('the proxier', () => {
-  it('starts with a full sync of every Service, after removing the other mode\'s rules once', async () => {
+  it('starts with a full sync of every Service, then removes the other mode\'s rules once', async () => {
     const { backend, other, proxier } = setup();
+    let fullSyncsBeforeCleanup = -1;
+    other.cleanup = async () => {
+      fullSyncsBeforeCleanup = backend.calls.length;
+      other.calls.push({ kind: 'cleanup' });
+      return true;
+    };
     const outcome = await proxier.sync('partial', CONFIG);
     expect(outcome.kind).toBe('full');
     expect(other.calls).toEqual([{ kind: 'cleanup' }]);
+    expect(fullSyncsBeforeCleanup).toBe(1);
+    expect(outcome.cleanedUp).toEqual(['nftables']);
     expect(backend.calls.map((c) => c.kind)).toEqual(['full']);
     expect(outcome.servicePorts).toBe(2);
     await proxier.sync('full', CONFIG);
     expect(other.calls).toHaveLength(1);
+  });
+
+  it('says where a full sync\'s time went, the kernel\'s part as the backend measured it', async () => {
+    const { backend, proxier, upsert } = setup();
+    backend.kernelMs = 7;
+    const full = await proxier.sync('full', CONFIG);
+    expect(Object.keys(full.phasesMs ?? {})).toEqual(['state', 'render', 'kernel', 'cleanup']);
+    expect(full.phasesMs?.kernel).toBe(7);
+    for (const ms of Object.values(full.phasesMs ?? {})) expect(ms).toBeGreaterThanOrEqual(0);
+    upsert('EndpointSlice', slice('dns', ['10.180.0.2']));
+    const partial = await proxier.sync('partial', CONFIG);
+    expect(partial.kind).toBe('partial');
+    expect(partial.phasesMs).toBeUndefined();
   });
 
   it('hands a partial sync only the changed Service, with its ports before and after', async () => {
@@ -105,6 +127,15 @@ describe('the proxier', () => {
     upsert('EndpointSlice', slice('dns', ['10.180.0.4']));
     backend.refusePartial = true;
     expect((await proxier.sync('partial', { ...CONFIG, nodePortAddresses: ['10.0.0.5/32'] })).kind).toBe('full');
+  });
+
+  it('leaves the other mode\'s rules serving while its own first full sync fails', async () => {
+    const { backend, other, proxier } = setup();
+    backend.failNext = true;
+    await expect(proxier.sync('full', CONFIG)).rejects.toThrow('cannot apply');
+    expect(other.calls).toEqual([]);
+    await proxier.sync('full', CONFIG);
+    expect(other.calls).toEqual([{ kind: 'cleanup' }]);
   });
 
   it('after a failure keeps the changes and makes the next sync a full one that includes them', async () => {
