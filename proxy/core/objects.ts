@@ -90,6 +90,10 @@ export class ObjectError extends Error {
 
 type Json = Record<string, unknown>;
 
+function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Field access that reports the object and path on every mistake. */
 class Reader {
   readonly object: string;
@@ -205,6 +209,34 @@ function shared(name: string): string {
   return name;
 }
 
+/** A condition the API may leave unset (then `fallback`). */
+function condition(r: Reader, conditions: Json, name: string, fallback: boolean, i: number): boolean {
+  const value = conditions[name];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') r.fail(`endpoints[${i}].conditions.${name}`, 'must be a boolean');
+  return value as boolean;
+}
+
+/**
+ * One endpoint of a slice; undefined when it has no address. A list holds a slice per Service and ten
+ * thousands of endpoints: field paths are built only for an error.
+ */
+function sliceEndpoint(r: Reader, value: unknown, i: number): SliceEndpoint | undefined {
+  const e = isRecord(value) ? value : r.record(value, `endpoints[${i}]`);
+  const c = isRecord(e.conditions) ? e.conditions : r.record(e.conditions, `endpoints[${i}].conditions`);
+  // The API defines an unset ready as ready, an unset serving as equal to ready.
+  const ready = condition(r, c, 'ready', true, i);
+  const addresses = Array.isArray(e.addresses) ? (e.addresses as unknown[]) : r.list(e.addresses, `endpoints[${i}].addresses`);
+  for (let j = 0; j < addresses.length; j++) {
+    const a = addresses[j];
+    if (typeof a !== 'string' || parseIpv4(a) === undefined) r.ipv4(a, `endpoints[${i}].addresses[${j}]`);
+  }
+  const ip = addresses[0] as string | undefined;
+  if (ip === undefined) return undefined;
+  const nodeName = e.nodeName === undefined || e.nodeName === null ? undefined : typeof e.nodeName === 'string' ? e.nodeName : r.string(e.nodeName, `endpoints[${i}].nodeName`);
+  return { ip, ready, serving: condition(r, c, 'serving', ready, i), terminating: condition(r, c, 'terminating', false, i), ...(nodeName ? { nodeName: shared(nodeName) } : {}) };
+}
+
 export function parseEndpointSlice(raw: Json): EndpointSlice {
   const { reader: r, meta, namespace, name } = metadata('EndpointSlice', raw);
   const labels = r.labels(meta);
@@ -214,23 +246,12 @@ export function parseEndpointSlice(raw: Json): EndpointSlice {
     const p = r.record(value, `ports[${i}]`);
     return { name: r.string(p.name, `ports[${i}].name`, ''), protocol: r.protocol(p.protocol, `ports[${i}].protocol`), port: r.port(p.port, `ports[${i}].port`) };
   });
-  const endpoints = r.list(raw.endpoints, 'endpoints').flatMap((value, i): SliceEndpoint[] => {
-    const field = `endpoints[${i}]`;
-    const e = r.record(value, field);
-    const c = r.record(e.conditions, `${field}.conditions`);
-    const flag = (v: unknown, f: string, fallback: boolean): boolean => {
-      if (v === undefined || v === null) return fallback;
-      if (typeof v !== 'boolean') r.fail(`${field}.conditions.${f}`, 'must be a boolean');
-      return v as boolean;
-    };
-    // The API defines an unset ready as ready, an unset serving as equal to ready.
-    const ready = flag(c.ready, 'ready', true);
-    const addresses = r.list(e.addresses, `${field}.addresses`).map((a, j) => r.ipv4(a, `${field}.addresses[${j}]`));
-    const nodeName = e.nodeName === undefined || e.nodeName === null ? undefined : r.string(e.nodeName, `${field}.nodeName`);
-    const ip = addresses[0];
-    if (ip === undefined) return [];
-    return [{ ip, ready, serving: flag(c.serving, 'serving', ready), terminating: flag(c.terminating, 'terminating', false), ...(nodeName ? { nodeName: shared(nodeName) } : {}) }];
-  });
+  const endpoints: SliceEndpoint[] = [];
+  const listed = r.list(raw.endpoints, 'endpoints');
+  for (let i = 0; i < listed.length; i++) {
+    const endpoint = sliceEndpoint(r, listed[i], i);
+    if (endpoint) endpoints.push(endpoint);
+  }
   const serviceName = labels[SERVICE_NAME_LABEL];
   return { namespace, name, ...(serviceName ? { serviceName } : {}), ports, endpoints };
 }

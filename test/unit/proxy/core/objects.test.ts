@@ -61,6 +61,16 @@ describe('parsing EndpointSlices', () => {
     expect(() => parseEndpointSlice({ metadata: meta, addressType: 'IPv4', endpoints: [{ addresses: ['x'] }] })).toThrow(
       'cannot read EndpointSlice "ns1/web": field "endpoints[0].addresses[0]" must be an IPv4 address, got "x"',
     );
+    const good = { addresses: ['10.180.0.1'] };
+    const cases: [unknown, string][] = [
+      ['x', 'endpoints[1]" must be an object'],
+      [{ addresses: '10.180.0.2' }, 'endpoints[1].addresses" must be a list'],
+      [{ addresses: ['10.180.0.2', 7] }, 'endpoints[1].addresses[1]" must be a string'],
+      [{ addresses: ['10.180.0.2'], conditions: [] }, 'endpoints[1].conditions" must be an object'],
+      [{ addresses: ['10.180.0.2'], conditions: { serving: 'yes' } }, 'endpoints[1].conditions.serving" must be a boolean'],
+      [{ addresses: ['10.180.0.2'], nodeName: 3 }, 'endpoints[1].nodeName" must be a string'],
+    ];
+    for (const [endpoint, error] of cases) expect(() => parseEndpointSlice({ metadata: meta, addressType: 'IPv4', endpoints: [good, endpoint] })).toThrow(`field "${error}`);
   });
 });
 
