@@ -5,7 +5,7 @@ import { ratio } from './stats.ts';
 // in the same mode and weft-proxy's nftables endpoint change over the `nft -f` floor, as ratios, and
 // the issue's targets at the largest size. Pure: results in, lines out.
 
-/** " (cleanup 3 ms, state 190 ms, ...)" when weft-proxy logged its full sync's parts. */
+/** " (state 190 ms, render 160 ms, ...)" when weft-proxy logged its full sync's parts. */
 function syncPhases(split: NonNullable<CaseResult['fullSyncSplit']>): string {
   const phases = Object.entries(split.syncPhasesMs ?? {});
   return phases.length === 0 ? '' : ` (${phases.map(([name, value]) => `${name} ${ms(value)}`).join(', ')})`;

@@ -27,7 +27,7 @@ export interface FullSyncSplit {
   readonly listMs: number;
   /** The first full sync itself: desired state, rendering, applying. */
   readonly syncMs: number;
-  /** The sync's parts as weft-proxy logs them (cleanup of other modes, state, render, kernel). */
+  /** The sync's parts as weft-proxy logs them (state, render, kernel, then the cleanup of other modes). */
   readonly syncPhasesMs?: Readonly<Record<string, number>>;
 }
 
