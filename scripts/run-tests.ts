@@ -93,8 +93,8 @@ function countsOf(files: VitestJson['testResults']): Counts {
 /**
  * Runs one vitest project and adds its counts; false when the tier failed. In the tiers that share the
  * kernel and the machine's two cores, a file that failed runs once more (when at most MAX_RETRIED files
- * failed: more means something is broken, not unlucky); its second result counts, and both failures are
- * printed at the end, so a flaky case is named rather than hidden.
+ * failed: more means something is broken, not unlucky); its second result counts, and a case that
+ * failed only the first time is printed at the end too, so a flaky case is named rather than hidden.
  */
 async function vitest(name: string, spec: Tier, env: Record<string, string> = {}): Promise<boolean> {
   const first = await runVitest(join(reportDir, `${name}.json`), spec, env);
@@ -107,7 +107,7 @@ async function vitest(name: string, spec: Tier, env: Record<string, string> = {}
   const retry = RETRIED_TIERS.has(name) && failedFiles.length > 0 && failedFiles.length <= MAX_RETRIED;
   if (!retry) {
     add(countsOf(first.summary.testResults));
-    failedTests.push(...failuresOf(name, first.summary));
+    failedTests.push(...failuresOf(name, first.summary.testResults));
     return first.exitCode === 0 && first.summary.numFailedTestSuites === 0;
   }
   add(countsOf(first.summary.testResults.filter((file) => file.status !== 'failed')));
@@ -121,16 +121,16 @@ async function vitest(name: string, spec: Tier, env: Record<string, string> = {}
   add(countsOf(second.summary.testResults));
   const passedAgain = second.exitCode === 0 && second.summary.numFailedTestSuites === 0;
   const failedAgain = new Set(second.summary.testResults.filter((file) => file.status === 'failed').map((file) => file.name));
-  for (const file of failedFiles) (failedAgain.has(file.name) ? failedTests : flakyTests).push(...failuresOf(name, { ...first.summary, testResults: [file] }));
-  failedTests.push(...failuresOf(`${name} (again)`, second.summary));
+  flakyTests.push(...failuresOf(name, failedFiles.filter((file) => !failedAgain.has(file.name))));
+  failedTests.push(...failuresOf(`${name} (twice)`, second.summary.testResults));
   return passedAgain;
 }
 
 /** One line per failed case (or suite that failed outside its cases): tier, file, name, first line of the error. */
-function failuresOf(tier: string, summary: VitestJson): string[] {
+function failuresOf(tier: string, files: VitestJson['testResults']): string[] {
   const firstLine = (text: string | undefined) => (text ?? '').split('\n').find((line) => line.trim() !== '')?.trim().slice(0, 300) ?? '';
   const lines: string[] = [];
-  for (const file of summary.testResults) {
+  for (const file of files) {
     const where = relative(process.cwd(), file.name);
     const cases = file.assertionResults.filter((test) => test.status === 'failed');
     for (const test of cases) lines.push(`${tier} ${where} > ${test.fullName}: ${firstLine(test.failureMessages[0])}`);

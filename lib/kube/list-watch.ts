@@ -58,11 +58,10 @@ function query(collection: Collection, extra: Record<string, string | undefined>
 
 /**
  * The query of one list page. Until an object went to the caller, a list may come from the API server's
- * watch cache (resourceVersion=0, as client-go's reflectors start, and without etcd's range reads):
- * a snapshot a little old cannot take the caller back in time, and the
- * watch from its resourceVersion brings it up to date. A later list (after a 410 Gone or a failed page)
- * reads the current state. A continued page carries its token only: the API refuses a resourceVersion
- * beside it.
+ * watch cache (resourceVersion=0, as client-go's reflectors start, and without etcd's range reads): a
+ * snapshot a little old cannot take the caller back in time, and the watch from its resourceVersion
+ * brings it up to date. A later list (after a 410 Gone or a failed page) reads the current state. A
+ * continued page carries its token only: the API refuses a resourceVersion beside it.
  */
 export function listParams(at: { handedOver: boolean; cont: string | undefined }): Record<string, string | undefined> {
   if (at.cont !== undefined) return { limit: String(PAGE_SIZE), continue: at.cont };
