@@ -3,6 +3,7 @@ import { listWatch, type Collection, type ListWatch } from '../lib/kube/list-wat
 import type { Logger } from '../lib/log.ts';
 import type { ChangeEvent, ObjectKind } from './core/change-tracker.ts';
 import { SERVICE_SELECTOR, SLICE_SELECTOR } from './core/objects.ts';
+import { ENDPOINT_SLICE, SERVICE } from './protobuf-schemas.ts';
 
 // The proxy's view of the API: Services and EndpointSlices with the label selectors kube-proxy uses
 // (another proxy's Services and headless Services' slices are never sent), and this node's Node.
@@ -23,8 +24,8 @@ export interface Informers {
 
 function collections(hostname: string): [ObjectKind, Collection][] {
   return [
-    ['Service', { path: '/api/v1/services', labelSelector: SERVICE_SELECTOR }],
-    ['EndpointSlice', { path: '/apis/discovery.k8s.io/v1/endpointslices', labelSelector: SLICE_SELECTOR }],
+    ['Service', { path: '/api/v1/services', labelSelector: SERVICE_SELECTOR, protobuf: SERVICE }],
+    ['EndpointSlice', { path: '/apis/discovery.k8s.io/v1/endpointslices', labelSelector: SLICE_SELECTOR, protobuf: ENDPOINT_SLICE }],
     ['Node', { path: '/api/v1/nodes', fieldSelector: `metadata.name=${hostname}` }],
   ];
 }

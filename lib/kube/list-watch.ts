@@ -1,12 +1,15 @@
 import { HttpMethod, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 import { Backoff, sleep } from '../backoff.ts';
+import { decodeList, decodeStatus, PROTOBUF_CONTENT_TYPE, type MessageSchema } from './protobuf.ts';
 
 // Follows one API collection without keeping it: lists it page by page, then watches it from the
 // list's resourceVersion, handing every object to the caller as it is decoded. The caller keeps what it
 // needs (a compact record), so no copy of the API objects stays here. @kubernetes/client-node provides
 // the kubeconfig, the credentials and the transport (its Watch, and the same undici fetch with its
-// TLS dispatcher for the list pages). A watch that ends is resumed at once from the last
+// TLS dispatcher for the list pages). A collection that names the fields it needs is listed as
+// protobuf (as client-go lists for kube-proxy) and read into JSON-shaped objects; a server that answers
+// JSON instead is read as JSON. Watches stay JSON: their events are small. A watch that ends is resumed at once from the last
 // resourceVersion seen (bookmarks keep it fresh): the server ends watches after timeoutSeconds, and
 // client-node's Watch ends one that stayed silent for 30 s. A 410 Gone lists again; other failures
 // retry with a bounded backoff.
@@ -16,6 +19,8 @@ export interface Collection {
   readonly path: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /** The fields of an item to read from a protobuf list; without it, lists are JSON. */
+  readonly protobuf?: MessageSchema;
 }
 
 export interface ListWatchHandlers {
@@ -68,6 +73,18 @@ export function listParams(at: { handedOver: boolean; cont: string | undefined }
   return { limit: String(PAGE_SIZE), resourceVersion: at.handedOver ? undefined : '0' };
 }
 
+/** What an error response says: a Status' message (protobuf), or the start of its text. */
+function errorText(body: Buffer, protobuf: boolean): string {
+  if (protobuf) {
+    try {
+      return decodeStatus(body, 'an error response').message ?? '(no message)';
+    } catch {
+      // Not a Status after all: its text below.
+    }
+  }
+  return body.toString('utf8', 0, 300);
+}
+
 export function listWatch(config: KubeConfig, collection: Collection, handlers: ListWatchHandlers): ListWatch {
   const server = config.getCurrentCluster()?.server;
   if (!server) throw new Error('cannot watch the API: the kubeconfig has no current cluster');
@@ -77,15 +94,18 @@ export function listWatch(config: KubeConfig, collection: Collection, handlers: 
   let markListed: () => void = () => {};
   const listed = new Promise<void>((resolve) => (markListed = resolve));
 
+  const accept = collection.protobuf ? `${PROTOBUF_CONTENT_TYPE}, application/json` : 'application/json';
   const getJson = async (search: string): Promise<Json> => {
     const url = `${server}${collection.path}?${search}`;
     const ctx = new RequestContext(url, HttpMethod.GET);
     await config.applySecurityAuthentication(ctx);
-    const response = await fetch(url, { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher(), signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(60_000)]) });
-    const text = await response.text();
+    const headers = { ...ctx.getHeaders(), accept };
+    const response = await fetch(url, { headers, dispatcher: ctx.getDispatcher(), signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(60_000)]) });
+    const body = Buffer.from(await response.arrayBuffer());
+    const protobuf = collection.protobuf !== undefined && (response.headers.get('content-type') ?? '').startsWith(PROTOBUF_CONTENT_TYPE);
     if (response.status === 410) throw new GoneError(`the list of ${collection.path} expired`);
-    if (response.status !== 200) throw new Error(`cannot list ${collection.path}: HTTP ${response.status}: ${text.slice(0, 300)}`);
-    return JSON.parse(text) as Json;
+    if (response.status !== 200) throw new Error(`cannot list ${collection.path}: HTTP ${response.status}: ${errorText(body, protobuf)}`);
+    return protobuf ? decodeList(body, collection.protobuf!, `the list of ${collection.path}`) : (JSON.parse(body.toString('utf8')) as Json);
   };
 
   // Set once an object went to the caller: every list after that reads the current state.

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runInBackground, type BackgroundProcess } from '../../lib/exec.ts';
 import type { Component } from '../../lab/kube/component-process.ts';
@@ -11,6 +12,8 @@ import {
 // node namespace, backends in pod namespaces. Everything is checked by traffic from the node. The
 // proxy, the pods and the control plane are shared; each case creates the Services it needs, so the
 // cases run in any order.
+
+const LIST_BOTH_ENCODINGS = resolve(import.meta.dirname, 'list-both-encodings.ts');
 
 const binaries = findK8sBinaries();
 const skipReason = 'missing' in binaries ? binaries.missing : undefined;
@@ -231,6 +234,62 @@ describe.skipIf(skipReason !== undefined)(`weft-proxy daemon (${PROXY_MODE}) aga
     expect(answer.code).not.toBe(0);
     const next = await httpService('after-delete', pods[2] as Pod);
     expect((await answers(next.get, 'p3')).body).toBe('p3');
+  });
+
+  it('reads the same Services and EndpointSlices from its protobuf lists as from JSON lists', async () => {
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'encodings-lb', namespace: 'default' },
+      spec: {
+        type: 'LoadBalancer',
+        ports: [{ name: 'http', port: 80, targetPort: HTTP_PORT }, { name: 'dns', protocol: 'UDP', port: 53 }],
+        externalTrafficPolicy: 'Local',
+        sessionAffinity: 'ClientIP',
+        sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } },
+        loadBalancerSourceRanges: ['10.123.64.0/18'],
+        externalIPs: ['10.123.9.9'],
+      },
+    });
+    await cp.kubectl(['patch', 'service', 'encodings-lb', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: '10.123.8.8' }, { hostname: 'lb.test' }] } } })]);
+    await service('encodings-local', { internalTrafficPolicy: 'Local', ports: [{ port: 81, targetPort: HTTP_PORT }] });
+    await apply({
+      ...slice('encodings-lb-1', 'encodings-lb', [{ pod: pods[0] as Pod, nodeName: NODE_NAME }], { name: 'http', port: HTTP_PORT }),
+      endpoints: [
+        { addresses: [(pods[0] as Pod).ip], conditions: { ready: false, serving: true, terminating: true }, nodeName: NODE_NAME },
+        { addresses: [(pods[1] as Pod).ip] },
+      ],
+    });
+    const listed = await run(process.execPath, [LIST_BOTH_ENCODINGS, await cp.createProxyCredentials(), NODE_NAME], { netns: node.path, timeoutMs: 30_000 });
+    const result = JSON.parse(listed.stdout) as { contentTypes: string[]; protobuf: Record<string, Record<string, Json>>; json: Record<string, Record<string, Json>> };
+    for (const type of result.contentTypes) expect(type).toMatch(/^application\/vnd\.kubernetes\.protobuf/);
+    expect(result.protobuf).toEqual(result.json);
+    const { services, slices } = result.protobuf as { services: Record<string, Json>; slices: Record<string, Json> };
+    expect(services['default/encodings-lb']).toMatchObject({
+      type: 'LoadBalancer',
+      ports: [{ name: 'http', protocol: 'TCP', port: 80 }, { name: 'dns', protocol: 'UDP', port: 53 }],
+      externalIPs: ['10.123.9.9'],
+      loadBalancerIPs: ['10.123.8.8'],
+      loadBalancerSourceRanges: ['10.123.64.0/18'],
+      affinitySeconds: 60,
+      externalTrafficLocal: true,
+      internalTrafficLocal: false,
+    });
+    expect((services['default/encodings-lb']?.ports as { nodePort?: number }[]).every((p) => typeof p.nodePort === 'number')).toBe(true);
+    expect(typeof services['default/encodings-lb']?.healthCheckNodePort).toBe('number');
+    expect(services['default/encodings-local']).toMatchObject({ ports: [{ name: '', protocol: 'TCP', port: 81 }], internalTrafficLocal: true });
+    expect(slices['default/encodings-lb-1']).toEqual({
+      namespace: 'default',
+      name: 'encodings-lb-1',
+      serviceName: 'encodings-lb',
+      ports: [{ name: 'http', protocol: 'TCP', port: HTTP_PORT }],
+      endpoints: [
+        { ip: (pods[0] as Pod).ip, ready: false, serving: true, terminating: true, nodeName: NODE_NAME },
+        { ip: (pods[1] as Pod).ip, ready: true, serving: true, terminating: false },
+      ],
+    });
+    await cp.kubectl(['delete', 'service', 'encodings-lb', 'encodings-local']);
+    await cp.kubectl(['delete', 'endpointslice', 'encodings-lb-1']);
   });
 
   it(`answers /healthz and /metrics only on the flagged addresses, with kube-proxy's ${PROXY_MODE} metric names`, async () => {
