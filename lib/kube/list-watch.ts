@@ -8,11 +8,11 @@ import { decodeList, decodeStatus, PROTOBUF_CONTENT_TYPE, type MessageSchema } f
 // needs (a compact record), so no copy of the API objects stays here. @kubernetes/client-node provides
 // the kubeconfig, the credentials and the transport (its Watch, and the same undici fetch with its
 // TLS dispatcher for the list pages). A collection that names the fields it needs is listed as
-// protobuf (as client-go lists for kube-proxy) and read into JSON-shaped objects; a server that answers
-// JSON instead is read as JSON. Watches stay JSON: their events are small. A watch that ends is resumed at once from the last
-// resourceVersion seen (bookmarks keep it fresh): the server ends watches after timeoutSeconds, and
-// client-node's Watch ends one that stayed silent for 30 s. A 410 Gone lists again; other failures
-// retry with a bounded backoff.
+// protobuf (as client-go lists for kube-proxy) and read into JSON-shaped objects; a server that
+// answers JSON instead is read as JSON. Watches stay JSON: their events are small. A watch that ends
+// is resumed at once from the last resourceVersion seen (bookmarks keep it fresh): the server ends
+// watches after timeoutSeconds, and client-node's Watch ends one that stayed silent for 30 s. A 410
+// Gone lists again; other failures retry with a bounded backoff.
 
 export interface Collection {
   /** e.g. /api/v1/services */
