@@ -1,5 +1,5 @@
 import { HttpMethod, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import { fetch, type Response } from 'undici';
 import { Backoff, sleep } from '../backoff.ts';
 import { decodeList, decodeStatus, PROTOBUF_CONTENT_TYPE, type MessageSchema } from './protobuf.ts';
 
@@ -73,6 +73,13 @@ export function listParams(at: { handedOver: boolean; cont: string | undefined }
   return { limit: String(PAGE_SIZE), resourceVersion: at.handedOver ? undefined : '0' };
 }
 
+/** A GET with the kubeconfig's credentials and TLS, through client-node's undici dispatcher. */
+export async function apiGet(config: KubeConfig, url: string, options: { accept: string; signal?: AbortSignal }): Promise<Response> {
+  const ctx = new RequestContext(url, HttpMethod.GET);
+  await config.applySecurityAuthentication(ctx);
+  return fetch(url, { headers: { ...ctx.getHeaders(), accept: options.accept }, dispatcher: ctx.getDispatcher(), signal: options.signal });
+}
+
 /** What an error response says: a Status' message (protobuf), or the start of its text. */
 function errorText(body: Buffer, protobuf: boolean): string {
   if (protobuf) {
@@ -96,11 +103,7 @@ export function listWatch(config: KubeConfig, collection: Collection, handlers: 
 
   const accept = collection.protobuf ? `${PROTOBUF_CONTENT_TYPE}, application/json` : 'application/json';
   const getJson = async (search: string): Promise<Json> => {
-    const url = `${server}${collection.path}?${search}`;
-    const ctx = new RequestContext(url, HttpMethod.GET);
-    await config.applySecurityAuthentication(ctx);
-    const headers = { ...ctx.getHeaders(), accept };
-    const response = await fetch(url, { headers, dispatcher: ctx.getDispatcher(), signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(60_000)]) });
+    const response = await apiGet(config, `${server}${collection.path}?${search}`, { accept, signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(60_000)]) });
     const body = Buffer.from(await response.arrayBuffer());
     const protobuf = collection.protobuf !== undefined && (response.headers.get('content-type') ?? '').startsWith(PROTOBUF_CONTENT_TYPE);
     if (response.status === 410) throw new GoneError(`the list of ${collection.path} expired`);

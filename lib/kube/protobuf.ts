@@ -118,8 +118,7 @@ class Reader {
       if (kind === 'string') {
         const text = this.string(end);
         if (text !== '') out[name] = text;
-      }
-      else if (kind === 'strings') ((out[name] ??= []) as string[]).push(this.string(end));
+      } else if (kind === 'strings') ((out[name] ??= []) as string[]).push(this.string(end));
       else if (kind === 'stringMap') {
         const stop = this.span(end);
         const entry = this.message(MAP_ENTRY, stop);

@@ -1,9 +1,8 @@
 // Run inside a node namespace by proxy-daemon.test.ts: lists Services and EndpointSlices as weft-proxy
 // does (its informers, protobuf lists) and again as JSON, and prints both as the proxy parses them, with
 // the content type the server answers the proxy's kind of list request with. Usage: list-both-encodings.ts KUBECONFIG NODE
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch } from 'undici';
-import { listWatch } from '../../lib/kube/list-watch.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { apiGet, listWatch } from '../../lib/kube/list-watch.ts';
 import { PROTOBUF_CONTENT_TYPE } from '../../lib/kube/protobuf.ts';
 import { createLogger } from '../../lib/log.ts';
 import { parseEndpointSlice, parseService, SERVICE_SELECTOR, SLICE_SELECTOR } from '../../proxy/core/objects.ts';
@@ -45,10 +44,7 @@ async function viaJson(path: string, labelSelector: string): Promise<Json[]> {
 
 /** The content type the server answers a list asked for as the informers ask for it. */
 async function contentType(path: string): Promise<string | null> {
-  const url = `${config.getCurrentCluster()!.server}${path}?limit=1`;
-  const ctx = new RequestContext(url, HttpMethod.GET);
-  await config.applySecurityAuthentication(ctx);
-  const response = await fetch(url, { headers: { ...ctx.getHeaders(), accept: `${PROTOBUF_CONTENT_TYPE}, application/json` }, dispatcher: ctx.getDispatcher() });
+  const response = await apiGet(config, `${config.getCurrentCluster()!.server}${path}?limit=1`, { accept: `${PROTOBUF_CONTENT_TYPE}, application/json` });
   await response.arrayBuffer();
   return response.headers.get('content-type');
 }
