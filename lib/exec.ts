@@ -47,9 +47,9 @@ function spawnWaiting(options: SpawnSyncOptions): SpawnSyncResult {
   return binding.spawn(options);
 }
 
-function systemError(errno: number, file: string): Error {
+function systemError(errno: number, file: string, syscall = 'spawnSync'): Error {
   const name = process.getBuiltinModule('node:util').getSystemErrorName(errno);
-  return Object.assign(new Error(`spawnSync ${file} ${name}`), { code: name, errno, syscall: `spawnSync ${file}`, path: file });
+  return Object.assign(new Error(`${syscall} ${file} ${name}`), { code: name, errno, syscall: `${syscall} ${file}`, path: file });
 }
 
 /**
@@ -239,4 +239,123 @@ export async function runChecked(file: string, args: readonly string[], options:
   const result = await run(file, args, options);
   if (result.code !== 0) throw new ExecError([file, ...args].join(' '), result);
   return result;
+}
+
+/** Node's own handles under node:child_process's spawn, which a one-shot call uses without that module. */
+interface PipeHandle {
+  onread: (buffer?: ArrayBuffer) => void;
+  readStart(): number;
+  writeUtf8String(req: object, text: string): number;
+  close(): void;
+}
+interface ProcessHandle {
+  onexit: (code: number, signal: string) => void;
+  /** Node 26's form: file, argv, cwd, environment pairs, stdio, flags, uid, gid. */
+  spawn(file: string, args: string[], cwd: string | undefined, envPairs: string[], stdio: object[], flags: number, uid: undefined, gid: undefined): number;
+  kill(signal: number): number;
+  close(): void;
+}
+interface Bindings {
+  Process: new () => ProcessHandle;
+  Pipe: new (type: number) => PipeHandle;
+  pipeSocket: number;
+  WriteWrap: new () => { handle?: PipeHandle; oncomplete?: (status: number) => void; async?: boolean };
+  state: Int32Array;
+  readBytes: number;
+  readOffset: number;
+  writeWasAsync: number;
+}
+
+function bindings(): Bindings {
+  const binding = (process as unknown as { binding(name: string): Record<string, never> }).binding;
+  const { Process } = binding('process_wrap');
+  const { Pipe, constants } = binding('pipe_wrap') as unknown as { Pipe: Bindings['Pipe']; constants: { SOCKET: number } };
+  const stream = binding('stream_wrap') as Record<string, never>;
+  return { Process, Pipe, pipeSocket: constants.SOCKET, WriteWrap: stream['WriteWrap'], state: stream['streamBaseState'], readBytes: stream['kReadBytesOrError'], readOffset: stream['kArrayBufferOffset'], writeWasAsync: stream['kLastWriteWasAsync'] };
+}
+
+export interface StartedRun {
+  /** Writes the program's whole input, closes its stdin, and resolves with its exit and output. */
+  finish(input: string): Promise<RunResult>;
+  /** Closes stdin unless finish did (a batch reader then exits doing nothing); the outcome is dropped. */
+  cancel(): void;
+}
+
+/**
+ * Starts a program that reads its input from stdin before the input is known (an `ip -batch -` whose
+ * lines depend on work still to be done), so its exec and start overlap that work. It uses the handles
+ * under node:child_process's spawn, for the same reason runToEnd uses the synchronous binding. If this
+ * process exits first, the pipe closes and the program reads the end of its input. The current
+ * deadline kills it.
+ */
+export function startRun(file: string, args: readonly string[], options: { netns?: string; env?: NodeJS.ProcessEnv } = {}): StartedRun {
+  const [cmd, argv] = commandLine(file, args, options.netns);
+  const b = bindings();
+  const pipes = [0, 1, 2].map(() => new b.Pipe(b.pipeSocket));
+  const child = new b.Process();
+  const env = options.env ?? process.env;
+  const output: Buffer[][] = [[], []];
+  let exit: { code: number; signal: string } | undefined;
+  let open = 3;
+  let settle: (result: RunResult) => void = () => {};
+  const done = new Promise<RunResult>((resolve) => (settle = resolve));
+  const closed = (): void => {
+    if (--open > 0 || !exit) return;
+    const text = (i: number): string => Buffer.concat(output[i]!).toString();
+    settle({ code: exit.signal ? 128 : exit.code, stdout: text(0), stderr: text(1) + (exit.signal ? `killed by ${exit.signal}` : '') });
+  };
+  child.onexit = (code, signal) => {
+    exit = { code, signal };
+    child.close();
+    closed();
+  };
+  const error = child.spawn(
+    cmd,
+    [cmd, ...argv],
+    undefined,
+    Object.entries(env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`])),
+    pipes.map((handle, i) => ({ type: 'pipe', readable: i === 0, writable: i !== 0, handle })),
+    0,
+    undefined,
+    undefined,
+  );
+  if (error) {
+    for (const pipe of pipes) pipe.close();
+    child.close();
+    throw systemError(error, cmd, 'spawn');
+  }
+  for (const i of [1, 2]) {
+    const pipe = pipes[i]!;
+    pipe.onread = (buffer) => {
+      const n = b.state[b.readBytes]!;
+      if (n > 0 && buffer) output[i - 1]!.push(Buffer.from(buffer, b.state[b.readOffset], n));
+      else if (n < 0) {
+        pipe.close();
+        closed();
+      }
+    };
+    pipe.readStart();
+  }
+  const left = remainingMs();
+  const timer = left === undefined ? undefined : setTimeout(() => child.kill(SIGKILL), Math.max(1, left));
+  void done.then(() => clearTimeout(timer));
+  let stdinOpen = true;
+  const closeStdin = (input: string): void => {
+    if (!stdinOpen) return;
+    stdinOpen = false;
+    const stdin = pipes[0]!;
+    const req = new b.WriteWrap();
+    req.handle = stdin;
+    req.oncomplete = () => stdin.close();
+    req.async = false;
+    // A write the pipe took whole completes at once; a larger one closes stdin when it completes.
+    if (input === '' || stdin.writeUtf8String(req, input) !== 0 || !b.state[b.writeWasAsync]) stdin.close();
+  };
+  return {
+    finish: (input) => {
+      closeStdin(input);
+      return done;
+    },
+    cancel: () => closeStdin(''),
+  };
 }

@@ -1,4 +1,4 @@
-import { run, type RunResult } from './exec.ts';
+import { run, startRun, type RunResult } from './exec.ts';
 import { parseIpJson } from './ip-json.ts';
 
 // All link, address, route and neighbour changes go through one `ip -batch -` per namespace:
@@ -105,6 +105,30 @@ export async function applyIpBatch(lines: readonly string[], options: { netns?: 
   const result = await run('ip', target.args, { input: lines.join('\n') + '\n', netns: target.netns });
   if (result.code !== 0) throw parseIpBatchFailure(lines, result);
   return result.stdout;
+}
+
+export interface StartedIpBatch {
+  /** Applies the lines as applyIpBatch does; with no lines the started `ip` exits doing nothing. */
+  apply(lines: readonly string[]): Promise<string>;
+  /** Lets the started `ip` exit doing nothing unless apply was called. */
+  cancel(): void;
+}
+
+/**
+ * Starts `ip -batch -` before its lines are known, so its exec and start overlap the caller's work
+ * until apply (each spawn costs ~10 ms, docs/PERFORMANCE.md).
+ */
+export function startIpBatch(options: { netns?: string; json?: boolean } = {}): StartedIpBatch {
+  const target = ipInNetns([...(options.json ? ['-json', '-details'] : []), '-batch', '-'], options.netns);
+  const started = startRun('ip', target.args, { netns: target.netns });
+  return {
+    apply: async (lines) => {
+      const result = await started.finish(lines.length ? lines.join('\n') + '\n' : '');
+      if (result.code !== 0) throw parseIpBatchFailure(lines, result);
+      return result.stdout;
+    },
+    cancel: () => started.cancel(),
+  };
 }
 
 /** Applies `bridge -batch -` (FDB, VLAN) the same way; throws IpBatchError naming the failing line. */

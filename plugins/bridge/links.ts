@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { applyIpBatch, ipLine, IpBatchError, queryIpJson } from '../../lib/ip-batch.ts';
+import { applyIpBatch, ipLine, IpBatchError, queryIpJson, type StartedIpBatch } from '../../lib/ip-batch.ts';
 import { parseIpJson, type IpLink, type IpRoute } from '../../lib/ip-json.ts';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { UndoLog } from '../cni/undo.ts';
@@ -36,7 +36,7 @@ async function createBridge(config: BridgeConfig): Promise<void> {
  * tried to join it: the veth's undo, recorded before the run, removes it then. Returns the bridge as it
  * was before the veth joined.
  */
-export async function addVethToBridge(plan: AttachmentPlan, undo: UndoLog): Promise<BridgeState> {
+export async function addVethToBridge(plan: AttachmentPlan, undo: UndoLog, started?: StartedIpBatch): Promise<BridgeState> {
   const { bridge } = plan.config;
   const lines = [ipLine`addr show dev ${bridge}`, ...renderHostVeth(plan)];
   const VETH_LINE = 2;
@@ -44,10 +44,13 @@ export async function addVethToBridge(plan: AttachmentPlan, undo: UndoLog): Prom
   undo.record('delete the host veth', async () => {
     if (vethMayExist) await deleteLink(plan.hostVeth);
   });
+  let first = started;
   const attempt = async (): Promise<string> => {
     vethMayExist = true;
+    const batch = first;
+    first = undefined;
     try {
-      return await applyIpBatch(lines, { json: true });
+      return await (batch ? batch.apply(lines) : applyIpBatch(lines, { json: true }));
     } catch (error) {
       if (!(error instanceof IpBatchError)) throw error;
       // A failure named at or before the veth line means the pair was not made here: a name that exists is another call's.

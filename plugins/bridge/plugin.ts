@@ -1,4 +1,4 @@
-import { applyBridgeBatch, applyIpBatch } from '../../lib/ip-batch.ts';
+import { applyBridgeBatch, applyIpBatch, startIpBatch, type StartedIpBatch } from '../../lib/ip-batch.ts';
 import { runAll } from '../cni/run-all.ts';
 import { delegate, type PluginInvoker } from '../cni/delegate.ts';
 import { CniError, ErrorCode, toCniError } from '../cni/errors.ts';
@@ -45,15 +45,20 @@ async function add(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Pr
   const { config } = ctx;
   const attachment = attachmentOf(ctx);
   const undo = new UndoLog();
+  let nodeSide: StartedIpBatch | undefined;
+  let podSide: StartedIpBatch | undefined;
   try {
+    // Both sides' `ip` start while IPAM and the plan are worked out; the pod's reads its lines once the veth exists.
+    nodeSide = startIpBatch({ json: true });
+    podSide = startIpBatch({ netns: ctx.request.netns! });
     const allocated = config.ipamType ? await ipam(ctx, 'ADD', options) : undefined;
     if (allocated) undo.record('release the IPAM allocation', () => ipam(ctx, 'DEL', options));
     const plan = planAttachment(config, attachment, { netns: ctx.request.netns!, ipam: allocated });
     if (plan.gateways.length) enableForwarding(plan.gateways.map((g) => parseCidr(g)!.ip.family));
-    const bridge = await addVethToBridge(plan, undo);
+    const bridge = await addVethToBridge(plan, undo, nodeSide);
     await applyIpBatch([...renderGatewayAddresses(plan, bridge.addresses), ...renderBridgeUp(config, bridge)]);
     await applyBridgeBatch(renderVlan(plan));
-    await applyIpBatch(renderPodSetup(plan), { netns: plan.netns });
+    await podSide.apply(renderPodSetup(plan));
     if (config.ipMasq) {
       const rules = renderMasqRules(attachment, { network: config.name, ips: plan.ips });
       undo.record('remove the masquerade rules', () => removeMasq((net, a) => net === config.name && sameAttachment(a, attachment)));
@@ -65,6 +70,8 @@ async function add(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Pr
     }
     return buildResult(plan, { bridgeMac: bridge.mac, ipam: allocated });
   } catch (thrown) {
+    nodeSide?.cancel();
+    podSide?.cancel();
     return undo.unwindAndThrow(thrown, { code: ErrorCode.NetlinkFailure, action: `add "${attachment.ifname}" of container "${attachment.containerId}"` });
   }
 }

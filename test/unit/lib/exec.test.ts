@@ -1,5 +1,9 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run, spawnBlocking } from '../../../lib/exec.ts';
+import { startWithDeadline } from '../../../lib/deadline.ts';
+import { run, spawnBlocking, startRun } from '../../../lib/exec.ts';
 
 // The blocking form one-shot CNI calls use: Node's synchronous spawn binding, without node:child_process.
 describe('run, blocking', () => {
@@ -29,5 +33,42 @@ describe('run, blocking', () => {
 
   it('rejects with the system error when the program does not exist', async () => {
     await expect(run('weft-no-such-program', [])).rejects.toMatchObject({ code: 'ENOENT', message: 'spawnSync weft-no-such-program ENOENT' });
+  });
+});
+
+// A program started before its input is known (CNI ADD starts both sides' `ip` while IPAM runs).
+describe('startRun', () => {
+  const scratch = (): string => mkdtempSync(join(tmpdir(), 'weft-exec-'));
+
+  it('runs the program before its input is given, then returns its exit code, stdout and stderr', async () => {
+    const dir = scratch();
+    const started = startRun('sh', ['-c', `touch ${dir}/running; cat; echo oops >&2; exit 3`]);
+    await expect.poll(() => existsSync(`${dir}/running`), { timeout: 5000 }).toBe(true);
+    expect(await started.finish('line one\nline two\n')).toEqual({ code: 3, stdout: 'line one\nline two\n', stderr: 'oops\n' });
+    rmSync(dir, { recursive: true });
+  });
+
+  it('writes an input larger than a pipe holds whole', async () => {
+    const input = 'x'.repeat(300_000);
+    expect((await startRun('wc', ['-c']).finish(input)).stdout.trim()).toBe('300000');
+  });
+
+  it('lets a cancelled program read the end of its input and exit', async () => {
+    const dir = scratch();
+    startRun('sh', ['-c', `cat >/dev/null; touch ${dir}/ended`]).cancel();
+    await expect.poll(() => existsSync(`${dir}/ended`), { timeout: 5000 }).toBe(true);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('kills the program when the current deadline passes', async () => {
+    const run = startWithDeadline(200, async () => startRun('sleep', ['10']).finish(''));
+    const result = await run.work;
+    run.clear();
+    expect(result.code).toBe(128);
+    expect(result.stderr).toContain('killed by SIGKILL');
+  });
+
+  it('throws the system error when the program does not exist', () => {
+    expect(() => startRun('weft-no-such-program', [])).toThrow(expect.objectContaining({ code: 'ENOENT', message: 'spawn weft-no-such-program ENOENT' }));
   });
 });
