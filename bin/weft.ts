@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { spawnBlocking } from '../lib/exec.ts';
+import { spawnWithoutChildProcess } from '../lib/exec.ts';
 import { loadDaemons, loadOverlayDaemon } from './load-daemons.ts';
 
 // The single executable: dispatches on the name it was called by (weft-bridge, weft-host-local, ...),
@@ -28,7 +28,7 @@ function usage(): string {
 }
 
 async function runCommand(name: string, argv: string[]): Promise<number> {
-  if (ONE_SHOT.has(name)) spawnBlocking();
+  if (ONE_SHOT.has(name)) spawnWithoutChildProcess();
   const code = await (await COMMANDS[name]!()).main(argv);
   if (ONE_SHOT.has(name)) process.exit(code);
   return code;

@@ -3,64 +3,28 @@ import { currentDeadline, remainingMs } from './deadline.ts';
 
 // The one place that spawns programs. The CNI hot path uses no spawning library: execa's module
 // loading would cost every plugin start more than its spawns (docs/PERFORMANCE.md). node:child_process
-// is loaded on the first non-blocking spawn only (daemons); see spawnWaiting for the blocking one.
+// is loaded on a daemon's first spawn only; one-shot commands spawn through startRun.
 
 function childProcess(): typeof import('node:child_process') {
   return process.getBuiltinModule('node:child_process');
 }
 
-/** Options and result of Node's own synchronous spawn, the binding under child_process.spawnSync. */
-interface SpawnSyncOptions {
-  file: string;
-  /** argv, the program's name first. */
-  args: string[];
-  envPairs: string[];
-  cwd?: string;
-  stdio: { type: 'pipe'; readable: boolean; writable: boolean; input?: Buffer }[];
-  timeout?: number;
-  killSignal?: number;
-  maxBuffer: number;
-  detached: false;
-  windowsHide: false;
-  windowsVerbatimArguments: false;
-}
-
-interface SpawnSyncResult {
-  status: number | null;
-  signal: string | null;
-  output: (Buffer | null)[] | null;
-  /** A negative errno when the spawn itself failed or timed out. */
-  error?: number;
-}
-
 const SIGKILL = 9;
-const ETIMEDOUT = -110;
 
-/**
- * Runs a program to its end through the binding node:child_process.spawnSync itself calls. Loading
- * node:child_process means compiling 37 internal modules (streams, net, dgram) a one-shot CNI call
- * never uses: ~10 ms of every ADD and DEL here, against 0.2 ms for the binding (docs/PERFORMANCE.md).
- * process.binding is deprecated in documentation only; the single executable pins the Node it runs on.
- */
-function spawnWaiting(options: SpawnSyncOptions): SpawnSyncResult {
-  const binding = (process as unknown as { binding(name: 'spawn_sync'): { spawn(o: SpawnSyncOptions): SpawnSyncResult } }).binding('spawn_sync');
-  return binding.spawn(options);
-}
-
-function systemError(errno: number, file: string, syscall = 'spawnSync'): Error {
+function systemError(errno: number, file: string): Error {
   const name = process.getBuiltinModule('node:util').getSystemErrorName(errno);
-  return Object.assign(new Error(`${syscall} ${file} ${name}`), { code: name, errno, syscall: `${syscall} ${file}`, path: file });
+  return Object.assign(new Error(`spawn ${file} ${name}`), { code: name, errno, syscall: `spawn ${file}`, path: file });
 }
 
 /**
- * A one-shot command (a CNI call) has nothing else to do while its program runs: its spawns block,
- * which skips setting up stream objects and event-loop turns for every child (docs/PERFORMANCE.md).
- * Daemons keep the default, so their other work goes on meanwhile.
+ * A one-shot command (a CNI call) spawns through the handles under node:child_process (startRun):
+ * loading that module compiles 37 internal modules (streams, net, dgram) such a call never uses, ~10 ms
+ * of every ADD and DEL here (docs/PERFORMANCE.md). Daemons keep node:child_process.
  */
-let blocking = false;
+let withoutChildProcess = false;
 
-export function spawnBlocking(): void {
-  blocking = true;
+export function spawnWithoutChildProcess(): void {
+  withoutChildProcess = true;
 }
 
 export interface RunOptions {
@@ -129,37 +93,9 @@ function launch(file: string, args: readonly string[], options: RunOptions): { c
   return { child, done };
 }
 
-/** The blocking form of launch: the deadline's time left is the program's timeout. */
-function runToEnd(file: string, args: readonly string[], options: RunOptions): RunResult {
-  const [cmd, argv] = commandLine(file, args, options.netns);
-  const left = remainingMs();
-  const timeout = Math.ceil(Math.min(options.timeoutMs ?? Infinity, left === undefined ? Infinity : Math.max(1, left)));
-  const env = options.env ?? process.env;
-  const result = spawnWaiting({
-    file: cmd,
-    args: [cmd, ...argv],
-    envPairs: Object.entries(env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`])),
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-    stdio: [
-      { type: 'pipe', readable: true, writable: false, input: Buffer.from(options.input ?? '') },
-      { type: 'pipe', readable: false, writable: true },
-      { type: 'pipe', readable: false, writable: true },
-    ],
-    ...(Number.isFinite(timeout) ? { timeout, killSignal: SIGKILL } : {}),
-    maxBuffer: 256 * 1024 * 1024,
-    detached: false,
-    windowsHide: false,
-    windowsVerbatimArguments: false,
-  });
-  if (result.error !== undefined && result.error !== ETIMEDOUT) throw systemError(result.error, cmd);
-  const signal = result.signal;
-  const text = (fd: number): string => result.output?.[fd]?.toString() ?? '';
-  return { code: result.status ?? (signal ? 128 : 1), stdout: text(1), stderr: text(2) + (signal ? `killed by ${signal}` : '') };
-}
-
 /** Runs a program and resolves with its exit code and output; never rejects on a non-zero exit. */
 export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  if (blocking && options.signal === undefined) return runToEnd(file, args, options);
+  if (withoutChildProcess && options.signal === undefined) return startRun(file, args, options).finish(options.input ?? '');
   return launch(file, args, options).done;
 }
 
@@ -282,13 +218,13 @@ export interface StartedRun {
 }
 
 /**
- * Starts a program that reads its input from stdin before the input is known (an `ip -batch -` whose
- * lines depend on work still to be done), so its exec and start overlap that work. It uses the handles
- * under node:child_process's spawn, for the same reason runToEnd uses the synchronous binding. If this
- * process exits first, the pipe closes and the program reads the end of its input. The current
- * deadline kills it.
+ * Starts a program on the handles under node:child_process's spawn (process.binding, deprecated in
+ * documentation only: the single executable pins the Node it runs on). Its input may come later (an
+ * `ip -batch -` whose lines depend on work still to be done), so its exec and start overlap that work.
+ * If this process exits first, the pipe closes and the program reads the end of its input. Its timeout
+ * or the current deadline, whichever comes first, kills it.
  */
-export function startRun(file: string, args: readonly string[], options: { netns?: string; env?: NodeJS.ProcessEnv } = {}): StartedRun {
+export function startRun(file: string, args: readonly string[], options: Omit<RunOptions, 'input' | 'signal'> = {}): StartedRun {
   const [cmd, argv] = commandLine(file, args, options.netns);
   const b = bindings();
   const pipes = [0, 1, 2].map(() => new b.Pipe(b.pipeSocket));
@@ -312,7 +248,7 @@ export function startRun(file: string, args: readonly string[], options: { netns
   const error = child.spawn(
     cmd,
     [cmd, ...argv],
-    undefined,
+    options.cwd,
     Object.entries(env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`])),
     pipes.map((handle, i) => ({ type: 'pipe', readable: i === 0, writable: i !== 0, handle })),
     0,
@@ -322,7 +258,7 @@ export function startRun(file: string, args: readonly string[], options: { netns
   if (error) {
     for (const pipe of pipes) pipe.close();
     child.close();
-    throw systemError(error, cmd, 'spawn');
+    throw systemError(error, cmd);
   }
   for (const i of [1, 2]) {
     const pipe = pipes[i]!;
@@ -336,8 +272,8 @@ export function startRun(file: string, args: readonly string[], options: { netns
     };
     pipe.readStart();
   }
-  const left = remainingMs();
-  const timer = left === undefined ? undefined : setTimeout(() => child.kill(SIGKILL), Math.max(1, left));
+  const limit = Math.min(options.timeoutMs ?? Infinity, remainingMs() ?? Infinity);
+  const timer = Number.isFinite(limit) ? setTimeout(() => child.kill(SIGKILL), Math.max(1, Math.ceil(limit))) : undefined;
   void done.then(() => clearTimeout(timer));
   let stdinOpen = true;
   const closeStdin = (input: string): void => {

@@ -136,7 +136,7 @@ async function runWithinDeadline(timeoutMs: number, command: string, work: () =>
     const first = await Promise.race([settled, run.expired.then(() => undefined)]);
     if (first) {
       if (first.ok) return first.output;
-      // A blocking spawn killed at the deadline fails the verb before the deadline's timer can fire.
+      // A spawn killed at the deadline can fail the verb before the deadline's own timer fires.
       if (Date.now() < run.deadline.at) throw first.error;
       throw deadlinePassed(timeoutMs, command, toCniError(first.error, ErrorCode.TryAgainLater, command).message);
     }

@@ -135,12 +135,12 @@ describe('CNI skeleton bounds every call', () => {
     expect(undone).toEqual(['interface']);
   });
 
-  it('fails with code 11, not the killed program\'s error, when a blocking spawn outlives the deadline', async () => {
+  it('fails with code 11, not the killed program\'s error, when a spawn outlives the deadline while the event loop is held', async () => {
     const blocking: Plugin<null> = {
       ...(plugin as unknown as Plugin<null>),
       parseConfig: () => null,
       add: async () => {
-        // As spawnSync does: the event loop is held until the program is killed at the deadline.
+        // The event loop is held past the deadline, then the program's kill is reported first.
         const end = Date.now() + 500;
         while (Date.now() < end);
         throw new CniError(ErrorCode.NetlinkFailure, 'cannot run "iptables-restore": killed by SIGKILL');

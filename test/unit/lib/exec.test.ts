@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startWithDeadline } from '../../../lib/deadline.ts';
-import { run, spawnBlocking, startRun } from '../../../lib/exec.ts';
+import { run, spawnWithoutChildProcess, startRun } from '../../../lib/exec.ts';
 
-// The blocking form one-shot CNI calls use: Node's synchronous spawn binding, without node:child_process.
-describe('run, blocking', () => {
-  spawnBlocking();
+// The form one-shot CNI calls use: Node's spawn handles, without node:child_process.
+describe('run, without node:child_process', () => {
+  spawnWithoutChildProcess();
 
   it('feeds stdin and returns the exit code, stdout and stderr', async () => {
     const result = await run('sh', ['-c', 'cat; echo oops >&2; exit 3'], { input: 'line one\nline two\n' });
@@ -32,7 +32,7 @@ describe('run, blocking', () => {
   });
 
   it('rejects with the system error when the program does not exist', async () => {
-    await expect(run('weft-no-such-program', [])).rejects.toMatchObject({ code: 'ENOENT', message: 'spawnSync weft-no-such-program ENOENT' });
+    await expect(run('weft-no-such-program', [])).rejects.toMatchObject({ code: 'ENOENT', message: 'spawn weft-no-such-program ENOENT' });
   });
 });
 
