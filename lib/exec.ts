@@ -273,7 +273,10 @@ export function startRun(file: string, args: readonly string[], options: Omit<Ru
     pipe.readStart();
   }
   const limit = Math.min(options.timeoutMs ?? Infinity, remainingMs() ?? Infinity);
-  const timer = Number.isFinite(limit) ? setTimeout(() => child.kill(SIGKILL), Math.max(1, Math.ceil(limit))) : undefined;
+  const kill = (): void => {
+    if (!exit) child.kill(SIGKILL);
+  };
+  const timer = Number.isFinite(limit) ? setTimeout(kill, Math.max(1, Math.ceil(limit))) : undefined;
   void done.then(() => clearTimeout(timer));
   let stdinOpen = true;
   const closeStdin = (input: string): void => {
