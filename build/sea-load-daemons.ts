@@ -27,8 +27,8 @@ type ModuleFunction = (exports: object, require: NodeJS.Require, module: { expor
 /**
  * The assets are read in place (getRawAsset views the executable's own memory; getAsset copies it) and
  * the bundle as latin1, a copy into a one-byte string, where UTF-8 decoding scans it first: the build
- * keeps every bundle ASCII (bundle.ts), for which the two read the same. ~15 ms of each daemon start
- * here, measured.
+ * keeps every bundle ASCII (bundle.ts), for which the two read the same. kubectl-weft --help: 122 ->
+ * 109 ms here (docs/PERFORMANCE.md).
  */
 function evaluateAsset(asset: string, codeCache: string): object {
   const { getRawAsset } = process.getBuiltinModule('node:sea');

@@ -101,10 +101,7 @@ function ipInNetns(args: readonly string[], netns: string | undefined): { args: 
  */
 export async function applyIpBatch(lines: readonly string[], options: { netns?: string; json?: boolean } = {}): Promise<string> {
   if (lines.length === 0) return '';
-  const target = ipInNetns([...(options.json ? ['-json', '-details'] : []), '-batch', '-'], options.netns);
-  const result = await run('ip', target.args, { input: lines.join('\n') + '\n', netns: target.netns });
-  if (result.code !== 0) throw parseIpBatchFailure(lines, result);
-  return result.stdout;
+  return startIpBatch(options).apply(lines);
 }
 
 export interface StartedIpBatch {
