@@ -1,4 +1,5 @@
 import { run } from '../../lib/exec.ts';
+import { loaderEnvironment } from '../core/loader-environment.ts';
 
 // The only iptables code that touches the kernel: which iptables the node uses (nf_tables or legacy),
 // reading the current rules, and one `iptables-restore --noflush` per sync fed on stdin. Unit tests
@@ -61,7 +62,7 @@ function isMissingProgram(error: unknown): boolean {
 
 /** The node's iptables (or the one in `netns`, for tests); the variant is detected once. */
 export function iptablesKernel(options: ApplyOptions = {}): IptablesKernel {
-  const exec = options.netns ? { netns: options.netns } : {};
+  const exec = { ...(options.netns ? { netns: options.netns } : {}), env: loaderEnvironment() };
   let detected: Promise<IptablesVariant | undefined> | undefined = options.variant ? Promise.resolve(options.variant) : undefined;
   const variant = () =>
     (detected ??= run('iptables', ['--version'], exec).then(

@@ -1,4 +1,5 @@
 import { run } from '../../lib/exec.ts';
+import { loaderEnvironment } from '../core/loader-environment.ts';
 import { NftSession } from './session.ts';
 import { TABLE } from './table.ts';
 
@@ -27,17 +28,18 @@ export interface NftKernel {
 /** `nft` in the node's network namespace (or `netns`, for tests). */
 export function nftKernel(options: { netns?: string } = {}): NftKernel {
   const session = new NftSession(options);
+  const exec = { ...options, env: loaderEnvironment() };
   return {
     async replace(payload) {
       if (payload === '') return;
-      const result = await run('nft', ['-f', '-'], { ...options, input: payload });
+      const result = await run('nft', ['-f', '-'], { ...exec, input: payload });
       if (result.code !== 0) throw new NftApplyError(`nft exit ${result.code}: ${result.stderr.trim().split('\n').slice(0, 6).join('; ')}`);
     },
     async update(payload) {
       if (payload !== '') await session.apply(payload);
     },
     async deleteTable() {
-      const result = await run('nft', ['delete', 'table', ...TABLE.split(' ')], options);
+      const result = await run('nft', ['delete', 'table', ...TABLE.split(' ')], exec);
       if (result.code === 0) return true;
       if (/No such file or directory/.test(result.stderr)) return false;
       throw new NftApplyError(`nft exit ${result.code}: ${result.stderr.trim()}`);

@@ -1,4 +1,5 @@
 import { openProcess, type OpenProcess } from '../../lib/exec.ts';
+import { loaderEnvironment } from '../core/loader-environment.ts';
 
 // A long-lived `nft -i` for partial syncs. A fresh `nft -f` reads the kernel's whole table before it
 // applies anything, and at 10,000 Services that is most of an endpoint change's time; an interactive
@@ -52,6 +53,7 @@ export class NftSession {
     this.#stderr = '';
     const started = openProcess('nft', ['-i'], {
       ...(this.#netns ? { netns: this.#netns } : {}),
+      env: loaderEnvironment(),
       onStderr: (text) => {
         this.#stderr += text;
         const w = this.#waiting;
