@@ -1,15 +1,15 @@
 import { HttpMethod, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { fetch, type Response } from 'undici';
 import { Backoff, sleep } from '../backoff.ts';
-import { decodeList, decodeStatus, PROTOBUF_CONTENT_TYPE, type MessageSchema } from './protobuf.ts';
+import { decodeStatus, ListDecoder, PROTOBUF_CONTENT_TYPE, type ListMeta, type MessageSchema } from './protobuf.ts';
 
 // Follows one API collection without keeping it: lists it page by page, then watches it from the
 // list's resourceVersion, handing every object to the caller as it is decoded. The caller keeps what it
 // needs (a compact record), so no copy of the API objects stays here. @kubernetes/client-node provides
 // the kubeconfig, the credentials and the transport (its Watch, and the same undici fetch with its
 // TLS dispatcher for the list pages). A collection that names the fields it needs is listed as
-// protobuf (as client-go lists for kube-proxy) and read into JSON-shaped objects; a server that
-// answers JSON instead is read as JSON. Watches stay JSON: their events are small. A watch that ends
+// protobuf (as client-go lists for kube-proxy) and read into JSON-shaped objects while its bytes
+// arrive; a server that answers JSON instead is read as JSON once whole. Watches stay JSON: their events are small. A watch that ends
 // is resumed at once from the last resourceVersion seen (bookmarks keep it fresh): the server ends
 // watches after timeoutSeconds, and client-node's Watch ends one that stayed silent for 30 s. A 410
 // Gone lists again; other failures retry with a bounded backoff.
@@ -73,11 +73,16 @@ export function listParams(at: { handedOver: boolean; cont: string | undefined }
   return { limit: String(PAGE_SIZE), resourceVersion: at.handedOver ? undefined : '0' };
 }
 
-/** A GET with the kubeconfig's credentials and TLS, through client-node's undici dispatcher. */
+/**
+ * A GET with the kubeconfig's credentials and TLS, through client-node's undici dispatcher. The answer
+ * is asked for uncompressed, as Kubernetes' own control plane components ask (DisableCompression): on
+ * a cluster network gzip costs the API server and the node more CPU than the bytes it saves. Listing
+ * 10,000 Services and their slices here: 0.69-0.81 s uncompressed against 0.91-1.03 s with gzip.
+ */
 export async function apiGet(config: KubeConfig, url: string, options: { accept: string; signal?: AbortSignal }): Promise<Response> {
   const ctx = new RequestContext(url, HttpMethod.GET);
   await config.applySecurityAuthentication(ctx);
-  return fetch(url, { headers: { ...ctx.getHeaders(), accept: options.accept }, dispatcher: ctx.getDispatcher(), signal: options.signal });
+  return fetch(url, { headers: { ...ctx.getHeaders(), accept: options.accept, 'accept-encoding': 'identity' }, dispatcher: ctx.getDispatcher(), signal: options.signal });
 }
 
 /** What an error response says: a Status' message (protobuf), or the start of its text. */
@@ -102,41 +107,44 @@ export function listWatch(config: KubeConfig, collection: Collection, handlers: 
   const listed = new Promise<void>((resolve) => (markListed = resolve));
 
   const accept = collection.protobuf ? `${PROTOBUF_CONTENT_TYPE}, application/json` : 'application/json';
-  const getJson = async (search: string): Promise<Json> => {
-    const response = await apiGet(config, `${server}${collection.path}?${search}`, { accept, signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(60_000)]) });
-    const body = Buffer.from(await response.arrayBuffer());
-    const protobuf = collection.protobuf !== undefined && (response.headers.get('content-type') ?? '').startsWith(PROTOBUF_CONTENT_TYPE);
-    if (response.status === 410) throw new GoneError(`the list of ${collection.path} expired`);
-    if (response.status !== 200) throw new Error(`cannot list ${collection.path}: HTTP ${response.status}: ${errorText(body, protobuf)}`);
-    return protobuf ? decodeList(body, collection.protobuf!, `the list of ${collection.path}`) : (JSON.parse(body.toString('utf8')) as Json);
-  };
-
   // Set once an object went to the caller: every list after that reads the current state.
   let handedOver = false;
-  const getPage = (cont: string | undefined): Promise<Json> => {
-    const page = getJson(query(collection, listParams({ handedOver, cont })));
-    // Awaited by the next round; a failure while this round hands its items over is not unhandled.
-    page.catch(() => undefined);
-    return page;
+
+  /** Reads one page, handing each item over as it is decoded; returns the page's metadata. */
+  const readPage = async (cont: string | undefined, keys: Set<string>): Promise<ListMeta> => {
+    const search = query(collection, listParams({ handedOver, cont }));
+    const response = await apiGet(config, `${server}${collection.path}?${search}`, { accept, signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(60_000)]) });
+    const protobuf = collection.protobuf !== undefined && (response.headers.get('content-type') ?? '').startsWith(PROTOBUF_CONTENT_TYPE);
+    if (response.status !== 200 || response.body === null) {
+      const body = Buffer.from(await response.arrayBuffer());
+      if (response.status === 410) throw new GoneError(`the list of ${collection.path} expired`);
+      throw new Error(`cannot list ${collection.path}: HTTP ${response.status}: ${errorText(body, protobuf)}`);
+    }
+    const handOver = (item: Json) => {
+      keys.add(objectKey(item));
+      handedOver = true;
+      handlers.onObject('upsert', item);
+    };
+    if (!protobuf) {
+      const page = JSON.parse(Buffer.from(await response.arrayBuffer()).toString('utf8')) as Json;
+      for (const item of (page.items ?? []) as Json[]) handOver(item);
+      return (page.metadata ?? {}) as ListMeta;
+    }
+    const decoder = new ListDecoder(collection.protobuf!, `the list of ${collection.path}`, handOver);
+    for await (const chunk of response.body) decoder.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    return decoder.end();
   };
 
-  /** Lists every page, asking for the next one before handing this one's items over; returns the list's resourceVersion. */
+  /** Lists every page; returns the list's resourceVersion. */
   const list = async (): Promise<string> => {
     const keys = new Set<string>();
     let version: string | undefined;
-    let next: Promise<Json> | undefined = getPage(undefined);
-    while (next !== undefined) {
-      const page: Json = await next;
-      const meta = (page.metadata ?? {}) as { continue?: unknown; resourceVersion?: unknown };
-      const cont = typeof meta.continue === 'string' && meta.continue !== '' ? meta.continue : undefined;
+    let cont: string | undefined;
+    do {
+      const meta = await readPage(cont, keys);
+      cont = typeof meta.continue === 'string' && meta.continue !== '' ? meta.continue : undefined;
       version = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : version;
-      next = cont !== undefined && !stopping.signal.aborted ? getPage(cont) : undefined;
-      for (const item of (page.items ?? []) as Json[]) {
-        keys.add(objectKey(item));
-        handedOver = true;
-        handlers.onObject('upsert', item);
-      }
-    }
+    } while (cont !== undefined && !stopping.signal.aborted);
     handlers.onListed(keys);
     markListed();
     if (version === undefined) throw new Error(`cannot watch ${collection.path}: its list carries no resourceVersion`);

@@ -36,14 +36,17 @@ class Reader {
   readonly bytes: Buffer;
   readonly what: string;
   at: number;
-  constructor(bytes: Buffer, start: number, what: string) {
+  /** The position of bytes[0] in the whole body, for messages. */
+  readonly origin: number;
+  constructor(bytes: Buffer, start: number, what: string, origin = 0) {
     this.bytes = bytes;
     this.what = what;
     this.at = start;
+    this.origin = origin;
   }
 
   fail(message: string): never {
-    throw new ProtobufError(`cannot decode ${this.what}: ${message} at byte ${this.at}`);
+    throw new ProtobufError(`cannot decode ${this.what}: ${message} at byte ${this.origin + this.at}`);
   }
 
   /** An unsigned varint (lengths, keys, booleans): exact below 2^53, which every length is. */
@@ -160,12 +163,150 @@ function unwrap(bytes: Buffer, what: string): { start: number; end: number } {
   return raw ?? reader.fail('the envelope holds no object');
 }
 
-/** A list (`{ metadata: { resourceVersion, continue }, items }`) whose items are read with `item`. */
-export function decodeList(bytes: Buffer, item: MessageSchema, what: string): Record<string, unknown> {
-  const { start, end } = unwrap(bytes, what);
-  const list = new Reader(bytes, start, what).message({ 1: ['metadata', LIST_META], 2: ['items', [item]] }, end);
-  list.items ??= [];
-  return list;
+/** A list's metadata: the resourceVersion to watch from, and the token of its next page. */
+export interface ListMeta {
+  readonly resourceVersion?: string;
+  readonly continue?: string;
+}
+
+/** A field whose bytes have all arrived: its number and wire type, and where its value lies. */
+interface Field {
+  readonly number: number;
+  readonly wire: number;
+  readonly start: number;
+  readonly stop: number;
+}
+
+/**
+ * A list read as its bytes arrive: each item goes to `onItem` as soon as its last byte is in, so
+ * decoding runs while the API server still sends (it streams list items since Kubernetes 1.33) and no
+ * copy of the whole body is kept. The envelope is read as `unwrap` reads it; the list inside it is
+ * read field by field. Bytes are joined only once they hold the next whole field.
+ */
+export class ListDecoder {
+  readonly #item: MessageSchema;
+  readonly #what: string;
+  readonly #onItem: (item: Record<string, unknown>) => void;
+  /** Bytes not read yet, and the position of their first in the stream. */
+  #bytes: Buffer = Buffer.alloc(0);
+  #origin = 0;
+  #arrived: Buffer[] = [];
+  #arrivedLength = 0;
+  /** How many bytes #bytes must hold before reading on. */
+  #need = MAGIC.length;
+  #magic = false;
+  /** Where the list ends in the stream, once its envelope field began. */
+  #listEnd: number | undefined;
+  #meta: ListMeta = {};
+
+  constructor(item: MessageSchema, what: string, onItem: (item: Record<string, unknown>) => void) {
+    this.#item = item;
+    this.#what = what;
+    this.#onItem = onItem;
+  }
+
+  push(chunk: Buffer): void {
+    this.#arrived.push(chunk);
+    this.#arrivedLength += chunk.length;
+    if (this.#bytes.length + this.#arrivedLength < this.#need) return;
+    this.#bytes = Buffer.concat([this.#bytes, ...this.#arrived]);
+    this.#arrived = [];
+    this.#arrivedLength = 0;
+    this.#read();
+  }
+
+  /** The list's metadata, once every byte arrived; throws when the bytes end inside a field or hold no list. */
+  end(): ListMeta {
+    if (this.#bytes.length + this.#arrivedLength > 0 || (this.#listEnd !== undefined && this.#origin < this.#listEnd)) this.#fail('the bytes end inside a field', this.#origin);
+    if (this.#listEnd === undefined) this.#fail(this.#magic ? 'the envelope holds no object' : 'it does not start with the protobuf magic "k8s\\0"', this.#origin);
+    return this.#meta;
+  }
+
+  #fail(message: string, at: number): never {
+    throw new ProtobufError(`cannot decode ${this.#what}: ${message} at byte ${at}`);
+  }
+
+  /** Reads every whole field in #bytes, keeps the rest, and sets how much is needed to read on. */
+  #read(): void {
+    const bytes = this.#bytes;
+    let at = 0;
+    if (!this.#magic) {
+      if (MAGIC.some((b, i) => bytes[i] !== b)) this.#fail('it does not start with the protobuf magic "k8s\\0"', 0);
+      this.#magic = true;
+      at = MAGIC.length;
+    }
+    for (;;) {
+      const inList = this.#listEnd !== undefined && this.#origin + at < this.#listEnd;
+      const limit = inList ? (this.#listEnd as number) - this.#origin : Number.POSITIVE_INFINITY;
+      const field = this.#field(bytes, at, limit, !inList);
+      if (field === undefined) break;
+      if (!inList && field.number === UNKNOWN.raw && field.wire === WIRE.bytes) {
+        if (this.#listEnd !== undefined) this.#fail('the envelope holds two objects', this.#origin + at);
+        this.#listEnd = this.#origin + field.stop;
+        at = field.start;
+        continue;
+      }
+      const reader = new Reader(bytes, field.start, this.#what, this.#origin);
+      if (inList && field.number === 2 && field.wire === WIRE.bytes) this.#onItem(reader.message(this.#item, field.stop));
+      else if (inList && field.number === 1 && field.wire === WIRE.bytes) this.#meta = reader.message(LIST_META, field.stop);
+      else if (!inList && field.number === UNKNOWN.contentEncoding && field.wire === WIRE.bytes) {
+        const encoding = bytes.toString('utf8', field.start, field.stop);
+        if (encoding !== '') this.#fail(`its content encoding "${encoding}" is not supported`, this.#origin + field.start);
+      }
+      at = field.stop;
+    }
+    this.#bytes = bytes.subarray(at);
+    this.#origin += at;
+  }
+
+  /**
+   * The field starting at `at` when all its bytes are in (a length-delimited one that opens the list
+   * counts as whole once its length is read); otherwise undefined, with #need set.
+   */
+  #field(bytes: Buffer, at: number, limit: number, envelope: boolean): Field | undefined {
+    const reader = new Reader(bytes, at, this.#what, this.#origin);
+    const end = Math.min(bytes.length, limit);
+    this.#need = bytes.length - at + 1;
+    if (at >= end) return undefined;
+    const key = varintAt(reader, end);
+    if (key === undefined) return undefined;
+    const number = Math.floor(key / 8);
+    const wire = key & 7;
+    const start = reader.at;
+    let stop: number;
+    if (wire === WIRE.varint) {
+      if (varintAt(reader, end) === undefined) return undefined;
+      stop = reader.at;
+    } else if (wire === WIRE.bytes) {
+      const length = varintAt(reader, end);
+      if (length === undefined) return undefined;
+      if (envelope && number === UNKNOWN.raw) return { number, wire, start: reader.at, stop: reader.at + length };
+      stop = reader.at + length;
+      if (stop > limit) reader.fail('a field runs past its message');
+      if (stop > bytes.length) {
+        this.#need = stop - at;
+        return undefined;
+      }
+      return { number, wire, start: reader.at, stop };
+    } else if (wire === WIRE.fixed64 || wire === WIRE.fixed32) stop = start + (wire === WIRE.fixed64 ? 8 : 4);
+    else return reader.fail(`wire type ${wire} is not one the API server writes`);
+    if (stop > limit) reader.fail('a field runs past its message');
+    if (stop > bytes.length) {
+      this.#need = stop - at;
+      return undefined;
+    }
+    return { number, wire, start, stop };
+  }
+}
+
+/** A varint that may not have arrived whole: undefined when `end` comes first, the reader left where it was. */
+function varintAt(reader: Reader, end: number): number | undefined {
+  const from = reader.at;
+  for (let at = from; at < end && at < from + 10; at++) {
+    if ((reader.bytes[at] as number) < 0x80) return reader.varint(end);
+  }
+  if (end - from >= 10) return reader.varint(end);
+  return undefined;
 }
 
 /** A metav1.Status, as an error response carries it. */

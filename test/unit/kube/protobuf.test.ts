@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeList, decodeStatus, ProtobufError, type MessageSchema } from '../../../lib/kube/protobuf.ts';
+import { decodeStatus, ListDecoder, ProtobufError, type MessageSchema } from '../../../lib/kube/protobuf.ts';
 
 // Bytes are written here by hand, field by field, as the protobuf wire format defines them; the
 // cluster test "protobuf lists" decodes what a real API server sends.
@@ -34,6 +34,14 @@ const ITEM: MessageSchema = {
   5: ['offset', 'int32'],
 };
 
+/** The list as ListDecoder reads it from `bytes` arriving in pieces of `piece` bytes. */
+function decodeList(bytes: Buffer, item: MessageSchema, what: string, piece = bytes.length || 1): Record<string, unknown> {
+  const items: Record<string, unknown>[] = [];
+  const decoder = new ListDecoder(item, what, (i) => items.push(i));
+  for (let at = 0; at < bytes.length; at += piece) decoder.push(bytes.subarray(at, at + piece));
+  return { metadata: decoder.end(), items };
+}
+
 describe('protobuf lists', () => {
   it('reads the named fields of each item into JSON-shaped objects and skips every other field', () => {
     const item = [
@@ -63,6 +71,28 @@ describe('protobuf lists', () => {
         { ips: ['10.0.0.3'] },
       ],
     });
+  });
+
+  it('reads the same list whatever pieces its bytes arrive in, and hands each item over once its bytes are in', () => {
+    const items = [bytes(2, [...str(3, '10.0.0.1'), ...num(5, 3)]), bytes(2, str(3, 'x'.repeat(300))), bytes(2, num(4, 1))];
+    const body = envelope([...bytes(1, str(2, '7')), ...items.flat()]);
+    const whole = decodeList(body, ITEM, 'the list');
+    expect(whole).toEqual({ metadata: { resourceVersion: '7' }, items: [{ ips: ['10.0.0.1'], offset: 3 }, { ips: ['x'.repeat(300)] }, { ready: true }] });
+    for (const piece of [1, 2, 3, 7, 64, 129]) expect(decodeList(body, ITEM, 'the list', piece)).toEqual(whole);
+
+    const seen: unknown[] = [];
+    const decoder = new ListDecoder(ITEM, 'the list', (i) => seen.push(i));
+    const firstItemEnd = body.indexOf(Buffer.from(items[0] as number[])) + (items[0] as number[]).length;
+    decoder.push(body.subarray(0, firstItemEnd - 1));
+    expect(seen).toEqual([]);
+    decoder.push(body.subarray(firstItemEnd - 1, firstItemEnd));
+    expect(seen).toEqual([{ ips: ['10.0.0.1'], offset: 3 }]);
+  });
+
+  it('refuses a body that ends inside the list', () => {
+    const body = envelope([...bytes(1, str(2, '7')), ...bytes(2, str(3, '10.0.0.1'))]);
+    for (const cut of [2, 10, body.length - 8]) expect(() => decodeList(body.subarray(0, cut), ITEM, 'the list', 3)).toThrow(/cannot decode the list: (the bytes end inside a field|it does not start)/);
+    expect(() => decodeList(Buffer.alloc(0), ITEM, 'the list')).toThrow(/does not start with the protobuf magic/);
   });
 
   it('reads an empty list as one with no items', () => {
