@@ -7,8 +7,9 @@ import { epochMs, sleep } from './proxy-clock.ts';
 // iptables-nft) reports every committed transaction to `nft monitor`: each line is stamped when it
 // arrives, so the time is the commit's, whatever the table's size. iptables-legacy has no such
 // events: its rules are listed in a loop, and the time is the end of the first listing that shows the
-// rule (the poll interval bounds the error). An nftables full sync is seen by polling for its table
-// (pollTable): a monitor listening makes the kernel build an event for every element of the commit.
+// rule (the poll interval bounds the error). An nftables full sync is seen by polling for its table's
+// base chains (pollTable): a monitor listening makes the kernel build an event for every element of
+// the commit.
 
 export interface Seen {
   readonly at: number;
@@ -95,9 +96,21 @@ export function pollChain(netns: string, command: { iptables: string; chain: str
   }, timing);
 }
 
-/** When nftables table `table` ("ip weft") is first listed in `netns`; undefined past the deadline. */
+/** Whether the listing of `nft list chains` shows a base chain (one with a hook) in table `table`. */
+export function tableHooked(chains: string, table: string): boolean {
+  const start = chains.indexOf(`table ${table} {\n`);
+  if (start < 0) return false;
+  const end = chains.indexOf('\n}', start);
+  return chains.slice(start, end < 0 ? undefined : end).includes(' hook ');
+}
+
+/**
+ * When nftables table `table` ("ip weft") is first listed in `netns` with a base chain, which is when
+ * traffic meets it (weft-proxy loads a fresh node's table in parts and its base chains last); undefined
+ * past the deadline. `nft list chains` lists chains without their rules or elements: a few ms.
+ */
 export function pollTable(netns: string, table: string, timing: Timing): Promise<number | undefined> {
-  return pollUntil(async () => (await run('nft', ['list', 'tables'], { netns })).stdout.split('\n').includes(`table ${table}`), timing);
+  return pollUntil(async () => tableHooked((await run('nft', ['list', 'chains'], { netns })).stdout, table), timing);
 }
 
 interface Timing {

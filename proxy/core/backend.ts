@@ -19,7 +19,7 @@ export interface ServiceDiff {
 export interface BackendResult {
   /** Rules written, by table (iptables: nat and filter; nftables: rules and elements as "weft"). */
   readonly written: Readonly<Record<string, number>>;
-  /** What one transaction applied; empty when nothing needed writing. */
+  /** What was applied, in order: one transaction (a fresh nftables load: several); empty when nothing needed writing. */
   readonly payload: string;
   /** Time spent waiting on the kernel's tools (reading and writing rules), of a full sync. */
   readonly kernelMs?: number;
@@ -27,7 +27,7 @@ export interface BackendResult {
 
 export interface Backend {
   readonly mode: ProxyMode;
-  /** Replaces everything this mode owns with the rules for `servicePorts`, in one transaction. */
+  /** Replaces everything this mode owns with the rules for `servicePorts`: traffic sees the old rules or the new ones, never a mix. */
   fullSync(servicePorts: readonly ServicePortState[], config: ProxyConfig): Promise<BackendResult>;
   /**
    * Writes only what `diffs` change, on top of what this backend applied last, in one transaction;

@@ -1,10 +1,11 @@
 import { run } from '../../lib/exec.ts';
 import { loaderEnvironment } from '../core/loader-environment.ts';
 import { NftSession } from './session.ts';
-import { TABLE } from './table.ts';
+import { TABLE, type FreshLoad } from './table.ts';
 
 // The only nftables code that touches the kernel. A full sync is one `nft -f -` fed on stdin (a fresh
-// process for a table of any size); partial syncs go through one long-lived `nft -i` (session.ts),
+// process for a table of any size), or on a node without the table several, the element parts side
+// by side (table.ts, renderFreshLoad); partial syncs go through one long-lived `nft -i` (session.ts),
 // which keeps what it read of the kernel between transactions. Unit tests inject a recording fake.
 
 export class NftApplyError extends Error {
@@ -17,6 +18,13 @@ export class NftApplyError extends Error {
 export interface NftKernel {
   /** Applies a full sync's payload as one transaction; throws when nft refuses it (nothing changes then). */
   replace(payload: string): Promise<void>;
+  /** Whether the `ip weft` table exists. */
+  hasTable(): Promise<boolean>;
+  /**
+   * Loads the table on a node without it: the structure, then the element parts side by side, then
+   * the hooks; throws when nft refuses one (traffic meets the table only once the hooks are in).
+   */
+  load(fresh: FreshLoad): Promise<void>;
   /** Applies a partial sync's payload as one transaction, the same way. */
   update(payload: string): Promise<void>;
   /** Deletes the `ip weft` table; false when there was none. */
@@ -29,11 +37,25 @@ export interface NftKernel {
 export function nftKernel(options: { netns?: string } = {}): NftKernel {
   const session = new NftSession(options);
   const exec = { ...options, env: loaderEnvironment() };
+  const apply = async (payload: string): Promise<void> => {
+    if (payload === '') return;
+    const result = await run('nft', ['-f', '-'], { ...exec, input: payload });
+    if (result.code !== 0) throw new NftApplyError(`nft exit ${result.code}: ${result.stderr.trim().split('\n').slice(0, 6).join('; ')}`);
+  };
   return {
-    async replace(payload) {
-      if (payload === '') return;
-      const result = await run('nft', ['-f', '-'], { ...exec, input: payload });
-      if (result.code !== 0) throw new NftApplyError(`nft exit ${result.code}: ${result.stderr.trim().split('\n').slice(0, 6).join('; ')}`);
+    replace: apply,
+    async hasTable() {
+      const result = await run('nft', ['list', 'tables'], exec);
+      if (result.code !== 0) throw new NftApplyError(`nft exit ${result.code}: ${result.stderr.trim()}`);
+      return result.stdout.split('\n').includes(`table ${TABLE}`);
+    },
+    async load(fresh) {
+      await apply(fresh.structure);
+      // Every part ends before the load does, refused or not: a retry never meets a running nft.
+      const loaded = await Promise.allSettled(fresh.elements.map(apply));
+      const refused = loaded.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (refused) throw refused.reason;
+      await apply(fresh.hooks);
     },
     async update(payload) {
       if (payload !== '') await session.apply(payload);

@@ -73,6 +73,44 @@ export function renderFullSync(table: NftTable): string {
   ]);
 }
 
+/** A full sync for a node without the table, in transactions that can run apart (see renderFreshLoad). */
+export interface FreshLoad {
+  /** The table (created, so that a table made meanwhile fails it), its sets and maps, its chains without hooks, with their rules. */
+  readonly structure: string;
+  /** The elements, split into parts of about as many elements each, loaded side by side. */
+  readonly elements: readonly string[];
+  /** The base chains and their rules: the last transaction, after which traffic meets the table. */
+  readonly hooks: string;
+}
+
+/**
+ * The table for a node that has none, in transactions: nft parses and checks each element in one
+ * thread, and loading the elements as parts in parallel nft runs uses the node's other cores (10,000
+ * Services x 10 endpoints: 0.97 s in one transaction, 0.42 s as a structure, two halves side by side
+ * and the hooks). Traffic reaches the table only through its base chains, which come last in one
+ * transaction, so it still sees no table, then the whole one. A node that has the table gets
+ * renderFullSync: replacing a table that serves traffic takes one transaction.
+ */
+export function renderFreshLoad(table: NftTable, parts: number): FreshLoad {
+  const base = table.chains.filter((c) => c.hook !== undefined);
+  const regular = table.chains.filter((c) => c.hook === undefined);
+  const loads = Array.from({ length: Math.max(1, parts) }, () => ({ lines: [] as string[], elements: 0 }));
+  for (const s of table.sets) {
+    const elements = s.elements ?? [];
+    for (let i = 0; i < elements.length; i += ELEMENTS_PER_LINE) {
+      const chunk = elements.slice(i, i + ELEMENTS_PER_LINE);
+      const lightest = loads.reduce((a, b) => (b.elements < a.elements ? b : a));
+      lightest.lines.push(`add element ${TABLE} ${s.name} { ${chunk.join(', ')} }`);
+      lightest.elements += chunk.length;
+    }
+  }
+  return {
+    structure: text([`create table ${TABLE}`, ...table.sets.map(declareSet), ...regular.map(declareChain), ...regular.flatMap(chainRules)]),
+    elements: loads.map((l) => text(l.lines)).filter((t) => t !== ''),
+    hooks: text([...base.map(declareChain), ...base.flatMap(chainRules)]),
+  };
+}
+
 /**
  * What turns the declarations of `before` (applied last) into those of `after`, with `elementLines`
  * (the element changes, see renderElementChanges) in their place; undefined when a declaration

@@ -48,6 +48,20 @@ describe('weft-proxy nftables backend in a node namespace', () => {
     expect((await node.exec('nft', ['list', 'tables'])).trim()).toBe('table ip weft');
   });
 
+  it('a full sync on a node without the table loads it in parts that end as the table one transaction writes', async () => {
+    await node.exec('nft', ['delete', 'table', 'ip', 'weft']);
+    const proxy = proxyIn(node.path, { mode: 'nftables' });
+    proxy.upsert(...(OBJECTS.items as Record<string, unknown>[]));
+    const loaded = await proxy.proxier.sync('full', CONFIG);
+    expect(loaded.result.payload.startsWith('create table ip weft\n')).toBe(true);
+    expect((await bodies(client, 'http://10.96.0.10/cgi-bin/who', 4)).every((b) => /^backend-[ab] /.test(b))).toBe(true);
+    const listing = async () => (await node.exec('nft', ['list', 'table', 'ip', 'weft'])).split(/[,\n{}]/).map((t) => t.trim()).filter((t) => t !== '').sort();
+    const afterLoad = await listing();
+    const replaced = await proxy.proxier.sync('full', CONFIG);
+    expect(replaced.result.payload.startsWith('add table ip weft\ndelete table ip weft\n')).toBe(true);
+    expect(afterLoad).toEqual(await listing());
+  });
+
   it('endpoints for a Service that had none are element changes only, and it then answers', async () => {
     const proxy = await synced();
     proxy.upsert(slice('empty'));

@@ -1,6 +1,7 @@
 import type { ConntrackDeletion, ConntrackKernel } from '../../../proxy/core/conntrack.ts';
 import type { IptablesKernel, IptablesVariant } from '../../../proxy/iptables/kernel.ts';
 import type { NftKernel } from '../../../proxy/nftables/kernel.ts';
+import type { FreshLoad } from '../../../proxy/nftables/table.ts';
 
 // Recording stand-ins for the kernel interfaces the backends and the core are given: what each
 // sync would have applied, and failures on demand.
@@ -29,18 +30,24 @@ export class FakeIptables implements IptablesKernel {
 
 export class FakeNft implements NftKernel {
   /** Each transaction, and whether it replaced the table (full) or updated it (partial). */
-  readonly applied: { kind: 'replace' | 'update'; payload: string }[] = [];
+  readonly applied: { kind: 'replace' | 'update' | 'load'; payload: string }[] = [];
   table = false;
   failNext = false;
   closed = false;
-  #apply(kind: 'replace' | 'update', payload: string) {
+  #apply(kind: 'replace' | 'update' | 'load', payload: string) {
     if (this.failNext) {
       this.failNext = false;
       throw new Error('cannot apply nftables rules: nft exit 1');
     }
     if (payload === '') return;
     this.applied.push({ kind, payload });
-    if (kind === 'replace') this.table = true;
+    if (kind !== 'update') this.table = true;
+  }
+  async hasTable() {
+    return this.table;
+  }
+  async load(fresh: FreshLoad) {
+    this.#apply('load', [fresh.structure, ...fresh.elements, fresh.hooks].join(''));
   }
   async replace(payload: string) {
     this.#apply('replace', payload);

@@ -7,9 +7,13 @@ const WEB = servicePort();
 const API = servicePort({ key: 'ns1/api:http', service: 'ns1/api', clusterIP: '172.30.0.42', clusterEndpoints: [EP3] });
 
 describe('the nftables backend', () => {
-  it('replaces the whole table in a full sync, then writes element lines only for an endpoint change', async () => {
+  it('loads the table where there is none, replaces it in one transaction where there is one, then writes element lines only for an endpoint change', async () => {
     const kernel = new FakeNft();
     const backend = new NftablesBackend(kernel);
+    await backend.fullSync([WEB, API], CONFIG);
+    expect(kernel.applied[0]?.kind).toBe('load');
+    expect(kernel.applied[0]?.payload.startsWith('create table ip weft\n')).toBe(true);
+    kernel.applied.length = 0;
     await backend.fullSync([WEB, API], CONFIG);
     expect(kernel.applied[0]?.kind).toBe('replace');
     expect(kernel.applied[0]?.payload.startsWith('add table ip weft\ndelete table ip weft\nadd table ip weft\n')).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countPayloadLines, elementKey, renderElementChanges, renderFullSync, renderTableDiff, type NftTable } from '../../../../proxy/nftables/table.ts';
+import { countPayloadLines, elementKey, renderElementChanges, renderFreshLoad, renderFullSync, renderTableDiff, type NftTable } from '../../../../proxy/nftables/table.ts';
 
 const BASE: NftTable = {
   sets: [
@@ -13,6 +13,38 @@ const BASE: NftTable = {
     { name: 'group-2', rules: ['ip daddr . th dport @svcs-2 dnat ip addr . port to ip daddr . th dport . numgen random mod 2 map @eps-2'] },
   ],
 };
+
+describe('renderFreshLoad', () => {
+  it('creates the table and its chains without hooks first, the elements apart, the base chains last', () => {
+    expect(renderFreshLoad(BASE, 2)).toEqual({
+      structure: [
+        'create table ip weft',
+        'add set ip weft svcs-2 { typeof ip daddr . th dport; }',
+        'add map ip weft eps-2 { typeof ip daddr . th dport . numgen random mod 2 : ip daddr . th dport; }',
+        'add set ip weft aff { type ipv4_addr; flags dynamic,timeout; timeout 60s; }',
+        'add chain ip weft services',
+        'add chain ip weft group-2',
+        'add rule ip weft services jump group-2',
+        'add rule ip weft group-2 ip daddr . th dport @svcs-2 dnat ip addr . port to ip daddr . th dport . numgen random mod 2 map @eps-2',
+        '',
+      ].join('\n'),
+      elements: ['add element ip weft svcs-2 { 10.96.0.1 . 80, 10.96.0.2 . 80 }\n', 'add element ip weft eps-2 { 10.96.0.1 . 80 . 0 : 10.1.0.1 . 8080, 10.96.0.1 . 80 . 1 : 10.1.0.2 . 8080 }\n'],
+      hooks: ['add chain ip weft nat-prerouting { type nat hook prerouting priority dstnat; policy accept; }', 'add rule ip weft nat-prerouting jump services', ''].join('\n'),
+    });
+  });
+
+  it('splits the elements into parts of about as many elements each, every element in one part', () => {
+    const many = (n: number, base: number) => Array.from({ length: n }, (_, i) => `10.${base}.${Math.floor(i / 250)}.${i % 250} . 80`);
+    const table: NftTable = { sets: [{ name: 'a', map: false, spec: 'typeof ip daddr . th dport;', elements: many(9000, 96) }, { name: 'b', map: false, spec: 'typeof ip daddr . th dport;', elements: many(3000, 97) }], chains: [] };
+    const { elements } = renderFreshLoad(table, 4);
+    const counts = elements.map((part) => part.split(', ').length + (part.match(/\n/g)?.length ?? 0) - 1);
+    expect(counts).toEqual([3000, 4000, 3000, 2000]);
+    const all = elements.join('').match(/10\.9[67]\.\d+\.\d+ \. 80/g) ?? [];
+    expect(new Set(all).size).toBe(12000);
+    expect(all.length).toBe(12000);
+    expect(renderFreshLoad({ sets: [], chains: [] }, 4).elements).toEqual([]);
+  });
+});
 
 describe('renderFullSync', () => {
   it('replaces the table in one transaction: declarations before elements and rules, dynamic sets left empty', () => {
