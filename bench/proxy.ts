@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   const scope = new NetnsScope();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void scope.cleanup().finally(() => process.exit(130)));
   const machine = { cpus: cpus().length, node: process.version };
-  const notes = [`iptables modes on iptables-${options.variant}; iptables rules are seen by listing the chain every ${POLL_MS} ms, nftables changes by nft monitor and an nftables full sync by its table appearing in "nft list tables" every 20 ms (a monitor doubles a large commit); min-sync-period ${options.minSyncPeriod} for both proxies`];
+  const notes = [`iptables modes on iptables-${options.variant}; iptables rules are seen by listing the chain every ${POLL_MS} ms, nftables changes by nft monitor and an nftables full sync by its table showing base chains in "nft list chains" every 20 ms (a monitor doubles a large commit); min-sync-period ${options.minSyncPeriod} for both proxies`];
   let record: Record<string, unknown>;
   try {
     record = await withCluster(scope, async (ctx) => {
