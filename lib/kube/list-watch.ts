@@ -9,10 +9,11 @@ import { decodeStatus, ListDecoder, PROTOBUF_CONTENT_TYPE, type ListMeta, type M
 // the kubeconfig, the credentials and the transport (its Watch, and the same undici fetch with its
 // TLS dispatcher for the list pages). A collection that names the fields it needs is listed as
 // protobuf (as client-go lists for kube-proxy) and read into JSON-shaped objects while its bytes
-// arrive; a server that answers JSON instead is read as JSON once whole. Watches stay JSON: their events are small. A watch that ends
-// is resumed at once from the last resourceVersion seen (bookmarks keep it fresh): the server ends
-// watches after timeoutSeconds, and client-node's Watch ends one that stayed silent for 30 s. A 410
-// Gone lists again; other failures retry with a bounded backoff.
+// arrive; a server that answers JSON instead is read as JSON once whole. Watches stay JSON: their
+// events are small. A watch that ends is resumed at once from the last resourceVersion seen
+// (bookmarks keep it fresh): the server ends watches after timeoutSeconds, and client-node's Watch
+// ends one that stayed silent for 30 s. A 410 Gone lists again; other failures retry with a bounded
+// backoff.
 
 export interface Collection {
   /** e.g. /api/v1/services */

@@ -25,6 +25,14 @@ const WIRE = { varint: 0, fixed64: 1, bytes: 2, fixed32: 5 } as const;
 
 const LIST_META: MessageSchema = { 2: ['resourceVersion', 'string'], 3: ['continue', 'string'] };
 
+const NOT_PROTOBUF = 'it does not start with the protobuf magic "k8s\\0"';
+const NO_OBJECT = 'the envelope holds no object';
+
+/** Why a body whose envelope names `encoding` cannot be read; undefined for the plain encoding. */
+function encodingRefusal(encoding: string): string | undefined {
+  return encoding === '' ? undefined : `its content encoding "${encoding}" is not supported`;
+}
+
 /** runtime.Unknown: the object's bytes and how they are encoded. */
 const UNKNOWN = { raw: 2, contentEncoding: 3 } as const;
 
@@ -146,7 +154,7 @@ const MAP_ENTRY: MessageSchema = { 1: ['key', 'string'], 2: ['value', 'string'] 
 /** The bytes of the object inside the envelope (magic, then runtime.Unknown). */
 function unwrap(bytes: Buffer, what: string): { start: number; end: number } {
   const reader = new Reader(bytes, MAGIC.length, what);
-  if (bytes.length < MAGIC.length || MAGIC.some((b, i) => bytes[i] !== b)) reader.fail('it does not start with the protobuf magic "k8s\\0"');
+  if (bytes.length < MAGIC.length || MAGIC.some((b, i) => bytes[i] !== b)) reader.fail(NOT_PROTOBUF);
   let raw: { start: number; end: number } | undefined;
   while (reader.at < bytes.length) {
     const key = reader.varint(bytes.length);
@@ -156,11 +164,11 @@ function unwrap(bytes: Buffer, what: string): { start: number; end: number } {
       raw = { start: reader.at, end };
       reader.at = end;
     } else if (number === UNKNOWN.contentEncoding && (key & 7) === WIRE.bytes) {
-      const encoding = reader.string(bytes.length);
-      if (encoding !== '') reader.fail(`its content encoding "${encoding}" is not supported`);
+      const refusal = encodingRefusal(reader.string(bytes.length));
+      if (refusal) reader.fail(refusal);
     } else reader.skip(key & 7, bytes.length);
   }
-  return raw ?? reader.fail('the envelope holds no object');
+  return raw ?? reader.fail(NO_OBJECT);
 }
 
 /** A list's metadata: the resourceVersion to watch from, and the token of its next page. */
@@ -218,7 +226,7 @@ export class ListDecoder {
   /** The list's metadata, once every byte arrived; throws when the bytes end inside a field or hold no list. */
   end(): ListMeta {
     if (this.#bytes.length + this.#arrivedLength > 0 || (this.#listEnd !== undefined && this.#origin < this.#listEnd)) this.#fail('the bytes end inside a field', this.#origin);
-    if (this.#listEnd === undefined) this.#fail(this.#magic ? 'the envelope holds no object' : 'it does not start with the protobuf magic "k8s\\0"', this.#origin);
+    if (this.#listEnd === undefined) this.#fail(this.#magic ? NO_OBJECT : NOT_PROTOBUF, this.#origin);
     return this.#meta;
   }
 
@@ -231,7 +239,7 @@ export class ListDecoder {
     const bytes = this.#bytes;
     let at = 0;
     if (!this.#magic) {
-      if (MAGIC.some((b, i) => bytes[i] !== b)) this.#fail('it does not start with the protobuf magic "k8s\\0"', 0);
+      if (MAGIC.some((b, i) => bytes[i] !== b)) this.#fail(NOT_PROTOBUF, 0);
       this.#magic = true;
       at = MAGIC.length;
     }
@@ -250,8 +258,8 @@ export class ListDecoder {
       if (inList && field.number === 2 && field.wire === WIRE.bytes) this.#onItem(reader.message(this.#item, field.stop));
       else if (inList && field.number === 1 && field.wire === WIRE.bytes) this.#meta = reader.message(LIST_META, field.stop);
       else if (!inList && field.number === UNKNOWN.contentEncoding && field.wire === WIRE.bytes) {
-        const encoding = bytes.toString('utf8', field.start, field.stop);
-        if (encoding !== '') this.#fail(`its content encoding "${encoding}" is not supported`, this.#origin + field.start);
+        const refusal = encodingRefusal(bytes.toString('utf8', field.start, field.stop));
+        if (refusal) this.#fail(refusal, this.#origin + field.start);
       }
       at = field.stop;
     }
@@ -272,7 +280,7 @@ export class ListDecoder {
     if (key === undefined) return undefined;
     const number = Math.floor(key / 8);
     const wire = key & 7;
-    const start = reader.at;
+    let start = reader.at;
     let stop: number;
     if (wire === WIRE.varint) {
       if (varintAt(reader, end) === undefined) return undefined;
@@ -280,14 +288,9 @@ export class ListDecoder {
     } else if (wire === WIRE.bytes) {
       const length = varintAt(reader, end);
       if (length === undefined) return undefined;
-      if (envelope && number === UNKNOWN.raw) return { number, wire, start: reader.at, stop: reader.at + length };
-      stop = reader.at + length;
-      if (stop > limit) reader.fail('a field runs past its message');
-      if (stop > bytes.length) {
-        this.#need = stop - at;
-        return undefined;
-      }
-      return { number, wire, start: reader.at, stop };
+      start = reader.at;
+      stop = start + length;
+      if (envelope && number === UNKNOWN.raw) return { number, wire, start, stop };
     } else if (wire === WIRE.fixed64 || wire === WIRE.fixed32) stop = start + (wire === WIRE.fixed64 ? 8 : 4);
     else return reader.fail(`wire type ${wire} is not one the API server writes`);
     if (stop > limit) reader.fail('a field runs past its message');
