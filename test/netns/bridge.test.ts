@@ -37,7 +37,7 @@ beforeAll(() => {
 afterEach(() => scope.cleanup());
 afterAll(async () => {
   await scope.cleanup();
-  for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [...dataDirs.splice(0), bin]) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A fresh node namespace, its bridge name and IPAM data directory for one test. */

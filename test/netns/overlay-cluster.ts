@@ -12,12 +12,13 @@ import { RUN_ID, type NetnsScope } from '../support/netns.ts';
 // The owner removes settings.workDir after cleaning up the scope.
 
 export function testLabSettings(scope: NetnsScope): LabSettings {
+  const workDir = mkdtempSync(join(tmpdir(), 'weft-lab-'));
   return {
     id: RUN_ID,
     scope,
-    workDir: mkdtempSync(join(tmpdir(), 'weft-lab-')),
+    workDir,
     weftd: weftCommand('weftd', process.env.WEFT_BIN_DIR),
-    cniBinDir: mixedBinDir(),
+    cniBinDir: mixedBinDir(workDir),
     cniVersion: '1.0.0',
     ...(process.env.WEFT_OVERLAY_DELEGATE === 'reference' ? { delegate: { type: 'bridge', ipam: { type: 'host-local' } } } : {}),
   };

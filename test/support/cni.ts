@@ -39,9 +39,12 @@ export function weftBinDir(): string {
   return dir;
 }
 
-/** A CNI_PATH directory with both weft's plugins and the reference plugins, so either can delegate to either. */
-export function mixedBinDir(): string {
-  const dir = makeTempDir('weft-mixed-bin-');
+/**
+ * A CNI_PATH directory with both weft's plugins and the reference plugins, so either can delegate to
+ * either; made in `parent`, and removed by the caller (a test worker may end without its exit handlers).
+ */
+export function mixedBinDir(parent = tmpdir()): string {
+  const dir = mkdtempSync(join(parent, 'weft-mixed-bin-'));
   const weft = weftBinDir();
   for (const command of WEFT_COMMANDS) symlinkSync(join(weft, command), join(dir, command));
   for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap']) symlinkSync(join(REFERENCE_BIN_DIR, plugin), join(dir, plugin));
