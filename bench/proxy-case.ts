@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs';
-import { deleteNetns } from '../test/support/netns.ts';
+import { deleteNetns, type Netns } from '../test/support/netns.ts';
 import { epochMs, sleep } from './proxy-clock.ts';
 import { collectionPath, createNode, objectPath, patchEndpoints, type ClusterContext } from './proxy-cluster.ts';
-import { nftFloor, type FloorResult } from './proxy-floor.ts';
+import { changeFloor, fullSyncFloor, type FloorResult } from './proxy-floor.ts';
 import { heapFigures, type KernelWatch, type ProxyImplementation, type RunningProxy } from './proxy-implementations.ts';
+import { waitForQuietMachine } from './machine-idle.ts';
 import { cpuSeconds, memory, type MemorySample } from './process-stats.ts';
 import { BENCH_NODE, changedAddresses, endpointAddresses, serviceObject, sliceObject } from './proxy-objects.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -37,6 +38,8 @@ export interface CaseResult {
   readonly proxy: string;
   readonly mode: string;
   readonly services: number;
+  /** How long the case waited for a quiet machine before starting the proxy, and the idle share it started at. */
+  readonly quiet?: { readonly waitedMs: number; readonly idle: number; readonly quiet: boolean };
   /** Process start to the last Service's rules present; undefined past the limit. */
   readonly fullSyncMs?: number;
   readonly fullSyncCpuS?: number;
@@ -108,9 +111,19 @@ async function addAndDelete(ctx: ClusterContext, watch: KernelWatch, c: CaseOpti
   return { ...(addedAt !== undefined ? { addMs: Math.round(addedAt - added.sentAt) } : {}), ...(deletedAt !== undefined ? { deleteMs: Math.round(deletedAt - deleted.sentAt) } : {}) };
 }
 
+/** Both nftables floors: the change floor while the monitor listens, as the changes were seen; the full sync floor once it is closed. */
+async function floors(ctx: ClusterContext, node: Netns, watch: KernelWatch, c: CaseOptions): Promise<FloorResult> {
+  const change = await changeFloor(node, { ...c, base: c.changeBase + c.memoryChanges });
+  await watch.close();
+  const fullSyncMs = await fullSyncFloor({ ...c, scope: ctx.scope });
+  return { ...change, ...(fullSyncMs !== undefined ? { fullSyncMs } : {}) };
+}
+
 export async function runCase(ctx: ClusterContext, impl: ProxyImplementation, c: CaseOptions): Promise<CaseResult> {
   const { node, nodeName } = await createNode(ctx, BENCH_NODE);
-  const base = { proxy: impl.proxy, mode: impl.mode, services: c.services };
+  const quiet = await waitForQuietMachine();
+  ctx.progress(`  machine ${quiet.quiet ? 'quiet' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(1)} s (idle ${Math.round(quiet.idle * 100)}%)`);
+  const base = { proxy: impl.proxy, mode: impl.mode, services: c.services, quiet };
   let proxy: RunningProxy | undefined;
   let watch: KernelWatch | undefined;
   try {
@@ -138,7 +151,8 @@ export async function runCase(ctx: ClusterContext, impl: ProxyImplementation, c:
     proxy = undefined;
     if (log !== '' && ctx.logFile) writeFileSync(ctx.logFile(`${impl.proxy}-${impl.mode}-${c.services}`), log, { mode: 0o600 });
     const split = impl.proxy === 'weft-proxy' ? fullSyncSplit(log, started) : undefined;
-    const floor = impl.proxy === 'weft-proxy' && impl.mode === 'nftables' ? await nftFloor(node, { ...c, base: c.changeBase + c.memoryChanges, scope: ctx.scope }) : undefined;
+    const floor = impl.proxy === 'weft-proxy' && impl.mode === 'nftables' ? await floors(ctx, node, watch, c) : undefined;
+    watch = undefined;
     return {
       ...base,
       fullSyncMs,

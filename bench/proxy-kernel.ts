@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { run } from '../lib/exec.ts';
+import { RepeatedListing } from './netns-listing.ts';
 import { epochMs, sleep } from './proxy-clock.ts';
 
 // How the benchmark sees a rule reach a node's kernel. nftables (both proxies' nftables modes, and
@@ -9,7 +10,7 @@ import { epochMs, sleep } from './proxy-clock.ts';
 // events: its rules are listed in a loop, and the time is the end of the first listing that shows the
 // rule (the poll interval bounds the error). An nftables full sync is seen by polling for its table's
 // base chains (pollTable): a monitor listening makes the kernel build an event for every element of
-// the commit.
+// the commit. Polls run in a shell inside the node's namespace (netns-listing.ts), not spawned each time.
 
 export interface Seen {
   readonly at: number;
@@ -90,10 +91,8 @@ export class NftMonitor {
 
 /** Lists one chain of the nat table in `netns` until `present` holds; when the listing that showed it ended. */
 export function pollChain(netns: string, command: { iptables: string; chain: string }, present: (listing: string) => boolean, timing: Timing): Promise<number | undefined> {
-  return pollUntil(async () => {
-    const listed = await run(command.iptables, ['-w', '-t', 'nat', '-S', command.chain], { netns });
-    return present(listed.code === 0 ? listed.stdout : '');
-  }, timing);
+  // A chain that does not exist yet lists nothing.
+  return pollListing(new RepeatedListing(netns, [command.iptables, '-w', '-t', 'nat', '-S', command.chain]), present, timing);
 }
 
 /** Whether the listing of `nft list chains` shows a base chain (one with a hook) in table `table`. */
@@ -110,7 +109,7 @@ export function tableHooked(chains: string, table: string): boolean {
  * past the deadline. `nft list chains` lists chains without their rules or elements: a few ms.
  */
 export function pollTable(netns: string, table: string, timing: Timing): Promise<number | undefined> {
-  return pollUntil(async () => tableHooked((await run('nft', ['list', 'chains'], { netns })).stdout, table), timing);
+  return pollListing(new RepeatedListing(netns, ['nft', 'list', 'chains']), (chains) => tableHooked(chains, table), timing);
 }
 
 interface Timing {
@@ -118,13 +117,17 @@ interface Timing {
   readonly intervalMs: number;
 }
 
-/** When `present` first held, stamped at the end of that check; undefined past the deadline. */
-async function pollUntil(present: () => Promise<boolean>, timing: Timing): Promise<number | undefined> {
-  while (epochMs() < timing.deadline) {
-    const found = await present();
-    const at = epochMs();
-    if (found) return at;
-    await sleep(timing.intervalMs);
+/** When `present` first held of a listing, stamped at the end of that listing; undefined past the deadline. */
+async function pollListing(listing: RepeatedListing, present: (listing: string) => boolean, timing: Timing): Promise<number | undefined> {
+  try {
+    while (epochMs() < timing.deadline) {
+      const found = present(await listing.list());
+      const at = epochMs();
+      if (found) return at;
+      await sleep(timing.intervalMs);
+    }
+    return undefined;
+  } finally {
+    await listing.close();
   }
-  return undefined;
 }

@@ -9,6 +9,7 @@ import { ApiWriter } from './proxy-api.ts';
 import { runCase, type CaseResult } from './proxy-case.ts';
 import { churnLines, runChurn, type ChurnResult } from './proxy-churn.ts';
 import { API_IP, createObjects, type ClusterContext } from './proxy-cluster.ts';
+import { QUIET } from './machine-idle.ts';
 import { installWeftProxy, kubeProxy, POLL_MS, weftProxy, type ProxyImplementation } from './proxy-implementations.ts';
 import { withIptablesVariant } from './proxy-iptables-variant.ts';
 import { HEADER, ratios, reportLines } from './proxy-report.ts';
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
   const scope = new NetnsScope();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void scope.cleanup().finally(() => process.exit(130)));
   const machine = { cpus: cpus().length, node: process.version };
-  const notes = [`iptables modes on iptables-${options.variant}; iptables rules are seen by listing the chain every ${POLL_MS} ms, nftables changes by nft monitor and an nftables full sync by its table showing base chains in "nft list chains" every 20 ms (a monitor doubles a large commit); min-sync-period ${options.minSyncPeriod} for both proxies`];
+  const notes = [`iptables modes on iptables-${options.variant}; iptables rules are seen by listing the chain every ${POLL_MS} ms, nftables changes by nft monitor and an nftables full sync by its table showing base chains in "nft list chains" every 20 ms (a monitor doubles a large commit, even from another namespace, so none listens during a full sync or its floor); listings run by one shell in the node's namespace; each case starts once the machine is ${QUIET.idleAtLeast * 100}% idle for ${QUIET.windowMs / 1000} s; min-sync-period ${options.minSyncPeriod} for both proxies`];
   let record: Record<string, unknown>;
   try {
     record = await withCluster(scope, async (ctx) => {
