@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { sleep } from './proxy-clock.ts';
 
-// A case starts on a quiet machine. Right after thousands of creations the API server and etcd go on
-// compacting and collecting for seconds; a proxy started then would be timed against them as much as
-// against its own work, and the first implementation in a run would pay for it alone.
+// A case starts on a quiet machine, and its result records the wait: a proxy started while something
+// else still runs (the bench's own creations, a previous case's teardown) would be timed against it as
+// much as against its own work. One second after 10,000 creations this machine was 95-98% idle.
 
 /** The machine's CPU time since boot, from /proc/stat's first line, in clock ticks. */
 export interface CpuTimes {

@@ -1,6 +1,6 @@
-import { run } from '../lib/exec.ts';
 import { deleteNetns, type Netns } from '../test/support/netns.ts';
 import { epochMs, sleep } from './proxy-clock.ts';
+import { RepeatedListing } from './netns-listing.ts';
 import { createNode, patchEndpoints, type ClusterContext } from './proxy-cluster.ts';
 import { heapFigures, type ProxyImplementation, type RunningProxy } from './proxy-implementations.ts';
 import { NftMonitor } from './proxy-kernel.ts';
@@ -52,11 +52,11 @@ async function sightings(node: Netns, mode: string, variant: string): Promise<{ 
     });
     return { seen, stop: () => monitor.close() };
   }
+  const listing = new RepeatedListing(node.path, [`iptables-${variant}-save`, '-t', 'nat']);
   let polling = true;
   const loop = (async () => {
     while (polling) {
-      const listed = await run(`iptables-${variant}-save`, ['-t', 'nat'], { netns: node.path });
-      note(listed.stdout, epochMs());
+      note(await listing.list(), epochMs());
       await sleep(POLL_MS);
     }
   })();
@@ -65,6 +65,7 @@ async function sightings(node: Netns, mode: string, variant: string): Promise<{ 
     stop: async () => {
       polling = false;
       await loop;
+      await listing.close();
     },
   };
 }
