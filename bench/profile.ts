@@ -22,7 +22,7 @@ export function createWrapper(dir: string, plugin: string, command: string): voi
 }
 
 export function createTracer(dir: string, plugin: string, realBinDir: string): Tracer {
-  createWrapper(dir, plugin, `strace -f --seccomp-bpf -ttt -e trace=execve -e signal=none -o "$WEFT_TRACE_FILE" ${join(realBinDir, plugin)} "$@"`);
+  createWrapper(dir, plugin, `strace -f --seccomp-bpf -ttt -e trace=execve,read -e signal=none -o "$WEFT_TRACE_FILE" ${join(realBinDir, plugin)} "$@"`);
   return { wrapperDir: dir, env: (file) => ({ WEFT_TRACE_FILE: file }) };
 }
 

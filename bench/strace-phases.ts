@@ -1,6 +1,7 @@
-// Where a plugin call spends its time, from `strace -f -ttt -e trace=execve -e signal=none` output:
-// start-up (exec of the plugin to its first child), spawned programs (ip, nsenter, delegates: the
-// union of their lifetimes), and the plugin's own work in between and until it exits.
+// Where a plugin call spends its time, from `strace -f -ttt -e trace=execve,read -e signal=none` output:
+// start-up (exec of the plugin until it reads its config from stdin, or starts its first child if
+// that comes first), spawned programs (ip, nsenter, delegates: the union of their lifetimes), and the
+// plugin's own work in between and until it exits.
 
 export interface Phases {
   totalMs: number;
@@ -15,6 +16,7 @@ interface Line {
   time: number;
   exec?: string;
   exited?: boolean;
+  readsStdin?: boolean;
 }
 
 function parseLine(text: string): Line | undefined {
@@ -22,7 +24,7 @@ function parseLine(text: string): Line | undefined {
   if (!match) return undefined;
   const [, pid, time, rest = ''] = match;
   const exec = /^execve\("([^"]*)"/.exec(rest)?.[1];
-  return { pid: Number(pid), time: Number(time) * 1000, exec, exited: rest.startsWith('+++ exited') || rest.startsWith('+++ killed') };
+  return { pid: Number(pid), time: Number(time) * 1000, exec, exited: rest.startsWith('+++ exited') || rest.startsWith('+++ killed'), readsStdin: rest.startsWith('read(0,') };
 }
 
 /** Length of the union of [start, end) intervals. */
@@ -52,9 +54,11 @@ export function phasesFromStrace(output: string, plugin: string): Phases {
     if (line.exited && interval) interval[1] = line.time;
   }
   const intervals = [...spawned.values()];
-  const firstChild = Math.min(end, ...intervals.map(([s]) => s));
+  // The plugin's threads (a Go runtime's) are traced as other pids that never exec.
+  const configRead = lines.find((line) => line.readsStdin && line.time >= start && !spawned.has(line.pid))?.time ?? end;
+  const startupEnd = Math.min(configRead, ...intervals.map(([s]) => s));
   const childrenMs = unionLength(intervals);
   const totalMs = end - start;
-  const startupMs = firstChild - start;
+  const startupMs = startupEnd - start;
   return { totalMs, startupMs, childrenMs, ownMs: totalMs - startupMs - childrenMs, children: intervals.length };
 }

@@ -1,13 +1,16 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { buildRouteSocketAddon } from './addon.ts';
 import { bundle } from './bundle.ts';
 import { CLIENT_COMMAND_NAMES, COMMAND_NAMES, linkCommands } from './links.ts';
 import { buildSea, SEA_EXEC_ARGV } from './sea.ts';
 import { writeCodeCache } from './code-cache.ts';
 import type { Daemons } from '../bin/load-daemons.ts';
+import { ROUTE_SOCKET_ADDON } from '../lib/netlink/route-socket.ts';
 import { DAEMONS_ASSET, DAEMONS_CODE_CACHE, OVERLAY_ASSET, OVERLAY_CODE_CACHE, PROXY_CODE_CACHE } from './sea-load-daemons.ts';
 
-// npm run build: bin/weft.ts -> dist/weft.cjs -> dist/bin/weft (single executable) + one hard link per command.
+// npm run build: bin/weft.ts -> dist/weft.cjs -> dist/bin/weft (single executable) + one hard link per
+// command, and the CNI plugins' netlink addon beside them.
 // Copying dist/bin/* into /opt/cni/bin is a complete install; kubectl-weft goes on the operator's PATH.
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -46,6 +49,11 @@ async function main(): Promise<void> {
   const assets = { [DAEMONS_ASSET]: daemons, [OVERLAY_ASSET]: overlay, ...caches };
   await buildSea(bundled, binary, { node: process.execPath, cacheDir: join(ROOT, '.cache'), workDir: DIST, assets });
   progress('sea', started, `${relative(ROOT, binary)} ${mb(statSync(binary).size)}`);
+
+  started = performance.now();
+  const addon = join(BIN, ROUTE_SOCKET_ADDON);
+  await buildRouteSocketAddon(addon, { node: process.execPath });
+  progress('addon', started, `${relative(ROOT, addon)} ${kb(statSync(addon).size)}`);
 
   started = performance.now();
   const links = linkCommands(binary, [...COMMAND_NAMES, ...CLIENT_COMMAND_NAMES]);

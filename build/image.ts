@@ -2,12 +2,13 @@ import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, 
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runChecked } from '../lib/exec.ts';
+import { ROUTE_SOCKET_ADDON } from '../lib/netlink/route-socket.ts';
 import { COMMAND_NAMES } from './links.ts';
 import { packOciImage } from './oci-layout.ts';
 import { copyLibrariesOf, copyWithLibraries, createSkeleton, installBusybox } from './rootfs.ts';
 
 // npm run image: the DaemonSet image as an OCI archive, without a Docker engine. The layer holds
-// dist/bin (the single executable and its links) plus the node tools weftd and weft-proxy call (ip,
+// dist/bin (the single executable, its links and the CNI plugins' netlink addon) plus the node tools weftd and weft-proxy call (ip,
 // iptables in both backends, nft, nsenter, conntrack, ipset) and the shared libraries they load, copied
 // from this Debian 12 machine; busybox supplies sh and cp for the install step (its sh runs
 // its own applets before PATH: scripts call ip and nsenter by full path). build/Dockerfile builds
@@ -38,6 +39,8 @@ async function populateRootfs(rootfs: string, binDir: string): Promise<void> {
   copyFileSync(join(binDir, 'weft'), join(weftDir, 'weft'));
   chmodSync(join(weftDir, 'weft'), 0o755);
   for (const name of COMMAND_NAMES) linkSync(join(weftDir, 'weft'), join(weftDir, name));
+  copyFileSync(join(binDir, ROUTE_SOCKET_ADDON), join(weftDir, ROUTE_SOCKET_ADDON));
+  chmodSync(join(weftDir, ROUTE_SOCKET_ADDON), 0o755);
 
   const extensions = (await runChecked('find', [XTABLES_DIR, '-name', '*.so'])).stdout.split('\n').filter(Boolean);
   await copyWithLibraries(rootfs, [...TOOLS, ...extensions]);

@@ -3,7 +3,7 @@ import { currentDeadline, remainingMs } from './deadline.ts';
 
 // The one place that spawns programs. The CNI hot path uses no spawning library: execa's module
 // loading would cost every plugin start more than its spawns (docs/PERFORMANCE.md). node:child_process
-// is loaded on a daemon's first spawn only; one-shot commands spawn through startRun.
+// is loaded on a daemon's first spawn only; one-shot commands spawn through runWithoutChildProcess.
 
 function childProcess(): typeof import('node:child_process') {
   return process.getBuiltinModule('node:child_process');
@@ -17,7 +17,7 @@ function systemError(errno: number, file: string): Error {
 }
 
 /**
- * A one-shot command (a CNI call) spawns through the handles under node:child_process (startRun):
+ * A one-shot command (a CNI call) spawns through the handles under node:child_process (runWithoutChildProcess):
  * loading that module compiles 37 internal modules (streams, net, dgram) such a call never uses, ~10 ms
  * of every ADD and DEL here (docs/PERFORMANCE.md). Daemons keep node:child_process.
  */
@@ -95,7 +95,7 @@ function launch(file: string, args: readonly string[], options: RunOptions): { c
 
 /** Runs a program and resolves with its exit code and output; never rejects on a non-zero exit. */
 export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  if (withoutChildProcess && options.signal === undefined) return startRun(file, args, options).finish(options.input ?? '');
+  if (withoutChildProcess && options.signal === undefined) return runWithoutChildProcess(file, args, options);
   return launch(file, args, options).done;
 }
 
@@ -210,21 +210,12 @@ function bindings(): Bindings {
   return { Process, Pipe, pipeSocket: constants.SOCKET, WriteWrap: stream['WriteWrap'], state: stream['streamBaseState'], readBytes: stream['kReadBytesOrError'], readOffset: stream['kArrayBufferOffset'], writeWasAsync: stream['kLastWriteWasAsync'] };
 }
 
-export interface StartedRun {
-  /** Writes the program's whole input, closes its stdin, and resolves with its exit and output. */
-  finish(input: string): Promise<RunResult>;
-  /** Closes stdin unless finish did (a batch reader then exits doing nothing); the outcome is dropped. */
-  cancel(): void;
-}
-
 /**
- * Starts a program on the handles under node:child_process's spawn (process.binding, deprecated in
- * documentation only: the single executable pins the Node it runs on). Its input may come later (an
- * `ip -batch -` whose lines depend on work still to be done), so its exec and start overlap that work.
- * If this process exits first, the pipe closes and the program reads the end of its input. Its timeout
- * or the current deadline, whichever comes first, kills it.
+ * Runs a program on the handles under node:child_process's spawn (process.binding, deprecated in
+ * documentation only: the single executable pins the Node it runs on), writing its whole input and
+ * closing its stdin. Its timeout or the current deadline, whichever comes first, kills it.
  */
-export function startRun(file: string, args: readonly string[], options: Omit<RunOptions, 'input' | 'signal'> = {}): StartedRun {
+export function runWithoutChildProcess(file: string, args: readonly string[], options: Omit<RunOptions, 'signal'> = {}): Promise<RunResult> {
   const [cmd, argv] = commandLine(file, args, options.netns);
   const b = bindings();
   const pipes = [0, 1, 2].map(() => new b.Pipe(b.pipeSocket));
@@ -278,23 +269,13 @@ export function startRun(file: string, args: readonly string[], options: Omit<Ru
   };
   const timer = Number.isFinite(limit) ? setTimeout(kill, Math.max(1, Math.ceil(limit))) : undefined;
   void done.then(() => clearTimeout(timer));
-  let stdinOpen = true;
-  const closeStdin = (input: string): void => {
-    if (!stdinOpen) return;
-    stdinOpen = false;
-    const stdin = pipes[0]!;
-    const req = new b.WriteWrap();
-    req.handle = stdin;
-    req.oncomplete = () => stdin.close();
-    req.async = false;
-    // A write the pipe took whole completes at once; a larger one closes stdin when it completes.
-    if (input === '' || stdin.writeUtf8String(req, input) !== 0 || !b.state[b.writeWasAsync]) stdin.close();
-  };
-  return {
-    finish: (input) => {
-      closeStdin(input);
-      return done;
-    },
-    cancel: () => closeStdin(''),
-  };
+  const stdin = pipes[0]!;
+  const req = new b.WriteWrap();
+  req.handle = stdin;
+  req.oncomplete = () => stdin.close();
+  req.async = false;
+  const input = options.input ?? '';
+  // A write the pipe took whole completes at once; a larger one closes stdin when it completes.
+  if (input === '' || stdin.writeUtf8String(req, input) !== 0 || !b.state[b.writeWasAsync]) stdin.close();
+  return done;
 }

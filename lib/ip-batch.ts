@@ -1,8 +1,9 @@
-import { run, startRun, type RunResult } from './exec.ts';
+import { run, type RunResult } from './exec.ts';
 import { parseIpJson } from './ip-json.ts';
 
-// All link, address, route and neighbour changes go through one `ip -batch -` per namespace:
-// one spawn applies a whole plan, and a failing line is reported by number.
+// weftd's and the troubleshooting commands' link, address, route and neighbour changes go through one
+// `ip -batch -` per namespace (the CNI plugins use lib/netlink): one spawn applies a whole plan, and a
+// failing line is reported by number.
 
 const MISSING = /Cannot find device|No such (device|process|file)|does not exist|Cannot assign requested address|not found/i;
 
@@ -11,30 +12,13 @@ export function saysMissing(message: string): boolean {
   return MISSING.test(message);
 }
 
-/** A value `ip -batch` must read as one word in double quotes (an interface alias, which holds spaces). */
-export class Quoted {
-  readonly text: string;
-  constructor(text: string) {
-    this.text = text;
-  }
-}
-
-export function quoted(text: string): Quoted {
-  return new Quoted(text);
-}
-
 // ip's batch reader cuts a line at "#", splits words on whitespace, strips quotes and exits on an
 // unterminated one: a value holding any of those would reach the kernel as something else.
 const PLAIN_WORD = /^[\x21-\x7e]+$/;
 const WORD_BREAKERS = /["'#\\]/;
-const QUOTED_TEXT = /^[\x20-\x7e]*$/;
 
-function word(value: string | number | Quoted): string {
+function word(value: string | number): string {
   if (typeof value === 'number') return String(value);
-  if (value instanceof Quoted) {
-    if (!QUOTED_TEXT.test(value.text) || /["#\\]/.test(value.text)) throw new Error(`cannot write ${JSON.stringify(value.text)} on an ip batch line: it holds a quote, "#", "\\" or a character outside printable ASCII`);
-    return `"${value.text}"`;
-  }
   if (!PLAIN_WORD.test(value) || WORD_BREAKERS.test(value)) throw new Error(`cannot write ${JSON.stringify(value)} on an ip batch line: it is empty or holds whitespace, a quote, "#", "\\" or a character outside printable ASCII`);
   return value;
 }
@@ -43,7 +27,7 @@ function word(value: string | number | Quoted): string {
  * One `ip -batch` line with its values checked: `ipLine\`link set dev ${name} up\``. A value the batch
  * reader would split, cut or unquote throws instead, so the kernel sees exactly the names the caller meant.
  */
-export function ipLine(strings: TemplateStringsArray, ...values: (string | number | Quoted)[]): string {
+export function ipLine(strings: TemplateStringsArray, ...values: (string | number)[]): string {
   return strings.reduce((line, text, i) => line + text + (i < values.length ? word(values[i]!) : ''), '');
 }
 
@@ -52,15 +36,12 @@ export class IpBatchError extends Error {
   readonly line: number | undefined;
   readonly command: string;
   readonly detail: string;
-  /** What the lines before the failing one printed (the JSON of a `show` line with json). */
-  readonly output: string;
-  constructor(line: number | undefined, command: string, detail: string, output = '') {
+  constructor(line: number | undefined, command: string, detail: string) {
     super(line === undefined ? `cannot apply ip batch: ip stopped without naming the failing line: ${detail}` : `cannot apply "ip ${command}": ${detail}`);
     this.name = 'IpBatchError';
     this.line = line;
     this.command = command;
     this.detail = detail;
-    this.output = output;
   }
   /** True when the kernel said the object already exists (EEXIST). */
   get exists(): boolean {
@@ -80,7 +61,7 @@ export function parseIpBatchFailure(lines: readonly string[], result: RunResult)
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.startsWith('Command failed'))
     .join('; ');
-  return new IpBatchError(line, line === undefined ? '' : (lines[line - 1] ?? ''), detail || `exit ${result.code}`, result.stdout);
+  return new IpBatchError(line, line === undefined ? '' : (lines[line - 1] ?? ''), detail || `exit ${result.code}`);
 }
 
 // `ip -n NAME` switches namespace itself for names under /run/netns (where runtimes put them),
@@ -94,38 +75,12 @@ function ipInNetns(args: readonly string[], netns: string | undefined): { args: 
   return netns ? { args: [...args], netns } : { args: [...args] };
 }
 
-/**
- * Applies the commands in order and returns what they printed: with json, `show` lines print `ip
- * -json -details` output, so one spawn can read an object and change others. Throws IpBatchError
- * naming the first line that failed.
- */
-export async function applyIpBatch(lines: readonly string[], options: { netns?: string; json?: boolean } = {}): Promise<string> {
-  if (lines.length === 0) return '';
-  return startIpBatch(options).apply(lines);
-}
-
-export interface StartedIpBatch {
-  /** Applies the lines as applyIpBatch does; with no lines the started `ip` exits doing nothing. */
-  apply(lines: readonly string[]): Promise<string>;
-  /** Lets the started `ip` exit doing nothing unless apply was called. */
-  cancel(): void;
-}
-
-/**
- * Starts `ip -batch -` before its lines are known, so its exec and start overlap the caller's work
- * until apply (each spawn costs ~10 ms, docs/PERFORMANCE.md).
- */
-export function startIpBatch(options: { netns?: string; json?: boolean } = {}): StartedIpBatch {
-  const target = ipInNetns([...(options.json ? ['-json', '-details'] : []), '-batch', '-'], options.netns);
-  const started = startRun('ip', target.args, { netns: target.netns });
-  return {
-    apply: async (lines) => {
-      const result = await started.finish(lines.length ? lines.join('\n') + '\n' : '');
-      if (result.code !== 0) throw parseIpBatchFailure(lines, result);
-      return result.stdout;
-    },
-    cancel: () => started.cancel(),
-  };
+/** Applies the commands in order; throws IpBatchError naming the first line that failed. */
+export async function applyIpBatch(lines: readonly string[], options: { netns?: string } = {}): Promise<void> {
+  if (lines.length === 0) return;
+  const target = ipInNetns(['-batch', '-'], options.netns);
+  const result = await run('ip', target.args, { input: lines.join('\n') + '\n', netns: target.netns });
+  if (result.code !== 0) throw parseIpBatchFailure(lines, result);
 }
 
 /** Applies `bridge -batch -` (FDB, VLAN) the same way; throws IpBatchError naming the failing line. */

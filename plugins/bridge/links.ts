@@ -1,74 +1,58 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { applyIpBatch, ipLine, IpBatchError, queryIpJson, type StartedIpBatch } from '../../lib/ip-batch.ts';
-import { parseIpJson, type IpLink, type IpRoute } from '../../lib/ip-json.ts';
+import { queryIpJson } from '../../lib/ip-batch.ts';
+import type { IpLink, IpRoute } from '../../lib/ip-json.ts';
+import { IFF_PROMISC, IFF_UP, type LinkInfo } from '../../lib/netlink/link-requests.ts';
+import { LinkRequestError, NetlinkError, type RouteSocket } from '../../lib/netlink/route-socket.ts';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { UndoLog } from '../cni/undo.ts';
 import type { Family } from '../../lib/ip.ts';
 import type { BridgeConfig } from './config.ts';
 import { renderBridgeCreate, renderHostVeth, type AttachmentPlan, type BridgeState } from './plan.ts';
 
-// The kernel side of links: every function here spawns `ip`/`bridge` or writes /proc, and is idempotent.
+// The kernel side of links: rtnetlink requests on the node's and the pod's sockets, /proc writes, and
+// `ip -json` for the reads of CHECK and GC. Every function here is idempotent.
 
-/** The bridge's state from an `ip -json -details addr show` entry; anything but a bridge by that name is a config error. */
-function bridgeStateOf(bridge: string, link: IpLink | undefined): BridgeState {
-  if (!link) throw new CniError(ErrorCode.NetlinkFailure, `cannot read bridge "${bridge}": ip printed no description of it`);
-  if (link.linkinfo?.info_kind !== 'bridge') {
-    throw new CniError(ErrorCode.InvalidConfig, `cannot use bridge "${bridge}": an interface of kind "${link.linkinfo?.info_kind ?? 'unknown'}" has that name`);
+/** The bridge by name, created when missing; anything but a bridge by that name is a config error. */
+function ensureBridge(node: RouteSocket, config: BridgeConfig): LinkInfo {
+  let link = node.getLink(config.bridge);
+  if (!link) {
+    try {
+      node.apply([renderBridgeCreate(config)]);
+    } catch (error) {
+      // Many ADDs may race to create it: "File exists" from a concurrent creator is success.
+      if (!(error instanceof NetlinkError && error.exists)) throw error;
+    }
+    link = node.getLink(config.bridge);
+    if (!link) throw new CniError(ErrorCode.NetlinkFailure, `cannot read bridge "${config.bridge}": it is gone right after it was made`);
   }
-  const flags = link.flags ?? [];
-  const addresses = (link.addr_info ?? []).map((a) => ({ family: (a.family === 'inet6' ? 6 : 4) as Family, local: a.local, prefixlen: a.prefixlen }));
-  return { mac: link.address ?? '', up: flags.includes('UP'), promisc: flags.includes('PROMISC'), addresses };
-}
-
-async function createBridge(config: BridgeConfig): Promise<void> {
-  try {
-    await applyIpBatch([renderBridgeCreate(config)]);
-  } catch (error) {
-    // Many ADDs may race to create it: "File exists" from a concurrent creator is success.
-    if (!(error instanceof IpBatchError && error.exists)) throw error;
+  if (link.kind !== 'bridge') {
+    throw new CniError(ErrorCode.InvalidConfig, `cannot use bridge "${config.bridge}": an interface of kind "${link.kind ?? 'unknown'}" has that name`);
   }
+  return link;
 }
 
 /**
- * One `ip` run reads the bridge and makes the pod's veth pair on it, so an ADD on a node whose bridge
- * exists spends one spawn on the node's side (each costs ~10 ms here). A missing bridge is created and
- * the run repeated. Reading first means a name held by something else is only found after the veth
- * tried to join it: the veth's undo, recorded before the run, removes it then. Returns the bridge as it
- * was before the veth joined.
+ * Makes the pod's veth pair on the bridge (creating the bridge when missing), its peer directly in the
+ * pod's namespace (open as podNetnsFd). Returns the bridge as it was before the veth joined.
  */
-export async function addVethToBridge(plan: AttachmentPlan, undo: UndoLog, started?: StartedIpBatch): Promise<BridgeState> {
-  const { bridge } = plan.config;
-  const lines = [ipLine`addr show dev ${bridge}`, ...renderHostVeth(plan)];
-  const VETH_LINE = 2;
+export function addVethToBridge(plan: AttachmentPlan, undo: UndoLog, node: RouteSocket, podNetnsFd: number): BridgeState {
+  const link = ensureBridge(node, plan.config);
+  const addresses = node
+    .listAddresses()
+    .filter((a) => a.index === link.index)
+    .map((a) => ({ family: a.family as Family, local: a.local, prefixlen: a.prefixlen }));
   let vethMayExist = true;
   undo.record('delete the host veth', async () => {
-    if (vethMayExist) await deleteLink(plan.hostVeth);
+    if (vethMayExist) await node.deleteLink(plan.hostVeth);
   });
-  let first = started;
-  const attempt = async (): Promise<string> => {
-    vethMayExist = true;
-    const batch = first;
-    first = undefined;
-    try {
-      return await (batch ? batch.apply(lines) : applyIpBatch(lines, { json: true }));
-    } catch (error) {
-      if (!(error instanceof IpBatchError)) throw error;
-      // A failure named at or before the veth line means the pair was not made here: a name that exists is another call's.
-      if (error.line !== undefined && error.line <= VETH_LINE) vethMayExist = false;
-      // What the bridge is explains a failure to join it better than ip's words.
-      if (error.line !== undefined && error.line > 1) bridgeStateOf(bridge, parseIpJson<IpLink>(error.output).entries[0]);
-      throw error;
-    }
-  };
-  let output: string;
   try {
-    output = await attempt();
+    node.apply(renderHostVeth(plan), new Map([[plan.netns, podNetnsFd]]));
   } catch (error) {
-    if (!(error instanceof IpBatchError && error.line === 1 && error.missing)) throw error;
-    await createBridge(plan.config);
-    output = await attempt();
+    // A refused veth creation (the first request) means the pair was not made here: a name that exists is another call's.
+    if (error instanceof LinkRequestError && error.position === 1) vethMayExist = false;
+    throw error;
   }
-  return bridgeStateOf(bridge, parseIpJson<IpLink>(output).entries[0]);
+  return { mac: link.mac, up: (link.flags & IFF_UP) !== 0, promisc: (link.flags & IFF_PROMISC) !== 0, addresses };
 }
 
 const FORWARDING: Record<Family, string> = { 4: '/proc/sys/net/ipv4/ip_forward', 6: '/proc/sys/net/ipv6/conf/all/forwarding' };
@@ -77,15 +61,6 @@ const FORWARDING: Record<Family, string> = { 4: '/proc/sys/net/ipv4/ip_forward',
 export function enableForwarding(families: Iterable<Family>): void {
   for (const family of new Set(families)) {
     if (readFileSync(FORWARDING[family], 'utf8').trim() !== '1') writeFileSync(FORWARDING[family], '1');
-  }
-}
-
-/** Deletes a link; one already gone is success. */
-export async function deleteLink(name: string, options: { netns?: string } = {}): Promise<void> {
-  try {
-    await applyIpBatch([ipLine`link del dev ${name}`], options);
-  } catch (error) {
-    if (!(error instanceof IpBatchError && error.missing)) throw error;
   }
 }
 

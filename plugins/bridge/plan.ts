@@ -1,12 +1,13 @@
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { Attachment, IPConfig, Result, Route } from '../cni/types.ts';
 import { cidrContains, formatCidr, formatIp, networkAddress, offsetIp, parseCidr, parseIp, type Cidr, type Family } from '../../lib/ip.ts';
-import { ipLine, quoted } from '../../lib/ip-batch.ts';
+import { ipLine } from '../../lib/ip-batch.ts';
+import type { LinkRequest } from '../../lib/netlink/link-requests.ts';
 import type { BridgeConfig } from './config.ts';
 import { attachmentTag, bridgeMac, hostVethMac, hostVethName, podMac } from './names.ts';
 
-// What one ADD does, decided without touching the system, and rendered as `ip -batch` lines:
-// one list for the node's namespace, one for the pod's.
+// What one ADD does, decided without touching the system, as rtnetlink requests: one list for the
+// node's namespace, one for the pod's (and `bridge -batch` lines for a VLAN).
 
 /** Index of the pod interface in the result's interfaces: [bridge, host veth, pod interface]. */
 const POD_INTERFACE = 2;
@@ -74,10 +75,8 @@ export function planAttachment(config: BridgeConfig, attachment: Attachment, opt
 }
 
 /** Creates the bridge with a fixed MAC; the caller tolerates "File exists" from a concurrent ADD. */
-export function renderBridgeCreate(config: BridgeConfig): string {
-  const mtu = config.mtu ? ` mtu ${config.mtu}` : '';
-  const vlan = config.vlan ? ' vlan_filtering 1' : '';
-  return ipLine`link add name ${config.bridge} address ${bridgeMac(config.bridge)}` + mtu + ' type bridge' + vlan;
+export function renderBridgeCreate(config: BridgeConfig): LinkRequest {
+  return { op: 'create-bridge', name: config.bridge, mac: bridgeMac(config.bridge), ...(config.mtu ? { mtu: config.mtu } : {}), vlanFiltering: Boolean(config.vlan) };
 }
 
 const LINK_LOCAL_V6 = parseCidr('fe80::/10')!;
@@ -102,9 +101,9 @@ export interface BridgeState {
  * forceAddress, which replaces it. A gateway the bridge already holds needs no line (as the reference);
  * `addr replace` keeps concurrent ADDs from failing with "File exists".
  */
-export function renderGatewayAddresses(plan: AttachmentPlan, existing: readonly BridgeAddress[]): string[] {
+export function renderGatewayAddresses(plan: AttachmentPlan, existing: readonly BridgeAddress[]): LinkRequest[] {
   const { bridge, forceAddress } = plan.config;
-  const lines: string[] = [];
+  const requests: LinkRequest[] = [];
   for (const gateway of plan.gateways) {
     const wanted = parseCidr(gateway)!;
     let held = false;
@@ -119,56 +118,61 @@ export function renderGatewayAddresses(plan: AttachmentPlan, existing: readonly 
       const overlaps = cidrContains(current, networkAddress(wanted)) || cidrContains(wanted, networkAddress(current));
       if (current.ip.family === 6 && !overlaps) continue;
       if (!forceAddress) throw new CniError(ErrorCode.InvalidConfig, `cannot add gateway "${gateway}" to bridge "${bridge}": it has "${have.local}/${have.prefixlen}" (set forceAddress to replace it)`);
-      lines.push(ipLine`addr del ${`${have.local}/${have.prefixlen}`} dev ${bridge}`);
+      requests.push({ op: 'delete-address', link: bridge, address: current });
     }
     // Without DAD the gateway answers at once; a tentative one drops the pods' first IPv6 packets for ~2 s.
-    if (!held) lines.push(ipLine`addr replace ${gateway} dev ${bridge}` + (wanted.ip.family === 6 ? ' nodad' : ''));
+    if (!held) requests.push({ op: 'replace-address', link: bridge, address: wanted, nodad: wanted.ip.family === 6 });
   }
-  return lines;
+  return requests;
 }
 
 /** Node side: the veth pair with its peer created directly in the pod's namespace, attached to the bridge and up. */
-export function renderHostVeth(plan: AttachmentPlan): string[] {
+export function renderHostVeth(plan: AttachmentPlan): LinkRequest[] {
   const { config, hostVeth } = plan;
-  const mtu = config.mtu ? ` mtu ${config.mtu}` : '';
   return [
-    ipLine`link add name ${hostVeth} address ${plan.hostMac}` + mtu + ipLine` type veth peer name ${plan.attachment.ifname} address ${plan.podMac}` + mtu + ipLine` netns ${plan.netns}`,
-    ipLine`link set dev ${hostVeth} alias ${quoted(attachmentTag(config.name, plan.attachment))}`,
-    ipLine`link set dev ${hostVeth} master ${config.bridge}`,
-    ...(config.hairpinMode ? [ipLine`link set dev ${hostVeth} type bridge_slave hairpin on`] : []),
-    ipLine`link set dev ${hostVeth} up`,
+    { op: 'create-veth', name: hostVeth, mac: plan.hostMac, ...(config.mtu ? { mtu: config.mtu } : {}), peer: { name: plan.attachment.ifname, mac: plan.podMac, netns: plan.netns } },
+    { op: 'set-alias', name: hostVeth, alias: attachmentTag(config.name, plan.attachment) },
+    { op: 'set-master', name: hostVeth, master: config.bridge },
+    ...(config.hairpinMode ? [{ op: 'set-link', name: hostVeth, set: 'hairpin' } as const] : []),
+    { op: 'set-link', name: hostVeth, set: 'up' },
   ];
 }
 
 /** The bridge up (and promiscuous with promiscMode), when it is not already. */
-export function renderBridgeUp(config: BridgeConfig, state: BridgeState): string[] {
-  return [...(state.up ? [] : [ipLine`link set dev ${config.bridge} up`]), ...(config.promiscMode && !state.promisc ? [ipLine`link set dev ${config.bridge} promisc on`] : [])];
+export function renderBridgeUp(config: BridgeConfig, state: BridgeState): LinkRequest[] {
+  return [
+    ...(state.up ? [] : [{ op: 'set-link', name: config.bridge, set: 'up' } as const]),
+    ...(config.promiscMode && !state.promisc ? [{ op: 'set-link', name: config.bridge, set: 'promisc' } as const] : []),
+  ];
 }
 
-function renderRoute(route: Route, plan: AttachmentPlan): string {
-  const family = routeFamily(route);
-  if (family === undefined) throw new CniError(ErrorCode.InvalidConfig, `cannot add route to "${route.dst}": not an address/prefix`);
+function renderRoute(route: Route, plan: AttachmentPlan): LinkRequest {
+  const dst = parseCidr(route.dst);
+  if (dst === undefined) throw new CniError(ErrorCode.InvalidConfig, `cannot add route to "${route.dst}": not an address/prefix`);
+  const family = dst.ip.family;
   // As the reference's ConfigureIface: a route without a gateway goes via the pod's gateway of its family.
-  // The gateway lands in an `ip -batch` line: anything but one address of the route's family would add words to the command.
-  if (route.gw !== undefined && parseIp(route.gw)?.family !== family) {
-    throw new CniError(ErrorCode.InvalidConfig, `cannot add route to "${route.dst}": gateway "${route.gw}" is not an IPv${family} address`);
-  }
   const gw = route.gw ?? plan.ips.find((ip) => cidrOf(ip).ip.family === family)?.gateway;
-  const parts = [ipLine`route add ${route.dst}`, gw !== undefined ? ipLine`via ${gw}` : '', ipLine`dev ${plan.attachment.ifname}`];
-  if (route.priority !== undefined) parts.push(`metric ${route.priority}`);
-  if (route.table !== undefined) parts.push(`table ${route.table}`);
-  if (route.scope !== undefined) parts.push(`scope ${route.scope}`);
-  if (route.mtu !== undefined) parts.push(`mtu ${route.mtu}`);
-  if (route.advmss !== undefined) parts.push(`advmss ${route.advmss}`);
-  return parts.filter((p) => p !== '').join(' ');
+  const via = gw === undefined ? undefined : parseIp(gw);
+  if (gw !== undefined && via?.family !== family) throw new CniError(ErrorCode.InvalidConfig, `cannot add route to "${route.dst}": gateway "${gw}" is not an IPv${family} address`);
+  return {
+    op: 'add-route',
+    link: plan.attachment.ifname,
+    dst,
+    ...(via ? { via } : {}),
+    ...(route.priority !== undefined ? { metric: route.priority } : {}),
+    ...(route.table !== undefined ? { table: route.table } : {}),
+    ...(route.scope !== undefined ? { scope: route.scope } : {}),
+    ...(route.mtu !== undefined ? { mtu: route.mtu } : {}),
+    ...(route.advmss !== undefined ? { advmss: route.advmss } : {}),
+  };
 }
 
 /** Pod side: addresses (IPv6 without duplicate address detection, so it is usable at once), link up, routes. */
-export function renderPodSetup(plan: AttachmentPlan): string[] {
+export function renderPodSetup(plan: AttachmentPlan): LinkRequest[] {
   const ifname = plan.attachment.ifname;
   return [
-    ...plan.ips.map((ip) => ipLine`addr add ${ip.address} dev ${ifname}` + (cidrOf(ip).ip.family === 6 ? ' nodad' : '')),
-    ipLine`link set dev ${ifname} up`,
+    ...plan.ips.map((ip): LinkRequest => ({ op: 'add-address', link: ifname, address: cidrOf(ip), nodad: cidrOf(ip).ip.family === 6 })),
+    { op: 'set-link', name: ifname, set: 'up' },
     ...plan.routes.map((route) => renderRoute(route, plan)),
   ];
 }

@@ -1,4 +1,6 @@
-import { applyBridgeBatch, applyIpBatch, startIpBatch, type StartedIpBatch } from '../../lib/ip-batch.ts';
+import { closeSync, openSync } from 'node:fs';
+import { applyBridgeBatch } from '../../lib/ip-batch.ts';
+import { RouteSocket } from '../../lib/netlink/route-socket.ts';
 import { runAll } from '../cni/run-all.ts';
 import { delegate, type PluginInvoker } from '../cni/delegate.ts';
 import { CniError, ErrorCode, toCniError } from '../cni/errors.ts';
@@ -8,7 +10,7 @@ import type { Attachment, Result, Verb } from '../cni/types.ts';
 import { parseCidr } from '../../lib/ip.ts';
 import { findMismatches } from './check.ts';
 import { parseBridgeConfig, type BridgeConfig } from './config.ts';
-import { addVethToBridge, deleteLink, enableForwarding, listLinks, queryLink, queryRoutes } from './links.ts';
+import { addVethToBridge, enableForwarding, listLinks, queryLink, queryRoutes } from './links.ts';
 import { renderMacspoofAdd } from './macspoof.ts';
 import { renderMasqRules } from './masq.ts';
 import { hostVethName, parseAttachmentTag } from './names.ts';
@@ -45,20 +47,22 @@ async function add(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Pr
   const { config } = ctx;
   const attachment = attachmentOf(ctx);
   const undo = new UndoLog();
-  let nodeSide: StartedIpBatch | undefined;
-  let podSide: StartedIpBatch | undefined;
+  const netns = ctx.request.netns!;
+  let podNetnsFd: number | undefined;
+  let node: RouteSocket | undefined;
+  let pod: RouteSocket | undefined;
   try {
-    // Both sides' `ip` start while IPAM and the plan are worked out; the pod's reads its lines once the veth exists.
-    nodeSide = startIpBatch({ json: true });
-    podSide = startIpBatch({ netns: ctx.request.netns! });
+    podNetnsFd = openSync(netns, 'r');
+    node = RouteSocket.open();
+    pod = RouteSocket.open(podNetnsFd);
     const allocated = config.ipamType ? await ipam(ctx, 'ADD', options) : undefined;
     if (allocated) undo.record('release the IPAM allocation', () => ipam(ctx, 'DEL', options));
-    const plan = planAttachment(config, attachment, { netns: ctx.request.netns!, ipam: allocated });
+    const plan = planAttachment(config, attachment, { netns, ipam: allocated });
     if (plan.gateways.length) enableForwarding(plan.gateways.map((g) => parseCidr(g)!.ip.family));
-    const bridge = await addVethToBridge(plan, undo, nodeSide);
-    await applyIpBatch([...renderGatewayAddresses(plan, bridge.addresses), ...renderBridgeUp(config, bridge)]);
+    const bridge = addVethToBridge(plan, undo, node, podNetnsFd);
+    node.apply([...renderGatewayAddresses(plan, bridge.addresses), ...renderBridgeUp(config, bridge)]);
     await applyBridgeBatch(renderVlan(plan));
-    await podSide.apply(renderPodSetup(plan));
+    pod.apply(renderPodSetup(plan));
     if (config.ipMasq) {
       const rules = renderMasqRules(attachment, { network: config.name, ips: plan.ips });
       undo.record('remove the masquerade rules', () => removeMasq((net, a) => net === config.name && sameAttachment(a, attachment)));
@@ -70,9 +74,20 @@ async function add(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Pr
     }
     return buildResult(plan, { bridgeMac: bridge.mac, ipam: allocated });
   } catch (thrown) {
-    nodeSide?.cancel();
-    podSide?.cancel();
-    return undo.unwindAndThrow(thrown, { code: ErrorCode.NetlinkFailure, action: `add "${attachment.ifname}" of container "${attachment.containerId}"` });
+    return await undo.unwindAndThrow(thrown, { code: ErrorCode.NetlinkFailure, action: `add "${attachment.ifname}" of container "${attachment.containerId}"` });
+  } finally {
+    pod?.close();
+    node?.close();
+    if (podNetnsFd !== undefined) closeSync(podNetnsFd);
+  }
+}
+
+async function withNodeSocket(use: (node: RouteSocket) => Promise<void>): Promise<void> {
+  const node = RouteSocket.open();
+  try {
+    await use(node);
+  } finally {
+    node.close();
   }
 }
 
@@ -86,7 +101,7 @@ async function del(ctx: Context<BridgeConfig>, options: BridgePluginOptions): Pr
   const hostVeth = hostVethName(attachment);
   // Deleting the host end removes the pod's end too, so DEL works the same with or without the namespace.
   await runSteps(`delete "${attachment.ifname}" of container "${attachment.containerId}"`, [
-    () => deleteLink(hostVeth),
+    () => withNodeSocket((node) => node.deleteLink(hostVeth)),
     ...(config.ipMasq ? [() => removeMasq((net, a) => net === config.name && sameAttachment(a, attachment))] : []),
     ...(config.macspoofchk ? [() => removeMacspoof((name) => name === hostVeth)] : []),
     ...(config.ipamType ? [() => ipam(ctx, 'DEL', options)] : []),
@@ -116,7 +131,7 @@ async function gc(ctx: Context<BridgeConfig>, valid: readonly Attachment[], opti
   const remaining = new Set(links.map((l) => l.ifname).filter((name) => !strays.some((s) => s.ifname === name)));
   await runSteps(`collect garbage of network "${network}"`, [
     ...(ctx.config.ipamType ? [() => ipam(ctx, 'GC', options)] : []),
-    ...strays.map((link) => () => deleteLink(link.ifname)),
+    ...strays.map((link) => () => withNodeSocket((node) => node.deleteLink(link.ifname))),
     () => removeMasq((net, a) => net === network && !isValid(a)),
     // An element whose veth is gone is stale whichever network made it.
     () => removeMacspoof((name) => !remaining.has(name)),

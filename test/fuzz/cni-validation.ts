@@ -11,13 +11,14 @@ import { createHostLocalPlugin } from '../../plugins/host-local/plugin.ts';
 import { buildDelegateConf, parseVxlanCniConfig } from '../../plugins/vxlan/cni-config.ts';
 import { delegateFileName } from '../../plugins/vxlan/delegate-store.ts';
 import { parseIpv4Cidr } from '../../lib/ip.ts';
+import { encodeLinkRequest } from '../../lib/netlink/link-requests.ts';
 import { MemoryStore } from '../unit/host-local/memory-store.ts';
 import { expectationProblems, type CniCase, type CorpusPaths } from './cni-corpus.ts';
 
 // The unit tier of the CNI fuzz suite: each case goes through the real skeleton and the real config
 // parsers, then (when accepted) through the pure renderers in place of the kernel. A rejection must
-// be the spec's error with the expected code; an acceptance must render lines that `ip -batch`,
-// iptables-save and the kernel read back exactly as meant, within every length the kernel allows.
+// be the spec's error with the expected code; an acceptance must render requests (and `bridge -batch`
+// lines) that the kernel and iptables-save read back exactly as meant, within every length it allows.
 
 export const UNIT_PATHS: CorpusPaths = {
   dataDir: '/var/lib/weft-fuzz/networks',
@@ -62,27 +63,22 @@ function throughIptablesSave(comment: string): string {
   return plain ? saved : saved.slice(1, -1).replace(/\\(.)/g, '$1');
 }
 
-function wordAfter(words: readonly string[], keyword: string): string | undefined {
-  const i = words.indexOf(keyword);
-  return i >= 0 ? words[i + 1] : undefined;
-}
-
-/** Everything an accepted bridge attachment renders, checked as the tools would read it. */
+/** Everything an accepted bridge attachment renders, checked as the kernel and the tools would read it. */
 function renderProblems(config: BridgeConfig, attachment: { containerId: string; ifname: string }, netns: string, ipam: Result | undefined): string[] {
   const problems: string[] = [];
   const plan = planAttachment(config, attachment, { netns, ...(ipam ? { ipam } : {}) });
-  const lines = [renderBridgeCreate(config), ...renderGatewayAddresses(plan, []), ...renderBridgeUp(config, { mac: '', up: false, promisc: false, addresses: [] }), ...renderHostVeth(plan), ...renderPodSetup(plan), ...renderVlan(plan)];
-  for (const line of lines) ipBatchWords(line);
-  const veth = ipBatchWords(renderHostVeth(plan)[0]!);
-  if (wordAfter(veth, 'name') !== plan.hostVeth) problems.push(`veth line names host end ${wordAfter(veth, 'name')}, not ${plan.hostVeth}`);
-  if (wordAfter(veth, 'peer') !== 'name' || veth[veth.indexOf('peer') + 2] !== attachment.ifname) problems.push(`veth line names the pod end ${JSON.stringify(veth[veth.indexOf('peer') + 2])}, not ${JSON.stringify(attachment.ifname)}`);
-  if (wordAfter(ipBatchWords(renderBridgeCreate(config)), 'name') !== config.bridge) problems.push(`bridge line names ${JSON.stringify(wordAfter(ipBatchWords(renderBridgeCreate(config)), 'name'))}, not ${JSON.stringify(config.bridge)}`);
+  const requests = [renderBridgeCreate(config), ...renderGatewayAddresses(plan, []), ...renderBridgeUp(config, { mac: '', up: false, promisc: false, addresses: [] }), ...renderHostVeth(plan), ...renderPodSetup(plan)];
+  for (const request of requests) encodeLinkRequest(request, { index: () => 1, netnsFd: () => 3 });
+  for (const line of renderVlan(plan)) ipBatchWords(line);
+  const [veth, alias] = renderHostVeth(plan);
+  if (veth?.op !== 'create-veth' || veth.name !== plan.hostVeth || veth.peer.name !== attachment.ifname) problems.push(`the veth request names ${JSON.stringify(veth)}, not ${plan.hostVeth} with peer ${attachment.ifname}`);
+  const bridge = renderBridgeCreate(config);
+  if (bridge.op !== 'create-bridge' || Buffer.byteLength(bridge.name) > 15) problems.push(`the bridge request names ${JSON.stringify(bridge)}: the kernel takes names of at most 15 bytes`);
   const tag = attachmentTag(config.name, attachment);
   if (Buffer.byteLength(tag) > 255) problems.push(`attachment tag is ${Buffer.byteLength(tag)} bytes: an alias or iptables comment takes 255`);
   const back = parseAttachmentTag(throughIptablesSave(tag));
   if (!back || back.network !== config.name || back.attachment.containerId !== attachment.containerId || back.attachment.ifname !== attachment.ifname) problems.push(`attachment tag ${JSON.stringify(tag)} does not read back from iptables-save`);
-  const alias = ipBatchWords(renderHostVeth(plan)[1]!);
-  if (wordAfter(alias, 'alias') !== tag) problems.push('the alias line does not carry the tag as one word');
+  if (alias?.op !== 'set-alias' || alias.alias !== tag) problems.push('the alias request does not carry the tag');
   if (hostVethName(attachment).length > 15 || masqChainName(config.name, attachment).length > 28) problems.push('a derived name exceeds its kernel limit');
   if (config.ipMasq) renderMasqRules(attachment, { network: config.name, ips: plan.ips });
   if (config.macspoofchk) renderMacspoofAdd(plan.hostVeth, plan.podMac);

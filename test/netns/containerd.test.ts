@@ -159,5 +159,6 @@ describe('the DaemonSet image (npm run image) imported into containerd', () => {
     const inodes = [...result.stdout.matchAll(/^\s*(\d+) (weft[\w-]*)$/gm)].map((m) => m[1]);
     expect(inodes).toHaveLength(6);
     expect(new Set(inodes).size, 'the installed commands are one file').toBe(1);
+    expect(result.stdout, 'the netlink addon is installed beside them').toMatch(/^\s*\d+ weft-netlink\.node$/m);
   });
 });

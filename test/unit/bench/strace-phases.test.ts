@@ -26,7 +26,20 @@ describe('phasesFromStrace', () => {
     expect(phases.ownMs).toBeCloseTo(9, 6);
   });
 
-  it('counts a call without children as start-up only', () => {
+  it('ends start-up where the plugin reads its config, on any of its threads, when that comes before a child', () => {
+    const lines = [
+      '7 5.000000 execve("/p/weft-bridge", ["weft-bridge"], 0x1) = 0',
+      '7 5.001000 read(3, "\\177ELF"..., 832) = 832',
+      '8 5.030000 read(0, "{\\"cniVersion\\""..., 65536) = 300',
+      '7 5.042000 +++ exited with 0 +++',
+    ];
+    const phases = phasesFromStrace(lines.join('\n'), 'weft-bridge');
+    expect(phases.startupMs).toBeCloseTo(30, 6);
+    expect(phases.ownMs).toBeCloseTo(12, 6);
+    expect(phasesFromStrace(trace.replace('101 1000.030000', '100 1000.020000 read(0, "{}", 10) = 2\n101 1000.030000'), 'weft-bridge').startupMs).toBeCloseTo(19, 6);
+  });
+
+  it('counts a call without children or a config read as start-up only', () => {
     const phases = phasesFromStrace(['7 5.000000 execve("/p/host-local", ["host-local"], 0x1) = 0', '7 5.002000 +++ exited with 0 +++'].join('\n'), 'host-local');
     expect(phases).toMatchObject({ children: 0, childrenMs: 0, ownMs: 0 });
     expect(phases.startupMs).toBeCloseTo(2, 6);

@@ -5,6 +5,10 @@ import { hostVethName, podMac, hostVethMac } from '../../../plugins/bridge/names
 import { planAttachment, renderBridgeCreate, renderBridgeUp, renderGatewayAddresses, renderHostVeth, renderPodSetup, renderVlan, buildResult } from '../../../plugins/bridge/plan.ts';
 import { renderResult } from '../../../plugins/cni/result.ts';
 import type { Result } from '../../../plugins/cni/types.ts';
+import { parseCidr, parseIp } from '../../../lib/ip.ts';
+
+const cidr = (text: string) => parseCidr(text)!;
+const ip = (text: string) => parseIp(text)!;
 
 const attachment = { containerId: 'c1', ifname: 'eth0' };
 const netns = '/var/run/netns/pod';
@@ -44,52 +48,50 @@ describe('planAttachment', () => {
     expect(() => planAttachment(config(), attachment, { netns, ipam: { cniVersion: '1.0.0', ips: [{ address: '10.1.0.5/24', gateway: '10.2.0.1' }] } })).toThrow(CniError);
   });
 
-  it('refuses to render a namespace path that ip -batch would split into several arguments', () => {
-    expect(() => renderHostVeth(planAttachment(config(), attachment, { netns: '/var/run/netns/a b', ipam }))).toThrow('cannot write "/var/run/netns/a b" on an ip batch line');
-  });
-
   it('uses the MAC the runtime asked for', () => {
     expect(planAttachment(config({ runtimeConfig: { mac: '0a:00:00:00:00:09' } }), attachment, { netns, ipam }).podMac).toBe('0a:00:00:00:00:09');
   });
 });
 
-describe('rendered ip -batch lines', () => {
+describe('rendered netlink requests', () => {
   it('creates the bridge with a fixed MAC, MTU and VLAN filtering', () => {
-    expect(renderBridgeCreate(config({ mtu: 1400, vlan: 10 }))).toMatch(/^link add name br0 address [0-9a-f:]{17} mtu 1400 type bridge vlan_filtering 1$/);
+    expect(renderBridgeCreate(config({ mtu: 1400, vlan: 10 }))).toEqual({ op: 'create-bridge', name: 'br0', mac: expect.stringMatching(/^[0-9a-f:]{17}$/), mtu: 1400, vlanFiltering: true });
+    expect(renderBridgeCreate(config())).toMatchObject({ vlanFiltering: false });
   });
 
   it('creates the veth with its peer directly in the pod namespace, tags, attaches and raises it', () => {
     const plan = planAttachment(config({ mtu: 1400, hairpinMode: true }), attachment, { netns, ipam });
     expect(renderHostVeth(plan)).toEqual([
-      `link add name ${H} address ${hostVethMac(attachment)} mtu 1400 type veth peer name eth0 address ${podMac(attachment)} mtu 1400 netns ${netns}`,
-      `link set dev ${H} alias "weft-bridge net=net id=c1 if=eth0"`,
-      `link set dev ${H} master br0`,
-      `link set dev ${H} type bridge_slave hairpin on`,
-      `link set dev ${H} up`,
+      { op: 'create-veth', name: H, mac: hostVethMac(attachment), mtu: 1400, peer: { name: 'eth0', mac: podMac(attachment), netns } },
+      { op: 'set-alias', name: H, alias: 'weft-bridge net=net id=c1 if=eth0' },
+      { op: 'set-master', name: H, master: 'br0' },
+      { op: 'set-link', name: H, set: 'hairpin' },
+      { op: 'set-link', name: H, set: 'up' },
     ]);
   });
 
   it('configures the pod: IPv6 without DAD, link up, routes via the family gateway', () => {
     const plan = planAttachment(config({ isDefaultGateway: true }), attachment, { netns, ipam });
     expect(renderPodSetup(plan)).toEqual([
-      'addr add 10.1.0.5/24 dev eth0',
-      'addr add fd00:1::5/64 dev eth0 nodad',
-      'link set dev eth0 up',
-      'route add 192.168.0.0/16 via 10.1.0.1 dev eth0',
-      'route add 0.0.0.0/0 via 10.1.0.1 dev eth0',
-      'route add ::/0 via fd00:1::1 dev eth0',
+      { op: 'add-address', link: 'eth0', address: cidr('10.1.0.5/24'), nodad: false },
+      { op: 'add-address', link: 'eth0', address: cidr('fd00:1::5/64'), nodad: true },
+      { op: 'set-link', name: 'eth0', set: 'up' },
+      { op: 'add-route', link: 'eth0', dst: cidr('192.168.0.0/16'), via: ip('10.1.0.1') },
+      { op: 'add-route', link: 'eth0', dst: cidr('0.0.0.0/0'), via: ip('10.1.0.1') },
+      { op: 'add-route', link: 'eth0', dst: cidr('::/0'), via: ip('fd00:1::1') },
     ]);
   });
 
   it('renders 1.1.0 route attributes', () => {
-    const plan = planAttachment(config(), attachment, { netns, ipam: { cniVersion: '1.1.0', ips: [{ address: '10.1.0.5/24' }], routes: [{ dst: '10.9.0.0/16', gw: '10.1.0.9', priority: 5, mtu: 1300, table: 100 }] } });
-    expect(renderPodSetup(plan).at(-1)).toBe('route add 10.9.0.0/16 via 10.1.0.9 dev eth0 metric 5 table 100 mtu 1300');
+    const plan = planAttachment(config(), attachment, { netns, ipam: { cniVersion: '1.1.0', ips: [{ address: '10.1.0.5/24' }], routes: [{ dst: '10.9.0.0/16', gw: '10.1.0.9', priority: 5, mtu: 1300, table: 100, scope: 200, advmss: 1200 }] } });
+    expect(renderPodSetup(plan).at(-1)).toEqual({ op: 'add-route', link: 'eth0', dst: cidr('10.9.0.0/16'), via: ip('10.1.0.9'), metric: 5, table: 100, scope: 200, mtu: 1300, advmss: 1200 });
   });
 
-  it('refuses a route gateway that is not one address of the route\'s family, so it cannot add words to the batch', () => {
+  it('refuses a route gateway that is not one address of the route\'s family, naming it', () => {
     for (const gw of ['10.1.0.9 table 5', 'fd00:1::9', 'not-an-ip']) {
       const plan = planAttachment(config(), attachment, { netns, ipam: { cniVersion: '1.1.0', ips: [{ address: '10.1.0.5/24' }], routes: [{ dst: '10.9.0.0/16', gw }] } });
       expect(() => renderPodSetup(plan)).toThrow(CniError);
+      expect(() => renderPodSetup(plan)).toThrow(`gateway "${gw}" is not an IPv4 address`);
     }
   });
 
@@ -107,16 +109,19 @@ describe('renderGatewayAddresses', () => {
   const plan = (extra: Record<string, unknown>) => planAttachment(config({ isGateway: true, ...extra }), attachment, { netns, ipam });
 
   it('replaces rather than adds, so concurrent ADDs never meet "File exists"', () => {
-    expect(renderGatewayAddresses(plan({}), [])).toEqual(['addr replace 10.1.0.1/24 dev br0', 'addr replace fd00:1::1/64 dev br0 nodad']);
+    expect(renderGatewayAddresses(plan({}), [])).toEqual([
+      { op: 'replace-address', link: 'br0', address: cidr('10.1.0.1/24'), nodad: false },
+      { op: 'replace-address', link: 'br0', address: cidr('fd00:1::1/64'), nodad: true },
+    ]);
   });
 
-  it('writes no line for a gateway the bridge holds, and ignores link-local and non-overlapping IPv6 ones', () => {
+  it('writes no request for a gateway the bridge holds, and ignores link-local and non-overlapping IPv6 ones', () => {
     const existing = [
       { family: 4 as const, local: '10.1.0.1', prefixlen: 24 },
       { family: 6 as const, local: 'fe80::1', prefixlen: 64 },
       { family: 6 as const, local: 'fd00:2::1', prefixlen: 64 },
     ];
-    expect(renderGatewayAddresses(plan({}), existing)).toEqual(['addr replace fd00:1::1/64 dev br0 nodad']);
+    expect(renderGatewayAddresses(plan({}), existing)).toEqual([{ op: 'replace-address', link: 'br0', address: cidr('fd00:1::1/64'), nodad: true }]);
     expect(renderGatewayAddresses(plan({}), [...existing, { family: 6, local: 'fd00:1::1', prefixlen: 64 }])).toEqual([]);
   });
 
@@ -129,7 +134,7 @@ describe('renderGatewayAddresses', () => {
   });
 
   it('replaces a different IPv4 address with forceAddress', () => {
-    expect(renderGatewayAddresses(plan({ forceAddress: true }), [{ family: 4, local: '10.7.0.1', prefixlen: 24 }])[0]).toBe('addr del 10.7.0.1/24 dev br0');
+    expect(renderGatewayAddresses(plan({ forceAddress: true }), [{ family: 4, local: '10.7.0.1', prefixlen: 24 }])[0]).toEqual({ op: 'delete-address', link: 'br0', address: cidr('10.7.0.1/24') });
   });
 });
 
@@ -137,9 +142,9 @@ describe('renderBridgeUp', () => {
   const state = { mac: '02:00:00:00:00:01', addresses: [] };
 
   it('sets the bridge up only when it is down, and promiscuous only with promiscMode when it is not', () => {
-    expect(renderBridgeUp(config(), { ...state, up: false, promisc: false })).toEqual(['link set dev br0 up']);
+    expect(renderBridgeUp(config(), { ...state, up: false, promisc: false })).toEqual([{ op: 'set-link', name: 'br0', set: 'up' }]);
     expect(renderBridgeUp(config(), { ...state, up: true, promisc: false })).toEqual([]);
-    expect(renderBridgeUp(config({ promiscMode: true }), { ...state, up: true, promisc: false })).toEqual(['link set dev br0 promisc on']);
+    expect(renderBridgeUp(config({ promiscMode: true }), { ...state, up: true, promisc: false })).toEqual([{ op: 'set-link', name: 'br0', set: 'promisc' }]);
     expect(renderBridgeUp(config({ promiscMode: true }), { ...state, up: true, promisc: true })).toEqual([]);
   });
 });

@@ -56,7 +56,7 @@ describe('deploy manifests', () => {
     }
   });
 
-  it('every main container runs a command the build links, and the init container installs the image directory the Dockerfile fills', () => {
+  it('every main container runs a command the build links, and the init container installs the image directory the Dockerfile fills (the executable and the netlink addon)', () => {
     const dockerfile = readFileSync(join(ROOT, 'build/Dockerfile'), 'utf8');
     for (const ds of daemonSets) {
       for (const c of ds.spec.template.spec.containers) expect(COMMAND_NAMES, `${ds.metadata.name}/${c.name}`).toContain(c.command[0]);
@@ -64,7 +64,7 @@ describe('deploy manifests', () => {
     const [install] = named('DaemonSet', 'weft-node').spec.template.spec.initContainers;
     expect(install.command.slice(0, 2)).toEqual(['sh', '-c']);
     expect(install.command[2]).toContain('cp -a /opt/weft/bin ');
-    expect(dockerfile).toMatch(/COPY dist\/bin\/weft \/opt\/weft\/bin\/weft/);
+    expect(dockerfile).toMatch(/COPY dist\/bin\/weft dist\/bin\/weft-netlink\.node \/opt\/weft\/bin\//);
     for (const name of COMMAND_NAMES) expect(dockerfile).toContain(name);
   });
 

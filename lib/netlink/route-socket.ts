@@ -1,0 +1,199 @@
+import { closeSync, read, readSync, write, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describeLinkRequest, dumpAddressesMessage, encodeLinkRequest, getLinkMessage, parseAddress, parseLink, RTM_NEWADDR, RTM_NEWLINK, type AddressInfo, type LinkInfo, type LinkRequest } from './link-requests.ts';
+import { NLMSG_DONE, NLMSG_ERROR, parseError, splitReplies, type Reply } from './wire.ts';
+
+// rtnetlink from the CNI plugins without spawning `ip`: a small Node-API addon (route-socket.c,
+// built beside the executable) opens the socket, in a pod's namespace when asked; requests and
+// replies are plain reads and writes on it. Each spawn of `ip` cost ~10 ms of a pod's ADD.
+
+export const ROUTE_SOCKET_ADDON = 'weft-netlink.node';
+
+interface RouteSocketAddon {
+  openRouteSocket(netnsFd?: number): number;
+  errnoMessage(errno: number): string;
+}
+
+let addon: RouteSocketAddon | undefined;
+
+/** Beside the single executable; from the sources (tests), where `npm run build` puts it. */
+function addonPath(): string {
+  if (process.getBuiltinModule('node:sea').isSea()) return join(dirname(process.execPath), ROUTE_SOCKET_ADDON);
+  return join(import.meta.dirname, '..', '..', 'dist', 'bin', ROUTE_SOCKET_ADDON);
+}
+
+function loadAddon(): RouteSocketAddon {
+  if (addon) return addon;
+  const path = addonPath();
+  const module = { exports: {} as RouteSocketAddon };
+  try {
+    process.dlopen(module, path);
+  } catch (error) {
+    throw new Error(`cannot load "${path}" (install it beside the weft executable): ${(error as Error).message}`);
+  }
+  addon = module.exports;
+  return addon;
+}
+
+const EEXIST = 17;
+const MISSING_ERRNOS = new Set([2, 3, 19, 99]); // ENOENT, ESRCH, ENODEV, EADDRNOTAVAIL
+
+/** The kernel refused a request: its errno, and its own explanation when it gave one. */
+export class NetlinkError extends Error {
+  readonly errno: number;
+  readonly detail: string | undefined;
+  constructor(action: string, errno: number, detail?: string) {
+    const name = process.getBuiltinModule('node:util').getSystemErrorName(-errno);
+    super(`cannot ${action}: ${loadAddon().errnoMessage(errno)} (${name})${detail ? `: ${detail}` : ''}`);
+    this.name = 'NetlinkError';
+    this.errno = errno;
+    this.detail = detail;
+  }
+  get exists(): boolean {
+    return this.errno === EEXIST;
+  }
+  get missing(): boolean {
+    return MISSING_ERRNOS.has(this.errno);
+  }
+}
+
+/** A refused request of a list: which one (1-based) and what it was. */
+export class LinkRequestError extends NetlinkError {
+  readonly position: number;
+  readonly request: LinkRequest;
+  constructor(position: number, request: LinkRequest, cause: NetlinkError) {
+    super(describeLinkRequest(request), cause.errno, cause.detail);
+    this.name = 'LinkRequestError';
+    this.position = position;
+    this.request = request;
+  }
+}
+
+export class RouteSocket {
+  private readonly fd: number;
+  private seq = 0;
+  private readonly buffer = new Uint8Array(65536);
+  private readonly indexes = new Map<string, number>();
+
+  private constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  /** A socket in this process's namespace, or in the namespace open as netnsFd. */
+  static open(netnsFd?: number): RouteSocket {
+    return new RouteSocket(loadAddon().openRouteSocket(netnsFd));
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  private stamp(request: Uint8Array): number {
+    const seq = ++this.seq;
+    new DataView(request.buffer, request.byteOffset).setUint32(8, seq, true);
+    return seq;
+  }
+
+  /** Takes one read's replies to request seq; true once its acknowledgement (or a dump's end) came. */
+  private collect(length: number, seq: number, action: string, replies: Reply[]): boolean {
+    for (const reply of splitReplies(this.buffer.subarray(0, length))) {
+      if (reply.seq !== seq) continue;
+      if (reply.type === NLMSG_DONE) return true;
+      if (reply.type !== NLMSG_ERROR) {
+        replies.push({ ...reply, payload: reply.payload.slice() });
+        continue;
+      }
+      const { errno, detail } = parseError(reply);
+      if (errno !== 0) throw new NetlinkError(action, errno, detail);
+      return true;
+    }
+    return false;
+  }
+
+  /** Sends one request and reads until its acknowledgement (or a dump's end); returns the other replies. */
+  private exchange(request: Uint8Array, action: string): Reply[] {
+    const seq = this.stamp(request);
+    writeSync(this.fd, request);
+    const replies: Reply[] = [];
+    while (!this.collect(readSync(this.fd, this.buffer), seq, action, replies));
+    return replies;
+  }
+
+  /**
+   * The same on libuv's threads: the kernel does a request's work inside the write (removing a veth
+   * waits ~10-20 ms for the network to quiesce), which a DEL spends releasing the address meanwhile.
+   */
+  private async exchangeInBackground(request: Uint8Array, action: string): Promise<void> {
+    const seq = this.stamp(request);
+    await new Promise<void>((resolve, reject) => write(this.fd, request, (error) => (error ? reject(error) : resolve())));
+    const replies: Reply[] = [];
+    for (;;) {
+      const length = await new Promise<number>((resolve, reject) => read(this.fd, this.buffer, 0, this.buffer.length, null, (error, n) => (error ? reject(error) : resolve(n))));
+      if (this.collect(length, seq, action, replies)) return;
+    }
+  }
+
+  /** The link by name; undefined when there is none. */
+  getLink(name: string): LinkInfo | undefined {
+    try {
+      const reply = this.exchange(getLinkMessage(name), `read link "${name}"`).find((r) => r.type === RTM_NEWLINK);
+      if (!reply) return undefined;
+      const link = parseLink(reply.payload);
+      this.indexes.set(name, link.index);
+      return link;
+    } catch (error) {
+      if (error instanceof NetlinkError && error.missing) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every address of every link in the socket's namespace. */
+  listAddresses(): AddressInfo[] {
+    return this.exchange(dumpAddressesMessage(), 'list addresses')
+      .filter((r) => r.type === RTM_NEWADDR)
+      .flatMap((r) => parseAddress(r.payload) ?? []);
+  }
+
+  private index(name: string): number {
+    const known = this.indexes.get(name) ?? this.getLink(name)?.index;
+    if (known === undefined) throw new NetlinkError(`find link "${name}"`, 19);
+    return known;
+  }
+
+  /** Deletes a link off the calling thread; one already gone is success. */
+  async deleteLink(name: string): Promise<void> {
+    const request: LinkRequest = { op: 'delete-link', name };
+    try {
+      await this.exchangeInBackground(encodeLinkRequest(request, this.encodeContext(new Map())), describeLinkRequest(request));
+    } catch (error) {
+      if (!(error instanceof NetlinkError && error.missing)) throw error;
+    } finally {
+      this.indexes.delete(name);
+    }
+  }
+
+  private encodeContext(netnsFds: ReadonlyMap<string, number>) {
+    return {
+      index: (name: string) => this.index(name),
+      netnsFd: (path: string) => {
+        const fd = netnsFds.get(path);
+        if (fd === undefined) throw new Error(`cannot encode a request for namespace "${path}": it is not open`);
+        return fd;
+      },
+    };
+  }
+
+  /** Applies the requests in order, stopping at the first the kernel refuses (LinkRequestError). */
+  apply(requests: readonly LinkRequest[], netnsFds: ReadonlyMap<string, number> = new Map()): void {
+    const context = this.encodeContext(netnsFds);
+    for (const [i, request] of requests.entries()) {
+      try {
+        this.exchange(encodeLinkRequest(request, context), describeLinkRequest(request));
+      } catch (error) {
+        if (error instanceof NetlinkError) throw new LinkRequestError(i + 1, request, error);
+        throw error;
+      }
+      if (request.op === 'delete-link') this.indexes.delete(request.name);
+    }
+  }
+}
