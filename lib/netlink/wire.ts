@@ -58,7 +58,7 @@ export function formatMac(bytes: Uint8Array): string {
 }
 
 function attrBytes(value: AttrValue): Uint8Array {
-  if (typeof value === 'string') return new TextEncoder().encode(value + '\0');
+  if (typeof value === 'string') return Buffer.from(value + '\0');
   if (value instanceof Uint8Array) return value;
   return concat(value.map(encodeAttr));
 }
@@ -163,7 +163,7 @@ export function parseAttrs(bytes: Uint8Array): Map<number, Uint8Array> {
 export function attrString(bytes: Uint8Array | undefined): string | undefined {
   if (!bytes) return undefined;
   const end = bytes.indexOf(0);
-  return new TextDecoder().decode(end === -1 ? bytes : bytes.subarray(0, end));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, end === -1 ? bytes.length : end).toString();
 }
 
 export function attrIp(bytes: Uint8Array | undefined): IP | undefined {
