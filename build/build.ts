@@ -7,10 +7,11 @@ import { buildSea, SEA_EXEC_ARGV } from './sea.ts';
 import { writeCodeCache } from './code-cache.ts';
 import type { Daemons } from '../bin/load-daemons.ts';
 import { ROUTE_SOCKET_ADDON } from '../lib/netlink/route-socket.ts';
-import { DAEMONS_ASSET, DAEMONS_CODE_CACHE, OVERLAY_ASSET, OVERLAY_CODE_CACHE, PROXY_CODE_CACHE } from './sea-load-daemons.ts';
+import { DAEMONS_ASSET, DAEMONS_CODE_CACHE, MAIN_ASSET, MAIN_CODE_CACHE, OVERLAY_ASSET, OVERLAY_CODE_CACHE, PROXY_CODE_CACHE } from './sea-load-daemons.ts';
 
-// npm run build: bin/weft.ts -> dist/weft.cjs -> dist/bin/weft (single executable) + one hard link per
-// command, and the CNI plugins' netlink addon beside them.
+// npm run build: bin/weft.ts -> dist/weft.cjs, embedded with the daemons' bundles and their code caches
+// in dist/bin/weft (single executable, entered through build/sea-main.ts) + one hard link per command,
+// and the CNI plugins' netlink addon beside them.
 // Copying dist/bin/* into /opt/cni/bin is a complete install; kubectl-weft goes on the operator's PATH.
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -28,16 +29,18 @@ async function main(): Promise<void> {
   mkdirSync(BIN, { recursive: true, mode: 0o700 });
 
   let started = performance.now();
-  const bundled = join(DIST, 'weft.cjs');
+  const entry = join(DIST, 'sea-main.cjs');
+  const bundled = join(DIST, MAIN_ASSET);
   const daemons = join(DIST, DAEMONS_ASSET);
   const overlay = join(DIST, OVERLAY_ASSET);
-  const report = await bundle({ main: bundled, daemons, overlay });
+  const report = await bundle({ entry, main: bundled, daemons, overlay });
   const kb = (bytes: number): string => `${(bytes / 1e3).toFixed(0)} kB`;
   progress('bundle', started, `${relative(ROOT, bundled)} ${kb(report.mainBytes)}, ${relative(ROOT, daemons)} ${kb(report.daemonsBytes)}, ${relative(ROOT, overlay)} ${kb(report.overlayBytes)}`);
 
   started = performance.now();
-  const caches = { [DAEMONS_CODE_CACHE]: join(DIST, DAEMONS_CODE_CACHE), [PROXY_CODE_CACHE]: join(DIST, PROXY_CODE_CACHE), [OVERLAY_CODE_CACHE]: join(DIST, OVERLAY_CODE_CACHE) };
+  const caches = { [MAIN_CODE_CACHE]: join(DIST, MAIN_CODE_CACHE), [DAEMONS_CODE_CACHE]: join(DIST, DAEMONS_CODE_CACHE), [PROXY_CODE_CACHE]: join(DIST, PROXY_CODE_CACHE), [OVERLAY_CODE_CACHE]: join(DIST, OVERLAY_CODE_CACHE) };
   const cacheBytes = await Promise.all([
+    writeCodeCache(bundled, caches[MAIN_CODE_CACHE], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: MAIN_ASSET, eager: true }),
     writeCodeCache(daemons, caches[DAEMONS_CODE_CACHE], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: DAEMONS_ASSET }),
     writeCodeCache(daemons, caches[PROXY_CODE_CACHE], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: DAEMONS_ASSET, initialize: 'initializeProxyModules' satisfies keyof Daemons }),
     writeCodeCache(overlay, caches[OVERLAY_CODE_CACHE], { node: process.execPath, execArgv: SEA_EXEC_ARGV, asset: OVERLAY_ASSET }),
@@ -46,8 +49,8 @@ async function main(): Promise<void> {
 
   started = performance.now();
   const binary = join(BIN, 'weft');
-  const assets = { [DAEMONS_ASSET]: daemons, [OVERLAY_ASSET]: overlay, ...caches };
-  await buildSea(bundled, binary, { node: process.execPath, cacheDir: join(ROOT, '.cache'), workDir: DIST, assets });
+  const assets = { [MAIN_ASSET]: bundled, [DAEMONS_ASSET]: daemons, [OVERLAY_ASSET]: overlay, ...caches };
+  await buildSea(entry, binary, { node: process.execPath, cacheDir: join(ROOT, '.cache'), workDir: DIST, assets });
   progress('sea', started, `${relative(ROOT, binary)} ${mb(statSync(binary).size)}`);
 
   started = performance.now();

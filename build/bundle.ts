@@ -70,8 +70,9 @@ export interface BundleReport {
 
 const KUBERNETES_CLIENT = ['@kubernetes/client-node'];
 
-export async function bundle(outputs: { main: string; daemons: string; overlay: string }): Promise<BundleReport> {
-  const [mainBytes, daemonsBytes, overlayBytes] = await Promise.all([
+export async function bundle(outputs: { entry: string; main: string; daemons: string; overlay: string }): Promise<BundleReport> {
+  const [, mainBytes, daemonsBytes, overlayBytes] = await Promise.all([
+    bundleOne(resolve(ROOT, 'build/sea-main.ts'), outputs.entry, [], KUBERNETES_CLIENT),
     bundleOne(resolve(ROOT, 'bin/weft.ts'), outputs.main, [seaDaemonLoader], KUBERNETES_CLIENT),
     bundleOne(resolve(ROOT, 'bin/daemons.ts'), outputs.daemons, []),
     bundleOne(resolve(ROOT, 'bin/overlay-daemon.ts'), outputs.overlay, [], KUBERNETES_CLIENT),

@@ -1,8 +1,9 @@
 import { dirname } from 'node:path';
 import type { Daemons, OverlayDaemon } from '../bin/load-daemons.ts';
 
-// Inside the single executable: the daemons' CommonJS bundles are SEA assets, each evaluated only when
-// its commands start: CNI calls never parse them (docs/PERFORMANCE.md), nor load the modules that read
+// Inside the single executable: the commands' bundle (MAIN_ASSET, the dispatcher and the CNI plugins,
+// which build/sea-main.ts evaluates at every start) and the daemons' CommonJS bundles are SEA assets,
+// the daemons' each evaluated only when its commands start: CNI calls never parse them (docs/PERFORMANCE.md), nor load the modules that read
 // and evaluate them. weftd has a bundle of its own (OVERLAY_ASSET), without the Kubernetes client the
 // other daemons' bundle (DAEMONS_ASSET) carries. V8's code cache for each, made at build time, is a
 // second asset: with it V8 reads the bundle's compiled form instead of parsing it again at every
@@ -11,6 +12,8 @@ import type { Daemons, OverlayDaemon } from '../bin/load-daemons.ts';
 // troubleshooting commands would read for nothing (kubectl-weft --help took 170 ms with it, 137 ms
 // without, medians of 10 alternating runs).
 
+export const MAIN_ASSET = 'weft.cjs';
+export const MAIN_CODE_CACHE = 'weft.cache';
 export const DAEMONS_ASSET = 'daemons.cjs';
 export const DAEMONS_CODE_CACHE = 'daemons.cache';
 export const PROXY_CODE_CACHE = 'daemons-proxy.cache';
@@ -30,7 +33,7 @@ type ModuleFunction = (exports: object, require: NodeJS.Require, module: { expor
  * keeps every bundle ASCII (bundle.ts), for which the two read the same. kubectl-weft --help: 122 ->
  * 109 ms here (docs/PERFORMANCE.md).
  */
-function evaluateAsset(asset: string, codeCache: string): object {
+export function evaluateAsset(asset: string, codeCache: string): object {
   const { getRawAsset } = process.getBuiltinModule('node:sea');
   const { Script } = process.getBuiltinModule('node:vm');
   const { createRequire } = process.getBuiltinModule('node:module');
