@@ -3,14 +3,14 @@ import type { Daemons, OverlayDaemon } from '../bin/load-daemons.ts';
 
 // Inside the single executable: the commands' bundle (MAIN_ASSET, the dispatcher and the CNI plugins,
 // which build/sea-main.ts evaluates at every start) and the daemons' CommonJS bundles are SEA assets,
-// the daemons' each evaluated only when its commands start: CNI calls never parse them (docs/PERFORMANCE.md), nor load the modules that read
-// and evaluate them. weftd has a bundle of its own (OVERLAY_ASSET), without the Kubernetes client the
-// other daemons' bundle (DAEMONS_ASSET) carries. V8's code cache for each, made at build time, is a
-// second asset: with it V8 reads the bundle's compiled form instead of parsing it again at every
-// daemon start. A cache V8 refuses (another V8) only costs that parse. The daemons' bundle has two:
-// weft-proxy's holds the compiled form of the modules every proxy start initializes, which the
-// troubleshooting commands would read for nothing (kubectl-weft --help took 170 ms with it, 137 ms
-// without, medians of 10 alternating runs).
+// the daemons' each evaluated only when its commands start: CNI calls never parse them
+// (docs/PERFORMANCE.md), nor load the modules that read and evaluate them. weftd has a bundle of its own
+// (OVERLAY_ASSET), without the Kubernetes client the other daemons' bundle (DAEMONS_ASSET) carries. V8's
+// code cache for each, made at build time, is a second asset: with it V8 reads the bundle's compiled
+// form instead of parsing it again at every daemon start. A cache V8 refuses (another V8) only costs
+// that parse. The daemons' bundle has two: weft-proxy's holds the compiled form of the modules every
+// proxy start initializes, which the troubleshooting commands would read for nothing (kubectl-weft
+// --help took 170 ms with it, 137 ms without, medians of 10 alternating runs).
 
 export const MAIN_ASSET = 'weft.cjs';
 export const MAIN_CODE_CACHE = 'weft.cache';
