@@ -12,5 +12,15 @@ export function localMacFromDigest(digest: Uint8Array): string {
   const octets = [...digest.subarray(0, 6)];
   // Bit 1 set: locally administered; bit 0 clear: unicast.
   octets[0] = (octets[0]! & 0xfc) | 0x02;
-  return octets.map((o) => o.toString(16).padStart(2, '0')).join(':');
+  return formatMac(Uint8Array.from(octets));
+}
+
+/** Six bytes as "aa:bb:cc:dd:ee:ff". */
+export function formatMac(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** "aa:bb:cc:dd:ee:ff" as six bytes; the text must be a MAC (isMacAddress). */
+export function macBytes(mac: string): Uint8Array {
+  return Uint8Array.from(mac.split(':'), (octet) => parseInt(octet, 16));
 }

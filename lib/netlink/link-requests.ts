@@ -1,14 +1,13 @@
 import { formatCidr, formatIp, type Cidr, type IP } from '../ip.ts';
+import { formatMac, macBytes } from '../mac.ts';
 import {
   addressFamily,
   AF_UNSPEC,
   attrIpText,
   attrString,
   body,
-  formatMac,
   ifinfomsg,
   ipBytes,
-  macBytes,
   message,
   NLM_F_ACK,
   NLM_F_CREATE,

@@ -49,14 +49,6 @@ export function ipBytes(ip: IP): Uint8Array {
   return bytes;
 }
 
-export function macBytes(mac: string): Uint8Array {
-  return Uint8Array.from(mac.split(':'), (octet) => parseInt(octet, 16));
-}
-
-export function formatMac(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
 function attrBytes(value: AttrValue): Uint8Array {
   if (typeof value === 'string') return Buffer.from(value + '\0');
   if (value instanceof Uint8Array) return value;

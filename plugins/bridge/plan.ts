@@ -98,8 +98,8 @@ export interface BridgeState {
 /**
  * Gateway addresses for the bridge, as the reference's forceAddress semantics: an IPv4 bridge holds one
  * address, IPv6 ones may differ when their subnets don't overlap; a conflicting address is an error unless
- * forceAddress, which replaces it. A gateway the bridge already holds needs no line (as the reference);
- * `addr replace` keeps concurrent ADDs from failing with "File exists".
+ * forceAddress, which replaces it. A gateway the bridge already holds needs no request (as the reference);
+ * replacing rather than adding keeps concurrent ADDs from failing with "File exists".
  */
 export function renderGatewayAddresses(plan: AttachmentPlan, existing: readonly BridgeAddress[]): LinkRequest[] {
   const { bridge, forceAddress } = plan.config;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { macBytes } from '../../../../lib/mac.ts';
 import { parseCidr, parseIp } from '../../../../lib/ip.ts';
 import { describeLinkRequest, encodeLinkRequest, parseAddress, parseLink, type LinkRequest } from '../../../../lib/netlink/link-requests.ts';
-import { attrIpText, attrString, body, ifinfomsg, macBytes, parseAttrs, u32, HEADER_BYTES } from '../../../../lib/netlink/wire.ts';
+import { attrIpText, attrString, body, ifinfomsg, parseAttrs, u32, HEADER_BYTES } from '../../../../lib/netlink/wire.ts';
 
 const indexes: Record<string, number> = { br0: 3, veth1: 9, eth0: 2 };
 const context = { index: (name: string) => indexes[name]!, netnsFd: (path: string) => (path === '/run/netns/pod' ? 21 : -1) };

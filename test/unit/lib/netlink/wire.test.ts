@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { formatMac, macBytes } from '../../../../lib/mac.ts';
 import { parseIp } from '../../../../lib/ip.ts';
-import { attrIpText, attrString, body, formatMac, ifinfomsg, ipBytes, macBytes, message, parseAttrs, parseError, splitReplies, u32, u8, NLMSG_ERROR } from '../../../../lib/netlink/wire.ts';
+import { attrIpText, attrString, body, ifinfomsg, ipBytes, message, parseAttrs, parseError, splitReplies, u32, u8, NLMSG_ERROR } from '../../../../lib/netlink/wire.ts';
 
 describe('rtnetlink wire format', () => {
   it('pads each attribute to 4 bytes but records its unpadded length, strings NUL-terminated, nests recursively', () => {
