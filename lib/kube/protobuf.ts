@@ -4,8 +4,12 @@
 // owner references) is skipped here by its length instead of being parsed. The envelope is
 // Kubernetes' own: 4 magic bytes, then a runtime.Unknown whose `raw` field holds the list.
 
-/** A field's kind; a schema is a message's kind, and `[schema]` a repeated message. */
-export type FieldKind = 'string' | 'strings' | 'int32' | 'bool' | 'stringMap' | MessageSchema | readonly [MessageSchema];
+/**
+ * A field's kind; a schema is a message's kind, and `[schema]` a repeated message. A `sharedString`
+ * is one whose values repeat across a list's objects (namespaces, protocols, node names, label keys
+ * and values): each distinct value is decoded once and the objects share it.
+ */
+export type FieldKind = 'string' | 'sharedString' | 'strings' | 'int32' | 'bool' | 'stringMap' | MessageSchema | readonly [MessageSchema];
 
 /**
  * A message's fields by number: each one's JSON name and kind. Fields not named are skipped. The API's
@@ -40,17 +44,56 @@ const STATUS: MessageSchema = { 3: ['message', 'string'], 4: ['reason', 'string'
 
 export class ProtobufError extends Error {}
 
+/** Longest value a SharedStrings keeps: repeated values are short; longer ones are decoded each time. */
+const SHARED_MAX_LENGTH = 64;
+/** Slots of a SharedStrings (a power of two). */
+const SHARED_SLOTS = 4096;
+
+/**
+ * Strings decoded once per distinct value, by their bytes: a direct-mapped cache, so a list of unique
+ * values costs a slot each and never grows it. A value found is the same string as before, which
+ * saves decoding it, allocating it and hashing it again as a map key. Only ASCII values are kept
+ * (every value the proxy shares is ASCII); others are decoded each time.
+ */
+export class SharedStrings {
+  readonly #slots: (string | undefined)[] = new Array(SHARED_SLOTS);
+
+  get(bytes: Buffer, start: number, stop: number): string {
+    const length = stop - start;
+    if (length > SHARED_MAX_LENGTH) return bytes.toString('utf8', start, stop);
+    let hash = length;
+    for (let i = start; i < stop; i++) {
+      const byte = bytes[i] as number;
+      if (byte >= 0x80) return bytes.toString('utf8', start, stop);
+      hash = Math.imul(hash ^ byte, 0x01000193);
+    }
+    const slot = (hash ^ (hash >>> 16)) & (SHARED_SLOTS - 1);
+    const known = this.#slots[slot];
+    if (known !== undefined && known.length === length && sameAscii(known, bytes, start)) return known;
+    const text = bytes.toString('latin1', start, stop);
+    this.#slots[slot] = text;
+    return text;
+  }
+}
+
+function sameAscii(text: string, bytes: Buffer, start: number): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== bytes[start + i]) return false;
+  return true;
+}
+
 class Reader {
   readonly bytes: Buffer;
   readonly what: string;
   at: number;
   /** The position of bytes[0] in the whole body, for messages. */
   readonly origin: number;
-  constructor(bytes: Buffer, start: number, what: string, origin = 0) {
+  readonly shared: SharedStrings | undefined;
+  constructor(bytes: Buffer, start: number, what: string, origin = 0, shared?: SharedStrings) {
     this.bytes = bytes;
     this.what = what;
     this.at = start;
     this.origin = origin;
+    this.shared = shared;
   }
 
   fail(message: string): never {
@@ -100,9 +143,9 @@ class Reader {
     if (this.at > end) this.fail('a field runs past its message');
   }
 
-  string(end: number): string {
+  string(end: number, shared = false): string {
     const stop = this.span(end);
-    const text = this.bytes.toString('utf8', this.at, stop);
+    const text = shared && this.shared ? this.shared.get(this.bytes, this.at, stop) : this.bytes.toString('utf8', this.at, stop);
     this.at = stop;
     return text;
   }
@@ -126,8 +169,8 @@ class Reader {
         continue;
       }
       if (wire !== WIRE.bytes) this.fail(`field ${name} (${number}) has wire type ${wire}, not a length-delimited one`);
-      if (kind === 'string') {
-        const text = this.string(end);
+      if (kind === 'string' || kind === 'sharedString') {
+        const text = this.string(end, kind === 'sharedString');
         if (text !== '') out[name] = text;
       } else if (kind === 'strings') ((out[name] ??= []) as string[]).push(this.string(end));
       else if (kind === 'stringMap') {
@@ -149,7 +192,7 @@ function isRepeated(kind: MessageSchema | readonly [MessageSchema]): kind is rea
   return Array.isArray(kind);
 }
 
-const MAP_ENTRY: MessageSchema = { 1: ['key', 'string'], 2: ['value', 'string'] };
+const MAP_ENTRY: MessageSchema = { 1: ['key', 'sharedString'], 2: ['value', 'sharedString'] };
 
 /** The bytes of the object inside the envelope (magic, then runtime.Unknown). */
 function unwrap(bytes: Buffer, what: string): { start: number; end: number } {
@@ -206,6 +249,7 @@ export class ListDecoder {
   /** Where the list ends in the stream, once its envelope field began. */
   #listEnd: number | undefined;
   #meta: ListMeta = {};
+  readonly #shared = new SharedStrings();
 
   constructor(item: MessageSchema, what: string, onItem: (item: Record<string, unknown>) => void) {
     this.#item = item;
@@ -254,7 +298,7 @@ export class ListDecoder {
         at = field.start;
         continue;
       }
-      const reader = new Reader(bytes, field.start, this.#what, this.#origin);
+      const reader = new Reader(bytes, field.start, this.#what, this.#origin, this.#shared);
       if (inList && field.number === 2 && field.wire === WIRE.bytes) this.#onItem(reader.message(this.#item, field.stop));
       else if (inList && field.number === 1 && field.wire === WIRE.bytes) this.#meta = reader.message(LIST_META, field.stop);
       else if (!inList && field.number === UNKNOWN.contentEncoding && field.wire === WIRE.bytes) {

@@ -43,10 +43,11 @@ async function viaJson(path: string, labelSelector: string): Promise<Json[]> {
 }
 
 /** The content type the server answers a list asked for as the informers ask for it. */
-async function contentType(path: string): Promise<string | null> {
-  const response = await apiGet(config, `${config.getCurrentCluster()!.server}${path}?limit=1`, { accept: `${PROTOBUF_CONTENT_TYPE}, application/json` });
-  await response.arrayBuffer();
-  return response.headers.get('content-type');
+async function contentType(path: string): Promise<string> {
+  let answered = '';
+  const open = (_status: number, type: string) => ((answered = type), { push: () => {} });
+  await apiGet(config, `${config.getCurrentCluster()!.server}${path}?limit=1`, { accept: `${PROTOBUF_CONTENT_TYPE}, application/json`, open });
+  return answered;
 }
 
 const informed = await viaInformers();

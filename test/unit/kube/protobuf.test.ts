@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeStatus, ListDecoder, ProtobufError, type MessageSchema } from '../../../lib/kube/protobuf.ts';
+import { decodeStatus, ListDecoder, ProtobufError, SharedStrings, type MessageSchema } from '../../../lib/kube/protobuf.ts';
 
 // Bytes are written here by hand, field by field, as the protobuf wire format defines them; the
 // cluster test "protobuf lists" decodes what a real API server sends.
@@ -113,6 +113,30 @@ describe('protobuf lists', () => {
       expect(() => decodeList(input, ITEM, 'the list')).toThrow(ProtobufError);
       expect(() => decodeList(input, ITEM, 'the list')).toThrow(error);
     }
+  });
+
+  it('hands out one string per distinct value of a shared field, and reads plain fields, long values and non-ASCII values as they are', () => {
+    const schema: MessageSchema = { 1: ['node', 'sharedString'], 2: ['name', 'string'] };
+    const long = 'n'.repeat(65);
+    const item = (node: string, name: string) => bytes(2, [...str(1, node), ...str(2, name)]);
+    const list = decodeList(envelope([...item('node-a', 'web'), ...item('node-b', 'web'), ...item('node-a', 'web'), ...item('nœud', 'db'), ...item(long, 'db'), ...item('', 'x')]), schema, 'the list', 7);
+    const items = list.items as { node?: string; name: string }[];
+    expect(items.map((i) => i.node)).toEqual(['node-a', 'node-b', 'node-a', 'nœud', long, undefined]);
+    expect(items.map((i) => i.name)).toEqual(['web', 'web', 'web', 'db', 'db', 'x']);
+    // The same object, not only an equal string: one copy however many items hold it.
+    expect(Object.is(items[0]?.node, items[2]?.node)).toBe(true);
+  });
+
+  it('never confuses two shared values that land in one slot', () => {
+    const shared = new SharedStrings();
+    const values = Array.from({ length: 20_000 }, (_, i) => `value-${i}`);
+    const decoded = values.map((v) => {
+      const b = Buffer.from(`xx${v}yy`);
+      return shared.get(b, 2, b.length - 2);
+    });
+    expect(decoded).toEqual(values);
+    const again = values.map((v) => shared.get(Buffer.from(v), 0, v.length));
+    expect(again).toEqual(values);
   });
 
   it('reads the message, reason and code of an error Status', () => {
