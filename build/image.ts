@@ -3,12 +3,13 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runChecked } from '../lib/exec.ts';
 import { ROUTE_SOCKET_ADDON } from '../lib/netlink/route-socket.ts';
-import { COMMAND_NAMES } from './links.ts';
+import { CNI_COMMAND_NAMES, CNI_EXECUTABLE, DAEMON_COMMAND_NAMES, EXECUTABLE } from './links.ts';
 import { packOciImage } from './oci-layout.ts';
 import { copyLibrariesOf, copyWithLibraries, createSkeleton, installBusybox } from './rootfs.ts';
 
 // npm run image: the DaemonSet image as an OCI archive, without a Docker engine. The layer holds
-// dist/bin (the single executable, its links and the CNI plugins' netlink addon) plus the node tools weftd and weft-proxy call (ip,
+// dist/bin's executables: /opt/weft/bin the daemons' (weft, weftd, weft-proxy), /opt/weft/cni what the
+// install step copies to the node (weft-cni, the CNI plugins' links, their netlink addon), plus the node tools weftd and weft-proxy call (ip,
 // iptables in both backends, nft, nsenter, conntrack, ipset) and the shared libraries they load, copied
 // from this Debian 12 machine; busybox supplies sh and cp for the install step (its sh runs
 // its own applets before PATH: scripts call ip and nsenter by full path). build/Dockerfile builds
@@ -16,6 +17,7 @@ import { copyLibrariesOf, copyWithLibraries, createSkeleton, installBusybox } fr
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WEFT_DIR = '/opt/weft/bin';
+const CNI_DIR = '/opt/weft/cni';
 const TOOLS = ['/usr/bin/ip', '/usr/sbin/bridge', '/usr/sbin/xtables-nft-multi', '/usr/sbin/xtables-legacy-multi', '/usr/sbin/nft', '/usr/bin/nsenter', '/usr/sbin/conntrack', '/usr/sbin/ipset'];
 // iptables loads its match and target extensions with dlopen, so ldd of the binary does not list them.
 const XTABLES_DIR = '/usr/lib/x86_64-linux-gnu/xtables';
@@ -34,17 +36,19 @@ const BUSYBOX_APPLETS = ['sh', 'cp', 'mv', 'ln', 'mkdir', 'rm', 'rmdir', 'chmod'
 async function populateRootfs(rootfs: string, binDir: string): Promise<void> {
   createSkeleton(rootfs);
 
-  const weftDir = join(rootfs, WEFT_DIR);
-  mkdirSync(weftDir, { recursive: true, mode: 0o755 });
-  copyFileSync(join(binDir, 'weft'), join(weftDir, 'weft'));
-  chmodSync(join(weftDir, 'weft'), 0o755);
-  for (const name of COMMAND_NAMES) linkSync(join(weftDir, 'weft'), join(weftDir, name));
-  copyFileSync(join(binDir, ROUTE_SOCKET_ADDON), join(weftDir, ROUTE_SOCKET_ADDON));
-  chmodSync(join(weftDir, ROUTE_SOCKET_ADDON), 0o755);
+  const install = (dir: string, file: string, links: readonly string[]) => {
+    mkdirSync(join(rootfs, dir), { recursive: true, mode: 0o755 });
+    copyFileSync(join(binDir, file), join(rootfs, dir, file));
+    chmodSync(join(rootfs, dir, file), 0o755);
+    for (const name of links) linkSync(join(rootfs, dir, file), join(rootfs, dir, name));
+  };
+  install(WEFT_DIR, EXECUTABLE, DAEMON_COMMAND_NAMES);
+  install(CNI_DIR, CNI_EXECUTABLE, CNI_COMMAND_NAMES);
+  install(CNI_DIR, ROUTE_SOCKET_ADDON, []);
 
   const extensions = (await runChecked('find', [XTABLES_DIR, '-name', '*.so'])).stdout.split('\n').filter(Boolean);
   await copyWithLibraries(rootfs, [...TOOLS, ...extensions]);
-  await copyLibrariesOf(rootfs, [join(binDir, 'weft')]);
+  await copyLibrariesOf(rootfs, [join(binDir, EXECUTABLE)]);
   for (const [link, target] of Object.entries(IPTABLES_LINKS)) symlinkSync(target, join(rootfs, 'usr/sbin', link));
   await installBusybox(rootfs, BUSYBOX_APPLETS);
 }
@@ -56,11 +60,11 @@ export const WEFT_IMAGE_TARBALL = join(ROOT, 'dist/weft-image.tar');
 export async function buildWeftImage(options: { binDir?: string; output?: string; name?: string } = {}): Promise<number> {
   const binDir = options.binDir ?? join(ROOT, 'dist/bin');
   const output = resolve(options.output ?? WEFT_IMAGE_TARBALL);
-  if (!existsSync(join(binDir, 'weft'))) throw new Error(`cannot build image: ${join(binDir, 'weft')} is missing (run npm run build)`);
+  for (const file of [EXECUTABLE, CNI_EXECUTABLE]) if (!existsSync(join(binDir, file))) throw new Error(`cannot build image: ${join(binDir, file)} is missing (run npm run build)`);
   const rootfs = mkdtempSync(join(dirname(output), '.rootfs-'));
   try {
     await populateRootfs(rootfs, binDir);
-    await packOciImage(rootfs, output, { name: options.name ?? WEFT_IMAGE, env: [`PATH=${WEFT_DIR}:/usr/sbin:/usr/bin`], cmd: [`${WEFT_DIR}/weft`, '--help'] });
+    await packOciImage(rootfs, output, { name: options.name ?? WEFT_IMAGE, env: [`PATH=${WEFT_DIR}:${CNI_DIR}:/usr/sbin:/usr/bin`], cmd: [`${WEFT_DIR}/${EXECUTABLE}`, '--help'] });
     chmodSync(output, 0o600);
     return statSync(output).size;
   } finally {

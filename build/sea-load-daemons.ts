@@ -1,4 +1,4 @@
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Daemons, OverlayDaemon } from '../bin/load-daemons.ts';
 
 // Inside the single executable: the commands' bundle (MAIN_ASSET, the dispatcher and the CNI plugins,
@@ -34,7 +34,15 @@ type ModuleFunction = (exports: object, require: NodeJS.Require, module: { expor
  * 109 ms here (docs/PERFORMANCE.md).
  */
 export function evaluateAsset(asset: string, codeCache: string): object {
-  const { getRawAsset } = process.getBuiltinModule('node:sea');
+  const { getRawAsset: readAsset } = process.getBuiltinModule('node:sea');
+  const getRawAsset = (name: string): ArrayBuffer => {
+    try {
+      return readAsset(name);
+    } catch (error) {
+      // weft-cni holds the CNI plugins only (build/links.ts).
+      throw new Error(`this executable (${basename(process.execPath)}) does not hold ${name}: the daemons and kubectl-weft are in weft, the CNI plugins in weft-cni`, { cause: error });
+    }
+  };
   const { Script } = process.getBuiltinModule('node:vm');
   const { createRequire } = process.getBuiltinModule('node:module');
   const source = Buffer.from(getRawAsset(asset)).toString('latin1');

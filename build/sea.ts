@@ -1,5 +1,5 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { runChecked } from '../lib/exec.ts';
 
 // The single executable: Node's own `--build-sea` (Node >= 25.5) injects the bundle into a copy of
@@ -15,6 +15,8 @@ export interface SeaOptions {
   workDir: string;
   /** Files embedded as SEA assets, by asset name. */
   assets?: Record<string, string>;
+  /** The V8 flags the executable starts with (SEA_EXEC_ARGV or CNI_EXEC_ARGV). */
+  execArgv: readonly string[];
 }
 
 async function strippedNode(node: string, cacheDir: string): Promise<string> {
@@ -33,8 +35,18 @@ async function strippedNode(node: string, cacheDir: string): Promise<string> {
 /** The V8 flags the executable runs with; every code cache built for it is compiled under them. */
 export const SEA_EXEC_ARGV = ['--max-semi-space-size=4', '--expose-gc'];
 
+/**
+ * The CNI plugins' executable keeps the hash seed of Node's own start-up snapshot instead of drawing a
+ * random one and rehashing every table of the snapshot with it: a fifth of Node's start-up here (bare
+ * Node 26: 38 -> 28-32 ms of CPU), and what keeps ten parallel ADDs within 2.5x of the reference's
+ * (docs/PERFORMANCE.md). A known seed lets whoever chooses a process's string keys make them collide
+ * (hash flooding): a CNI call's input comes from the container runtime, root on the node, while the
+ * daemons and kubectl-weft read API objects any tenant writes, so they keep a random seed.
+ */
+export const CNI_EXEC_ARGV = [...SEA_EXEC_ARGV, '--no-rehash-snapshot'];
+
 export async function buildSea(main: string, output: string, options: SeaOptions): Promise<void> {
-  const config = join(options.workDir, 'sea-config.json');
+  const config = join(options.workDir, `sea-config-${basename(output)}.json`);
   const sea = {
     main,
     mainFormat: 'commonjs',
@@ -46,12 +58,12 @@ export async function buildSea(main: string, output: string, options: SeaOptions
     // full sync) and keeps it: 4 MiB semi-spaces halve weft-proxy's committed heap at 10,000 Services
     // without slowing its syncs (docs/PERFORMANCE.md); short CNI calls never reach that size.
     // --expose-gc lets weft-proxy hand a full sync's garbage back at once (proxy/daemon.ts).
-    execArgv: SEA_EXEC_ARGV,
+    execArgv: options.execArgv,
     assets: options.assets ?? {},
   };
   writeFileSync(config, `${JSON.stringify(sea, null, 2)}\n`, { mode: 0o600 });
   // The code cache is compiled under the builder's V8 flags; built under others, V8 rejects it at every start.
-  await runChecked(options.node, [...SEA_EXEC_ARGV, '--build-sea', config]);
+  await runChecked(options.node, [...options.execArgv, '--build-sea', config]);
   chmodSync(output, 0o700);
   await dropPageCache(output);
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { COMMAND_NAMES } from '../../../build/links.ts';
+import { CNI_COMMAND_NAMES, COMMAND_NAMES, DAEMON_COMMAND_NAMES } from '../../../build/links.ts';
 import { parseNetworkConfig } from '../../../weftd/subnet/network-config.ts';
 import { parseVxlanCniConfig } from '../../../plugins/vxlan/cni-config.ts';
 
@@ -56,15 +56,16 @@ describe('deploy manifests', () => {
     }
   });
 
-  it('every main container runs a command the build links, and the init container installs the image directory the Dockerfile fills (the executable and the netlink addon)', () => {
+  it('every main container runs a daemon the build links, and the init container installs the image directory the Dockerfile fills with the CNI plugins (their executable and the netlink addon)', () => {
     const dockerfile = readFileSync(join(ROOT, 'build/Dockerfile'), 'utf8');
     for (const ds of daemonSets) {
-      for (const c of ds.spec.template.spec.containers) expect(COMMAND_NAMES, `${ds.metadata.name}/${c.name}`).toContain(c.command[0]);
+      for (const c of ds.spec.template.spec.containers) expect(DAEMON_COMMAND_NAMES, `${ds.metadata.name}/${c.name}`).toContain(c.command[0]);
     }
     const [install] = named('DaemonSet', 'weft-node').spec.template.spec.initContainers;
     expect(install.command.slice(0, 2)).toEqual(['sh', '-c']);
-    expect(install.command[2]).toContain('cp -a /opt/weft/bin ');
-    expect(dockerfile).toMatch(/COPY dist\/bin\/weft dist\/bin\/weft-netlink\.node \/opt\/weft\/bin\//);
+    expect(install.command[2]).toContain('cp -a /opt/weft/cni ');
+    expect(dockerfile).toMatch(/COPY dist\/bin\/weft-cni dist\/bin\/weft-netlink\.node \/opt\/weft\/cni\//);
+    expect(dockerfile).toMatch(/COPY dist\/bin\/weft \/opt\/weft\/bin\//);
     for (const name of COMMAND_NAMES) expect(dockerfile).toContain(name);
   });
 
@@ -108,7 +109,7 @@ describe('deploy manifests', () => {
     expect(list.cniVersions).toEqual(['1.0.0', '1.1.0']);
     expect(list.plugins.map((p: Obj) => p.type)).toEqual(['weft-vxlan', 'portmap']);
     expect(list.plugins[1].capabilities).toEqual({ portMappings: true });
-    expect(COMMAND_NAMES).toContain(list.plugins[0].type);
+    expect(CNI_COMMAND_NAMES).toContain(list.plugins[0].type);
     const parsed = parseVxlanCniConfig({ ...list.plugins[0], name: list.name, cniVersion: list.cniVersion });
     const weftd = named('DaemonSet', 'weft-node').spec.template.spec.containers.find((c: Obj) => c.command[0] === 'weftd');
     expect(parsed.subnetFile).toBe('/run/weft/subnet.env');
