@@ -10,7 +10,7 @@ import type { Allocation, AllocationStore, Owner } from './allocation.ts';
 // exists for exactly one process. The only module here that touches files.
 
 /** An empty allocation file younger than this is an ADD between create and write; older, an ADD that died. */
-const WRITE_GRACE_MS = 10_000;
+export const WRITE_GRACE_MS = 10_000;
 /** An allocation file holds a container ID and an interface name; anything larger is not one of ours. */
 const MAX_FILE_BYTES = 4096;
 
