@@ -4,7 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CNI_COMMAND_NAMES, CNI_EXECUTABLE } from '../build/links.ts';
 import { runChecked } from '../lib/exec.ts';
-import { ROUTE_SOCKET_ADDON } from '../lib/netlink/route-socket.ts';
+import { NETLINK_ADDON } from '../lib/netlink/socket.ts';
 import { callCni } from '../test/support/cni.ts';
 import { NetnsScope, RUN_ID, type Netns } from '../test/support/netns.ts';
 import { createTracer, createWrapper, meanPhases, readPhases, type Tracer } from './profile.ts';
@@ -168,7 +168,7 @@ async function peakRss(ctx: Context, pods: readonly Netns[], dir: string): Promi
  */
 async function installPlugins(dir: string): Promise<string> {
   mkdirSync(dir, { mode: 0o700 });
-  const files = [CNI_EXECUTABLE, ...CNI_COMMAND_NAMES, ROUTE_SOCKET_ADDON].map((f) => join(WEFT_BIN, f)).filter((f) => existsSync(f));
+  const files = [CNI_EXECUTABLE, ...CNI_COMMAND_NAMES, NETLINK_ADDON].map((f) => join(WEFT_BIN, f)).filter((f) => existsSync(f));
   await runChecked('cp', ['-a', ...files, dir]);
   return dir;
 }

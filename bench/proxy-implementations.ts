@@ -1,7 +1,8 @@
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { run } from '../lib/exec.ts';
+import { NETLINK_ADDON } from '../lib/netlink/socket.ts';
 import { serviceChainName, shortHash } from '../proxy/core/service-names.ts';
 import type { IptablesVariant } from '../proxy/iptables/kernel.ts';
 import { startComponent, stopComponent } from '../lab/kube/component-process.ts';
@@ -166,6 +167,8 @@ export function installWeftProxy(): { binary: string; remove: () => void } {
   const binary = join(dir, 'weft-proxy');
   copyFileSync(built, binary);
   chmodSync(binary, 0o700);
+  // The nftables backend loads a fresh table's elements through the netlink addon beside it.
+  copyFileSync(join(dirname(built), NETLINK_ADDON), join(dir, NETLINK_ADDON));
   return { binary, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

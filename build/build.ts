@@ -1,12 +1,12 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { buildRouteSocketAddon } from './addon.ts';
+import { buildNetlinkAddon } from './addon.ts';
 import { bundle } from './bundle.ts';
 import { CLIENT_COMMAND_NAMES, CNI_COMMAND_NAMES, CNI_EXECUTABLE, DAEMON_COMMAND_NAMES, EXECUTABLE, linkCommands } from './links.ts';
 import { buildSea, CNI_EXEC_ARGV, SEA_EXEC_ARGV } from './sea.ts';
 import { writeCodeCache } from './code-cache.ts';
 import type { Daemons } from '../bin/load-daemons.ts';
-import { ROUTE_SOCKET_ADDON } from '../lib/netlink/route-socket.ts';
+import { NETLINK_ADDON } from '../lib/netlink/socket.ts';
 import { DAEMONS_ASSET, DAEMONS_CODE_CACHE, MAIN_ASSET, MAIN_CODE_CACHE, OVERLAY_ASSET, OVERLAY_CODE_CACHE, PROXY_CODE_CACHE } from './sea-load-daemons.ts';
 
 // npm run build: bin/weft.ts -> dist/weft.cjs, embedded with the daemons' bundles and their code caches
@@ -60,8 +60,8 @@ async function main(): Promise<void> {
   progress('sea', started, `${relative(ROOT, binary)} ${mb(statSync(binary).size)}, ${relative(ROOT, cniBinary)} ${mb(statSync(cniBinary).size)}`);
 
   started = performance.now();
-  const addon = join(BIN, ROUTE_SOCKET_ADDON);
-  await buildRouteSocketAddon(addon, { node: process.execPath });
+  const addon = join(BIN, NETLINK_ADDON);
+  await buildNetlinkAddon(addon, { node: process.execPath });
   progress('addon', started, `${relative(ROOT, addon)} ${kb(statSync(addon).size)}`);
 
   started = performance.now();

@@ -50,7 +50,7 @@ async function bundleOne(entry: string, outfile: string, plugins: Plugin[], excl
     format: 'cjs',
     minify: true,
     legalComments: 'none',
-    // Only sources run outside the executable read it (lib/netlink/route-socket.ts finds the addon by it).
+    // Only sources run outside the executable read it (lib/netlink/socket.ts finds the addon by it).
     define: { 'import.meta.dirname': 'undefined' },
     metafile: true,
     logLevel: 'warning',

@@ -2,13 +2,13 @@ import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, 
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runChecked } from '../lib/exec.ts';
-import { ROUTE_SOCKET_ADDON } from '../lib/netlink/route-socket.ts';
+import { NETLINK_ADDON } from '../lib/netlink/socket.ts';
 import { CNI_COMMAND_NAMES, CNI_EXECUTABLE, DAEMON_COMMAND_NAMES, EXECUTABLE } from './links.ts';
 import { packOciImage } from './oci-layout.ts';
 import { copyLibrariesOf, copyWithLibraries, createSkeleton, installBusybox } from './rootfs.ts';
 
 // npm run image: the DaemonSet image as an OCI archive, without a Docker engine. The layer holds
-// dist/bin's executables: /opt/weft/bin the daemons' (weft, weftd, weft-proxy), /opt/weft/cni what the
+// dist/bin's executables: /opt/weft/bin the daemons' (weft, weftd, weft-proxy, and the netlink addon weft-proxy loads a fresh nftables table with), /opt/weft/cni what the
 // install step copies to the node (weft-cni, the CNI plugins' links, their netlink addon), plus the node tools weftd and weft-proxy call (ip,
 // iptables in both backends, nft, nsenter, conntrack, ipset) and the shared libraries they load, copied
 // from this Debian 12 machine; busybox supplies sh and cp for the install step (its sh runs
@@ -43,8 +43,9 @@ async function populateRootfs(rootfs: string, binDir: string): Promise<void> {
     for (const name of links) linkSync(join(rootfs, dir, file), join(rootfs, dir, name));
   };
   install(WEFT_DIR, EXECUTABLE, DAEMON_COMMAND_NAMES);
+  install(WEFT_DIR, NETLINK_ADDON, []);
   install(CNI_DIR, CNI_EXECUTABLE, CNI_COMMAND_NAMES);
-  install(CNI_DIR, ROUTE_SOCKET_ADDON, []);
+  install(CNI_DIR, NETLINK_ADDON, []);
 
   const extensions = (await runChecked('find', [XTABLES_DIR, '-name', '*.so'])).stdout.split('\n').filter(Boolean);
   await copyWithLibraries(rootfs, [...TOOLS, ...extensions]);

@@ -1,61 +1,9 @@
 import { closeSync, read, readSync, write, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { describeLinkRequest, dumpAddressesMessage, encodeLinkRequest, getLinkMessage, parseAddress, parseLink, RTM_NEWADDR, RTM_NEWLINK, type AddressInfo, type LinkInfo, type LinkRequest } from './link-requests.ts';
+import { NETLINK_ROUTE, NetlinkError, openNetlinkSocket } from './socket.ts';
 import { NLMSG_DONE, NLMSG_ERROR, parseError, splitReplies, type Reply } from './wire.ts';
 
-// rtnetlink from the CNI plugins without spawning `ip`: a small Node-API addon (route-socket.c,
-// built beside the executable) opens the socket, in a pod's namespace when asked; requests and
-// replies are plain reads and writes on it. Each spawn of `ip` cost ~10 ms of a pod's ADD.
-
-export const ROUTE_SOCKET_ADDON = 'weft-netlink.node';
-
-interface RouteSocketAddon {
-  openRouteSocket(netnsFd?: number): number;
-  errnoMessage(errno: number): string;
-}
-
-let addon: RouteSocketAddon | undefined;
-
-/** Beside the single executable; from the sources (tests), where `npm run build` puts it. */
-function addonPath(): string {
-  if (process.getBuiltinModule('node:sea').isSea()) return join(dirname(process.execPath), ROUTE_SOCKET_ADDON);
-  return join(import.meta.dirname, '..', '..', 'dist', 'bin', ROUTE_SOCKET_ADDON);
-}
-
-function loadAddon(): RouteSocketAddon {
-  if (addon) return addon;
-  const path = addonPath();
-  const module = { exports: {} as RouteSocketAddon };
-  try {
-    process.dlopen(module, path);
-  } catch (error) {
-    throw new Error(`cannot load "${path}" (install it beside the weft executable): ${(error as Error).message}`);
-  }
-  addon = module.exports;
-  return addon;
-}
-
-const EEXIST = 17;
-const MISSING_ERRNOS = new Set([2, 3, 19, 99]); // ENOENT, ESRCH, ENODEV, EADDRNOTAVAIL
-
-/** The kernel refused a request: its errno, and its own explanation when it gave one. */
-export class NetlinkError extends Error {
-  readonly errno: number;
-  readonly detail: string | undefined;
-  constructor(action: string, errno: number, detail?: string) {
-    const name = process.getBuiltinModule('node:util').getSystemErrorName(-errno);
-    super(`cannot ${action}: ${loadAddon().errnoMessage(errno)} (${name})${detail ? `: ${detail}` : ''}`);
-    this.name = 'NetlinkError';
-    this.errno = errno;
-    this.detail = detail;
-  }
-  get exists(): boolean {
-    return this.errno === EEXIST;
-  }
-  get missing(): boolean {
-    return MISSING_ERRNOS.has(this.errno);
-  }
-}
+// rtnetlink from the CNI plugins without spawning `ip`: each spawn of `ip` cost ~10 ms of a pod's ADD.
 
 /** A refused request of a list: which one (1-based) and what it was. */
 export class LinkRequestError extends NetlinkError {
@@ -81,7 +29,7 @@ export class RouteSocket {
 
   /** A socket in this process's namespace, or in the namespace open as netnsFd. */
   static open(netnsFd?: number): RouteSocket {
-    return new RouteSocket(loadAddon().openRouteSocket(netnsFd));
+    return new RouteSocket(openNetlinkSocket(NETLINK_ROUTE, netnsFd));
   }
 
   close(): void {

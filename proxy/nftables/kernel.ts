@@ -1,11 +1,15 @@
+import { closeSync, openSync } from 'node:fs';
 import { run } from '../../lib/exec.ts';
+import { NetfilterSocket } from '../../lib/netlink/netfilter-socket.ts';
+import { encodeElementBatches, type SetElements } from '../../lib/netlink/nftables-elements.ts';
 import { loaderEnvironment } from '../core/loader-environment.ts';
 import { NftSession } from './session.ts';
-import { TABLE, type FreshLoad } from './table.ts';
+import { TABLE, TABLE_NAME, type FreshLoad } from './table.ts';
 
 // The only nftables code that touches the kernel. A full sync is one `nft -f -` fed on stdin (a fresh
-// process for a table of any size), or on a node without the table several, the element parts side
-// by side (table.ts, renderFreshLoad); partial syncs go through one long-lived `nft -i` (session.ts),
+// process for a table of any size), or on a node without the table several: the structure, then the
+// element parts side by side with the group maps' elements as netlink batches (table.ts,
+// renderFreshLoad), then the hooks; partial syncs go through one long-lived `nft -i` (session.ts),
 // which keeps what it read of the kernel between transactions. Unit tests inject a recording fake.
 
 export class NftApplyError extends Error {
@@ -21,8 +25,9 @@ export interface NftKernel {
   /** Whether the `ip weft` table exists. */
   hasTable(): Promise<boolean>;
   /**
-   * Loads the table on a node without it: the structure, then the element parts side by side, then
-   * the hooks; throws when nft refuses one (traffic meets the table only once the hooks are in).
+   * Loads the table on a node without it: the structure, then the element parts and batches side by
+   * side, then the hooks; throws when nft or the kernel refuses one (traffic meets the table only
+   * once the hooks are in).
    */
   load(fresh: FreshLoad): Promise<void>;
   /** Applies a partial sync's payload as one transaction, the same way. */
@@ -31,6 +36,24 @@ export interface NftKernel {
   deleteTable(): Promise<boolean>;
   /** Ends the long-lived nft. */
   close(): void;
+}
+
+/** `sets`' elements as netlink batches, one transaction after the other. */
+async function sendElements(sets: readonly SetElements[], netns: string | undefined): Promise<void> {
+  if (sets.length === 0) return;
+  const batches = encodeElementBatches(TABLE_NAME, sets);
+  const netnsFd = netns === undefined ? undefined : openSync(netns, 'r');
+  let socket: NetfilterSocket;
+  try {
+    socket = NetfilterSocket.open(netnsFd);
+  } finally {
+    if (netnsFd !== undefined) closeSync(netnsFd);
+  }
+  try {
+    for (const batch of batches) await socket.commit(batch);
+  } finally {
+    socket.close();
+  }
 }
 
 /** `nft` in the node's network namespace (or `netns`, for tests). */
@@ -52,7 +75,7 @@ export function nftKernel(options: { netns?: string } = {}): NftKernel {
     async load(fresh) {
       await apply(fresh.structure);
       // Every part ends before the load does, refused or not: a retry never meets a running nft.
-      const loaded = await Promise.allSettled(fresh.elements.map(apply));
+      const loaded = await Promise.allSettled([...fresh.elements.map(apply), sendElements(fresh.setElements, options.netns)]);
       const refused = loaded.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (refused) throw refused.reason;
       await apply(fresh.hooks);

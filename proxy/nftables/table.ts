@@ -1,9 +1,13 @@
+import { elementLayout, type SetElements } from '../../lib/netlink/nftables-elements.ts';
+
 // The nftables data plane as a value: sets, maps and chains of the one table `ip weft`. A full sync
 // replaces the table in one `nft -f` transaction; a partial sync is the difference between the table
 // applied last and the wanted one, mostly element lines (an endpoint change touches a few elements,
 // never a chain).
 
 export const TABLE = 'ip weft';
+/** The table's name within its family, as netlink names it. */
+export const TABLE_NAME = 'weft';
 
 /** Elements per `add element` line: keeps single lines reasonable at 100k elements. */
 const ELEMENTS_PER_LINE = 2000;
@@ -77,26 +81,37 @@ export function renderFullSync(table: NftTable): string {
 export interface FreshLoad {
   /** The table (created, so that a table made meanwhile fails it), its sets and maps, its chains without hooks, with their rules. */
   readonly structure: string;
-  /** The elements, split into parts of about as many elements each, loaded side by side. */
+  /** The elements of sets nft writes, split into parts of about as many elements each, loaded side by side. */
   readonly elements: readonly string[];
+  /** The elements of sets whose layout weft encodes itself, sent as netlink batches beside those parts. */
+  readonly setElements: readonly SetElements[];
   /** The base chains and their rules: the last transaction, after which traffic meets the table. */
   readonly hooks: string;
 }
 
 /**
- * The table for a node that has none, in transactions: nft parses and checks each element in one
- * thread, and loading the elements as parts in parallel nft runs uses the node's other cores (10,000
- * Services x 10 endpoints: 0.97 s in one transaction, 0.42 s as a structure, two halves side by side
- * and the hooks). Traffic reaches the table only through its base chains, which come last in one
- * transaction, so it still sees no table, then the whole one. A node that has the table gets
- * renderFullSync: replacing a table that serves traffic takes one transaction.
+ * The table for a node that has none, in transactions. nft parses, checks and converts each element
+ * in one thread, and at 10,000 Services x 10 endpoints that was most of a load (perf: a third of it
+ * zeroing nft's heap, half parsing; the kernel's own element work ~0.35 s of ~2 s). So the elements
+ * of sets whose layout elementLayout knows (the group maps: nearly all elements) go as netlink
+ * batches weft encodes itself, and the rest as text parts in parallel nft runs. Traffic reaches the
+ * table only through its base chains, which come last in one transaction, so it still sees no table,
+ * then the whole one. A node that has the table gets renderFullSync: replacing a table that serves
+ * traffic takes one transaction.
  */
 export function renderFreshLoad(table: NftTable, parts: number): FreshLoad {
   const base = table.chains.filter((c) => c.hook !== undefined);
   const regular = table.chains.filter((c) => c.hook === undefined);
   const loads = Array.from({ length: Math.max(1, parts) }, () => ({ lines: [] as string[], elements: 0 }));
+  const setElements: SetElements[] = [];
   for (const s of table.sets) {
     const elements = s.elements ?? [];
+    if (elements.length === 0) continue;
+    const layout = elementLayout(s.spec);
+    if (layout) {
+      setElements.push({ set: s.name, layout, elements });
+      continue;
+    }
     for (let i = 0; i < elements.length; i += ELEMENTS_PER_LINE) {
       const chunk = elements.slice(i, i + ELEMENTS_PER_LINE);
       const lightest = loads.reduce((a, b) => (b.elements < a.elements ? b : a));
@@ -107,6 +122,7 @@ export function renderFreshLoad(table: NftTable, parts: number): FreshLoad {
   return {
     structure: text([`create table ${TABLE}`, ...table.sets.map(declareSet), ...regular.map(declareChain), ...regular.flatMap(chainRules)]),
     elements: loads.map((l) => text(l.lines)).filter((t) => t !== ''),
+    setElements,
     hooks: text([...base.map(declareChain), ...base.flatMap(chainRules)]),
   };
 }

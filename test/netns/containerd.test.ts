@@ -147,6 +147,7 @@ describe('the DaemonSet image (npm run image) imported into containerd', () => {
     '/usr/bin/nsenter --version',
     'cp -a /opt/weft/cni/. /tmp/install && ls -i /tmp/install',
     'weft-proxy --help > /dev/null',
+    'test -f /opt/weft/bin/weft-netlink.node',
   ].join('; ');
 
   it.skipIf(!existsSync(weftBinary))('runs every command, ip, iptables (nft and legacy), nft, conntrack, nsenter and the install copy', async () => {

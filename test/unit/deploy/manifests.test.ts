@@ -56,7 +56,7 @@ describe('deploy manifests', () => {
     }
   });
 
-  it('every main container runs a daemon the build links, and the init container installs the image directory the Dockerfile fills with the CNI plugins (their executable and the netlink addon)', () => {
+  it('every main container runs a daemon the build links, and the init container installs the image directory the Dockerfile fills with the CNI plugins (their executable and the netlink addon); the daemons have the addon beside them too', () => {
     const dockerfile = readFileSync(join(ROOT, 'build/Dockerfile'), 'utf8');
     for (const ds of daemonSets) {
       for (const c of ds.spec.template.spec.containers) expect(DAEMON_COMMAND_NAMES, `${ds.metadata.name}/${c.name}`).toContain(c.command[0]);
@@ -65,7 +65,7 @@ describe('deploy manifests', () => {
     expect(install.command.slice(0, 2)).toEqual(['sh', '-c']);
     expect(install.command[2]).toContain('cp -a /opt/weft/cni ');
     expect(dockerfile).toMatch(/COPY dist\/bin\/weft-cni dist\/bin\/weft-netlink\.node \/opt\/weft\/cni\//);
-    expect(dockerfile).toMatch(/COPY dist\/bin\/weft \/opt\/weft\/bin\//);
+    expect(dockerfile).toMatch(/COPY dist\/bin\/weft dist\/bin\/weft-netlink\.node \/opt\/weft\/bin\//);
     for (const name of COMMAND_NAMES) expect(dockerfile).toContain(name);
   });
 

@@ -15,7 +15,7 @@ const BASE: NftTable = {
 };
 
 describe('renderFreshLoad', () => {
-  it('creates the table and its chains without hooks first, the elements apart, the base chains last', () => {
+  it('creates the table and its chains without hooks first, the elements apart (as netlink element lists where weft knows the layout), the base chains last', () => {
     expect(renderFreshLoad(BASE, 2)).toEqual({
       structure: [
         'create table ip weft',
@@ -28,18 +28,20 @@ describe('renderFreshLoad', () => {
         'add rule ip weft group-2 ip daddr . th dport @svcs-2 dnat ip addr . port to ip daddr . th dport . numgen random mod 2 map @eps-2',
         '',
       ].join('\n'),
-      elements: ['add element ip weft svcs-2 { 10.96.0.1 . 80, 10.96.0.2 . 80 }\n', 'add element ip weft eps-2 { 10.96.0.1 . 80 . 0 : 10.1.0.1 . 8080, 10.96.0.1 . 80 . 1 : 10.1.0.2 . 8080 }\n'],
+      elements: ['add element ip weft eps-2 { 10.96.0.1 . 80 . 0 : 10.1.0.1 . 8080, 10.96.0.1 . 80 . 1 : 10.1.0.2 . 8080 }\n'],
+      setElements: [{ set: 'svcs-2', layout: { key: ['ipv4', 'port'] }, elements: ['10.96.0.1 . 80', '10.96.0.2 . 80'] }],
       hooks: ['add chain ip weft nat-prerouting { type nat hook prerouting priority dstnat; policy accept; }', 'add rule ip weft nat-prerouting jump services', ''].join('\n'),
     });
   });
 
-  it('splits the elements into parts of about as many elements each, every element in one part', () => {
-    const many = (n: number, base: number) => Array.from({ length: n }, (_, i) => `10.${base}.${Math.floor(i / 250)}.${i % 250} . 80`);
-    const table: NftTable = { sets: [{ name: 'a', map: false, spec: 'typeof ip daddr . th dport;', elements: many(9000, 96) }, { name: 'b', map: false, spec: 'typeof ip daddr . th dport;', elements: many(3000, 97) }], chains: [] };
+  it('splits the elements nft writes into parts of about as many elements each, every element in one part', () => {
+    const many = (n: number, base: number) => Array.from({ length: n }, (_, i) => `10.${base}.${Math.floor(i / 250)}.${i % 250} . tcp . 80`);
+    const spec = 'typeof ip daddr . meta l4proto . th dport;';
+    const table: NftTable = { sets: [{ name: 'a', map: false, spec, elements: many(9000, 96) }, { name: 'b', map: false, spec, elements: many(3000, 97) }], chains: [] };
     const { elements } = renderFreshLoad(table, 4);
     const counts = elements.map((part) => part.split(', ').length + (part.match(/\n/g)?.length ?? 0) - 1);
     expect(counts).toEqual([3000, 4000, 3000, 2000]);
-    const all = elements.join('').match(/10\.9[67]\.\d+\.\d+ \. 80/g) ?? [];
+    const all = elements.join('').match(/10\.9[67]\.\d+\.\d+ \. tcp \. 80/g) ?? [];
     expect(new Set(all).size).toBe(12000);
     expect(all.length).toBe(12000);
     expect(renderFreshLoad({ sets: [], chains: [] }, 4).elements).toEqual([]);

@@ -1,6 +1,7 @@
-// The one thing Node cannot do itself: open a NETLINK_ROUTE socket inside another network namespace.
-// JavaScript then talks to it with plain read(2) and write(2) (fs.readSync/fs.writeSync), so each
-// CNI ADD changes links without spawning `ip`. setns(2) moves only the calling thread, which is moved
+// The one thing Node cannot do itself: open a netlink socket, inside another network namespace when
+// asked. JavaScript then talks to it with plain read(2) and write(2) (fs.readSync/fs.writeSync), so
+// each CNI ADD changes links without spawning `ip` (NETLINK_ROUTE), and weft-proxy loads a table's
+// elements without nft parsing them as text (NETLINK_NETFILTER). setns(2) moves only the calling thread, which is moved
 // back before returning; a thread left in the pod's namespace would make every later call act there,
 // so failing to return aborts the process instead.
 #define _GNU_SOURCE
@@ -28,8 +29,11 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
   return NULL;
 }
 
-static int open_socket(void) {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+static int open_socket(int protocol) {
+  // The kernel answers an nf_tables batch inside the write that carries it: its answers are read
+  // without waiting, so a missing one is an error and never a hang.
+  int nonblock = protocol == NETLINK_NETFILTER ? SOCK_NONBLOCK : 0;
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | nonblock, protocol);
   if (fd < 0) return -1;
   int on = 1;
   // Extended acks carry the kernel's own words for a refusal; capped acks keep them short.
@@ -38,25 +42,31 @@ static int open_socket(void) {
   return fd;
 }
 
-// openRouteSocket(netnsFd?: number): number — a socket in the namespace of netnsFd, or in this thread's.
-static napi_value open_route_socket(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+// openNetlinkSocket(protocol: number, netnsFd?: number): number — a socket in the namespace of
+// netnsFd, or in this thread's.
+static napi_value open_netlink_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int protocol = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &protocol) != napi_ok || (protocol != NETLINK_ROUTE && protocol != NETLINK_NETFILTER)) {
+    napi_throw_type_error(env, NULL, "openNetlinkSocket: protocol must be NETLINK_ROUTE or NETLINK_NETFILTER");
+    return NULL;
+  }
   int netns = -1;
-  if (argc >= 1) {
+  if (argc >= 2) {
     napi_valuetype type;
-    napi_typeof(env, argv[0], &type);
+    napi_typeof(env, argv[1], &type);
     if (type != napi_undefined) {
-      if (type != napi_number || napi_get_value_int32(env, argv[0], &netns) != napi_ok || netns < 0) {
-        napi_throw_type_error(env, NULL, "openRouteSocket: netnsFd must be a file descriptor");
+      if (type != napi_number || napi_get_value_int32(env, argv[1], &netns) != napi_ok || netns < 0) {
+        napi_throw_type_error(env, NULL, "openNetlinkSocket: netnsFd must be a file descriptor");
         return NULL;
       }
     }
   }
   int fd;
   if (netns < 0) {
-    fd = open_socket();
+    fd = open_socket(protocol);
     if (fd < 0) return throw_errno(env, "cannot open a netlink socket", errno);
   } else {
     int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -66,7 +76,7 @@ static napi_value open_route_socket(napi_env env, napi_callback_info info) {
       close(home);
       return throw_errno(env, "cannot enter the network namespace", err);
     }
-    fd = open_socket();
+    fd = open_socket(protocol);
     int err = errno;
     if (setns(home, CLONE_NEWNET) != 0) {
       perror("weft: cannot return to the node's network namespace");
@@ -97,8 +107,8 @@ static napi_value errno_message(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value fn;
-  napi_create_function(env, "openRouteSocket", NAPI_AUTO_LENGTH, open_route_socket, NULL, &fn);
-  napi_set_named_property(env, exports, "openRouteSocket", fn);
+  napi_create_function(env, "openNetlinkSocket", NAPI_AUTO_LENGTH, open_netlink_socket, NULL, &fn);
+  napi_set_named_property(env, exports, "openNetlinkSocket", fn);
   napi_create_function(env, "errnoMessage", NAPI_AUTO_LENGTH, errno_message, NULL, &fn);
   napi_set_named_property(env, exports, "errnoMessage", fn);
   return exports;
