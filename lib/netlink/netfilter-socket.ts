@@ -1,4 +1,4 @@
-import { closeSync, readSync, write } from 'node:fs';
+import { closeSync, openSync, readSync, write } from 'node:fs';
 import type { ElementBatch } from './nftables-elements.ts';
 import { NETLINK_NETFILTER, NetlinkError, openNetlinkSocket } from './socket.ts';
 import { NLMSG_ERROR, parseError, splitReplies } from './wire.ts';
@@ -17,9 +17,15 @@ export class NetfilterSocket {
     this.#fd = fd;
   }
 
-  /** A socket in this process's namespace, or in the namespace open as netnsFd. */
-  static open(netnsFd?: number): NetfilterSocket {
-    return new NetfilterSocket(openNetlinkSocket(NETLINK_NETFILTER, netnsFd));
+  /** A socket in this process's namespace, or in the namespace at path `netns` (/run/netns/NAME, /proc/PID/ns/net). */
+  static open(netns?: string): NetfilterSocket {
+    if (netns === undefined) return new NetfilterSocket(openNetlinkSocket(NETLINK_NETFILTER));
+    const netnsFd = openSync(netns, 'r');
+    try {
+      return new NetfilterSocket(openNetlinkSocket(NETLINK_NETFILTER, netnsFd));
+    } finally {
+      closeSync(netnsFd);
+    }
   }
 
   close(): void {
@@ -57,5 +63,15 @@ export class NetfilterSocket {
       }
     }
     if (answered.size !== batch.messages.size) throw new Error(`cannot add set elements: the kernel answered ${answered.size} of ${batch.messages.size} messages of a batch`);
+  }
+}
+
+/** Sends `batches` in order on one socket in `netns` (this process's when undefined); stops at the first refused. */
+export async function commitBatches(batches: readonly ElementBatch[], netns?: string): Promise<void> {
+  const socket = NetfilterSocket.open(netns);
+  try {
+    for (const batch of batches) await socket.commit(batch);
+  } finally {
+    socket.close();
   }
 }

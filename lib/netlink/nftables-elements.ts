@@ -63,7 +63,7 @@ const MAX_LIST_BYTES = 0xffff - 4;
  * A batch is one write, which the kernel refuses past the socket's send buffer (net.core.wmem_default,
  * 212,992 bytes unless a node changed it); 128 KiB batches stay below it without raising it.
  */
-export const DEFAULT_BATCH_BYTES = 128 * 1024;
+const DEFAULT_BATCH_BYTES = 128 * 1024;
 
 export interface SetElements {
   readonly set: string;
@@ -87,7 +87,7 @@ class BadElement extends Error {
   }
 }
 
-/** Writes messages and attributes into one batch's buffer; an element that does not fit is rolled back and rewritten in the next. */
+/** Writes messages and attributes into one batch's buffer, which starts as zeros (padding is never written). */
 class BatchWriter {
   readonly buffer: Buffer;
   readonly view: DataView;

@@ -19,7 +19,10 @@ export interface ServiceDiff {
 export interface BackendResult {
   /** Rules written, by table (iptables: nat and filter; nftables: rules and elements as "weft"). */
   readonly written: Readonly<Record<string, number>>;
-  /** What was applied, in order: one transaction (a fresh nftables load: several); empty when nothing needed writing. */
+  /**
+   * What was applied as text, in order: one transaction (a fresh nftables load: several, without the
+   * elements it sent as netlink batches); empty when nothing needed writing.
+   */
   readonly payload: string;
   /** Time spent waiting on the kernel's tools (reading and writing rules), of a full sync. */
   readonly kernelMs?: number;

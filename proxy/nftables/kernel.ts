@@ -1,6 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
 import { run } from '../../lib/exec.ts';
-import { NetfilterSocket } from '../../lib/netlink/netfilter-socket.ts';
+import { commitBatches } from '../../lib/netlink/netfilter-socket.ts';
 import { encodeElementBatches, type SetElements } from '../../lib/netlink/nftables-elements.ts';
 import { loaderEnvironment } from '../core/loader-environment.ts';
 import { NftSession } from './session.ts';
@@ -41,19 +40,7 @@ export interface NftKernel {
 /** `sets`' elements as netlink batches, one transaction after the other. */
 async function sendElements(sets: readonly SetElements[], netns: string | undefined): Promise<void> {
   if (sets.length === 0) return;
-  const batches = encodeElementBatches(TABLE_NAME, sets);
-  const netnsFd = netns === undefined ? undefined : openSync(netns, 'r');
-  let socket: NetfilterSocket;
-  try {
-    socket = NetfilterSocket.open(netnsFd);
-  } finally {
-    if (netnsFd !== undefined) closeSync(netnsFd);
-  }
-  try {
-    for (const batch of batches) await socket.commit(batch);
-  } finally {
-    socket.close();
-  }
+  await commitBatches(encodeElementBatches(TABLE_NAME, sets), netns);
 }
 
 /** `nft` in the node's network namespace (or `netns`, for tests). */

@@ -1,6 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetfilterSocket } from '../../lib/netlink/netfilter-socket.ts';
+import { commitBatches, NetfilterSocket } from '../../lib/netlink/netfilter-socket.ts';
 import { elementLayout, encodeElementBatches, type SetElements } from '../../lib/netlink/nftables-elements.ts';
 import { NetlinkError } from '../../lib/netlink/socket.ts';
 import { NetnsScope, type Netns } from '../support/netns.ts';
@@ -42,21 +41,6 @@ function setElements(all: Record<string, string[]>): SetElements[] {
   return [...MAPS, HAIRPIN].map((s) => ({ set: s.name, layout: elementLayout(s.spec)!, elements: all[s.name]! }));
 }
 
-async function send(ns: Netns, batches: ReturnType<typeof encodeElementBatches>): Promise<void> {
-  const fd = openSync(ns.path, 'r');
-  let socket: NetfilterSocket;
-  try {
-    socket = NetfilterSocket.open(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    for (const batch of batches) await socket.commit(batch);
-  } finally {
-    socket.close();
-  }
-}
-
 describe('nf_tables element batches from weft, beside nft', () => {
   const scope = new NetnsScope();
   let ours: Netns;
@@ -77,7 +61,7 @@ describe('nf_tables element batches from weft, beside nft', () => {
     await theirs.exec('nft', ['-f', '-'], structure);
     const batches = encodeElementBatches('weft', setElements(all), { batchBytes: 64 * 1024 });
     expect(batches.length).toBeGreaterThan(5);
-    await send(ours, batches);
+    await commitBatches(batches, ours.path);
     const lines = Object.entries(all).map(([set, list]) => `add element ip weft ${set} { ${list.join(', ')} }`);
     await theirs.exec('nft', ['-f', '-'], `${lines.join('\n')}\n`);
     const listed = await ours.exec('nft', ['list', 'table', 'ip', 'weft']);
@@ -90,9 +74,7 @@ describe('nf_tables element batches from weft, beside nft', () => {
     await ours.exec('nft', ['flush', 'table', 'ip', 'weft']);
     const good: SetElements = { set: 'svcs-tcp-3', layout: elementLayout(MAPS[0]!.spec)!, elements: ['10.96.200.1 . 80 : 8080'] };
     const missing: SetElements = { set: 'no-such-map', layout: good.layout, elements: ['10.96.200.2 . 80 : 8080'] };
-    const fd = openSync(ours.path, 'r');
-    const socket = NetfilterSocket.open(fd);
-    closeSync(fd);
+    const socket = NetfilterSocket.open(ours.path);
     try {
       const refused = socket.commit(encodeElementBatches('weft', [good, missing])[0]!);
       await expect(refused).rejects.toThrow(NetlinkError);
