@@ -8,12 +8,13 @@ import { packOciImage } from './oci-layout.ts';
 import { copyLibrariesOf, copyWithLibraries, createSkeleton, installBusybox } from './rootfs.ts';
 
 // npm run image: the DaemonSet image as an OCI archive, without a Docker engine. The layer holds
-// dist/bin's executables: /opt/weft/bin the daemons' (weft, weftd, weft-proxy, and the netlink addon weft-proxy loads a fresh nftables table with), /opt/weft/cni what the
-// install step copies to the node (weft-cni, the CNI plugins' links, their netlink addon), plus the node tools weftd and weft-proxy call (ip,
-// iptables in both backends, nft, nsenter, conntrack, ipset) and the shared libraries they load, copied
-// from this Debian 12 machine; busybox supplies sh and cp for the install step (its sh runs
-// its own applets before PATH: scripts call ip and nsenter by full path). build/Dockerfile builds
-// the equivalent image from debian:bookworm-slim where a Docker engine exists.
+// dist/bin's executables: /opt/weft/bin the daemons' (weft, weftd, weft-proxy, and the netlink addon
+// weft-proxy loads a fresh nftables table with), /opt/weft/cni what the install step copies to the
+// node (weft-cni, the CNI plugins' links, their netlink addon), plus the node tools weftd and
+// weft-proxy call (ip, iptables in both backends, nft, nsenter, conntrack, ipset) and the shared
+// libraries they load, copied from this Debian 12 machine; busybox supplies sh and cp for the install
+// step (its sh runs its own applets before PATH: scripts call ip and nsenter by full path).
+// build/Dockerfile builds the equivalent image from debian:bookworm-slim where a Docker engine exists.
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WEFT_DIR = '/opt/weft/bin';

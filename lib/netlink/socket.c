@@ -1,9 +1,9 @@
 // The one thing Node cannot do itself: open a netlink socket, inside another network namespace when
 // asked. JavaScript then talks to it with plain read(2) and write(2) (fs.readSync/fs.writeSync), so
 // each CNI ADD changes links without spawning `ip` (NETLINK_ROUTE), and weft-proxy loads a table's
-// elements without nft parsing them as text (NETLINK_NETFILTER). setns(2) moves only the calling thread, which is moved
-// back before returning; a thread left in the pod's namespace would make every later call act there,
-// so failing to return aborts the process instead.
+// elements without nft parsing them as text (NETLINK_NETFILTER). setns(2) moves only the calling
+// thread, which is moved back before returning; a thread left in the pod's namespace would make every
+// later call act there, so failing to return aborts the process instead.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
