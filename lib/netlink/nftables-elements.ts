@@ -60,8 +60,8 @@ const NFTNL_UDATA_SET_ELEM_COMMENT = 0;
 /** An attribute's length is 16 bits: a message's element list stays below it. */
 const MAX_LIST_BYTES = 0xffff - 4;
 /**
- * A batch is one write, which the kernel refuses past the socket's send buffer (net.core.wmem_default,
- * 212,992 bytes unless a node changed it); 128 KiB batches stay below it without raising it.
+ * A batch is one write, which the kernel refuses past the socket's send buffer: 128 KiB stays below
+ * the usual net.core.wmem_default (212,992 bytes) even where the addon could not raise it (socket.c).
  */
 const DEFAULT_BATCH_BYTES = 128 * 1024;
 

@@ -39,6 +39,13 @@ static int open_socket(int protocol) {
   // Extended acks carry the kernel's own words for a refusal; capped acks keep them short.
   setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof on);
   setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &on, sizeof on);
+  if (protocol == NETLINK_NETFILTER) {
+    // A batch is one write, refused past the send buffer: a node whose net.core.wmem_default is below
+    // a batch would refuse every load. As nft does, ask for room (forced where the caller may, as
+    // weft-proxy may; else within net.core.wmem_max); the kernel doubles what it is given.
+    int room = 1 << 20;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof room) != 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &room, sizeof room);
+  }
   return fd;
 }
 

@@ -86,4 +86,19 @@ describe('nf_tables element batches from weft, beside nft', () => {
       socket.close();
     }
   });
+
+  it('asks for a send buffer well above a batch, so a node with a small net.core.wmem_default still loads', async () => {
+    const socket = NetfilterSocket.open(ours.path);
+    try {
+      // The socket gets its address, and a line in ss, with its first message.
+      const batch = encodeElementBatches('weft', [{ set: 'svcs-tcp-3', layout: elementLayout(MAPS[0]!.spec)!, elements: ['10.96.201.1 . 80 : 8080'] }])[0]!;
+      await socket.commit(batch);
+      // The only netfilter socket in this namespace not the kernel's (ss names netlink sockets `nft:OWNER/PORT`).
+      const line = (await ours.exec('ss', ['-f', 'netlink', '-a', '-m'])).split('\n').find((l) => / nft:(?!kernel\b)/.test(l)) ?? '';
+      const sendBuffer = Number(/\btb(\d+)/.exec(line)?.[1]);
+      expect(sendBuffer, line).toBeGreaterThanOrEqual(1 << 20);
+    } finally {
+      socket.close();
+    }
+  });
 });
