@@ -97,6 +97,9 @@ async function startNode(overlay: Overlay, underlay: Underlay, index: number): P
 async function stopNode(bench: BenchNode): Promise<void> {
   await bench.daemon.stop('SIGKILL');
   await bench.monitor.stop();
+  // The namespace's end of the veth goes when the kernel gets round to the namespace; removing the
+  // underlay's end now frees its name for the next node at the same index.
+  await bench.node.underlay.ns.exec('ip', ['link', 'del', `v${bench.node.index}`]);
   await deleteNetns(bench.node.ns.name);
 }
 
@@ -176,7 +179,7 @@ async function plainVethThroughput(scope: NetnsScope, streams: number): Promise<
   return iperf(a, b, '192.168.250.2', streams);
 }
 
-/** CPU time of all of an overlay's daemons (with the ip and bridge programs they keep), in ms. */
+/** CPU time of all of an overlay's daemons and the processes below them, in ms. */
 const overlayCpuMs = (overlay: Overlay): number => overlay.nodes.reduce((sum, n) => sum + (n.daemon.pid === undefined ? 0 : treeCpuMs(n.daemon.pid)), 0);
 
 function median(samples: readonly number[]): number {
@@ -287,7 +290,7 @@ async function main(): Promise<void> {
     flanneld: FLANNEL_VERSION,
     runs: { trials: TRIALS, joins: JOINS, sizes: SIZES, iperfSeconds: Number(IPERF_SECONDS), rounds: ROUNDS },
     ...report,
-    notes: 'timed from outside: ip -tshort monitor route in every node; lease to routes from the etcd put (through a socat relay, no process start) to the route on the last node; CPU per lease event: user + system time of every daemon of an overlay (weftd with its ip and bridge programs) over the lease-to-routes trials, per lease added or deleted, all nodes together; join from the daemon process start until its route is on every other node and it routes to all of them; throughput through weft-vxlan pods (same delegate bridge for both daemons), MTU 1450 in the overlay vs 1500 on the plain veth',
+    notes: 'timed from outside: ip -tshort monitor route in every node; lease to routes from the etcd put (through a socat relay, no process start) to the route on the last node; CPU per lease event: user + system time of every daemon of an overlay (with every process below it) over the lease-to-routes trials, per lease added or deleted, all nodes together; join from the daemon process start until its route is on every other node and it routes to all of them; throughput through weft-vxlan pods (same delegate bridge for both daemons), MTU 1450 in the overlay vs 1500 on the plain veth',
   };
   writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
   progress(`\nwrote ${relative(process.cwd(), file)}`);

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 // A benchmarked process seen from /proc: resident memory (now and at its peak) and CPU time. A proxy's
 // counts the children it waited for (iptables-restore, nft), so both proxies are counted alike; an
-// overlay daemon's counts the long-lived programs below it (weftd's ip and bridge).
+// overlay daemon's counts every process below it as well (the programs weftd runs at its start).
 
 const CLOCK_TICKS = 100;
 

@@ -160,12 +160,11 @@ export async function runDaemon(options: DaemonOptions, deps: DaemonDeps): Promi
   const running = { ...deps, signal };
   let ready = false;
   let healthz: HttpListener | undefined;
-  // Its ip and bridge programs start while the node leases its subnet: the first peers cost no process start.
   const writer = new FabricWriter();
   let fabric: NodeFabric | undefined;
   try {
     healthz = await serveHealthz(options, () => ready);
-    writer.warmUp();
+    writer.open();
     const node = await identifyNode(options, manager, signal);
     fabric = new NodeFabric(node, await manager.acquireLease(node.config, node.attributes, signal), { ipMasq: options.ipMasq, subnetFile: options.subnetFile, log, writer });
     await fabric.setUp();
@@ -186,7 +185,7 @@ export async function runDaemon(options: DaemonOptions, deps: DaemonDeps): Promi
   } catch (error) {
     return exitCodeFor(error, deps.signal, log);
   } finally {
-    await (fabric ?? writer).close();
+    (fabric ?? writer).close();
     await healthz?.close();
   }
 }

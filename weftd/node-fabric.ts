@@ -1,7 +1,7 @@
 import { coalesce } from '../lib/coalesce.ts';
 import { formatIpv4Cidr } from '../lib/ip.ts';
 import type { Logger } from '../lib/log.ts';
-import { planFabricChange, planPeers, type FabricSpec, type Peer, type Uplink } from './fabric/fabric-plan.ts';
+import { fabricCommandLine, planFabricChange, planPeers, type FabricSpec, type Peer, type Uplink } from './fabric/fabric-plan.ts';
 import { planStalePrune } from './fabric/fabric-prune.ts';
 import { FabricWriter } from './fabric/fabric-writer.ts';
 import { ensureDevice, readKernelFabric } from './fabric/kernel-fabric.ts';
@@ -67,7 +67,7 @@ export class NodeFabric {
     if (created) {
       // A new device holds no entries at all, so nothing is left to prune unless DirectRouting
       // routes (on the uplink) outlived an earlier run.
-      await this.#writer.deviceMade();
+      this.#writer.deviceMade(device.name);
       this.#programmed = new Map();
       this.#pruned = !config.backend.directRouting;
     }
@@ -90,9 +90,9 @@ export class NodeFabric {
     return this.sync();
   }
 
-  /** Ends the long-lived ip and bridge programs; the kernel state stays for the next start. */
-  close(): Promise<void> {
-    return this.#writer.close();
+  /** Closes the fabric's socket; the kernel state stays for the next start. */
+  close(): void {
+    this.#writer.close();
   }
 
   #spec(): FabricSpec {
@@ -107,11 +107,11 @@ export class NodeFabric {
     const wanted = planPeers(spec, this.#leases.values());
     if (!this.#pruned) {
       const stale = planStalePrune(spec, this.#node.config.network, wanted, await readKernelFabric(spec.device, spec.uplink.name));
-      if (stale.ipRemove.length || stale.bridgeRemove.length) log.info('removing fabric entries left from an earlier run', { entries: [...stale.ipRemove, ...stale.bridgeRemove] });
-      await this.#writer.apply(stale);
+      if (stale.remove.length) log.info('removing fabric entries left from an earlier run', { entries: stale.remove.map(fabricCommandLine) });
+      this.#writer.apply(stale);
       this.#pruned = true;
     }
-    const { removalErrors } = await this.#writer.apply(planFabricChange(spec, this.#programmed, wanted));
+    const { removalErrors } = this.#writer.apply(planFabricChange(spec, this.#programmed, wanted));
     if (removalErrors.length) log.warn('some stale fabric entries could not be removed', { errors: removalErrors });
     const added = [...wanted.keys()].filter((k) => !this.#programmed.has(k));
     const removed = [...this.#programmed.keys()].filter((k) => !wanted.has(k));

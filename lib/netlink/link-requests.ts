@@ -19,9 +19,23 @@ import {
   u8,
   type Attr,
 } from './wire.ts';
+import { describeNeighbourRequest, encodeNeighbourRequest, type NeighbourRequest } from './neighbour-requests.ts';
 
-// Link, address and route changes as values, and the rtnetlink messages that make them. A plan is a
-// list of these; the socket applies them in order and names the one the kernel refused.
+// Link, address, route and neighbour changes as values, and the rtnetlink messages that make them. A
+// plan is a list of these; the socket applies them in order and names the one the kernel refused.
+
+interface RouteFields {
+  link: string;
+  dst: Cidr;
+  via?: IP;
+  /** The gateway is on the link even though no address of the link's covers it. */
+  onlink?: boolean;
+  metric?: number;
+  table?: number;
+  scope?: number;
+  mtu?: number;
+  advmss?: number;
+}
 
 export type LinkRequest =
   | { op: 'create-bridge'; name: string; mac: string; mtu?: number; vlanFiltering: boolean }
@@ -31,7 +45,10 @@ export type LinkRequest =
   | { op: 'set-master'; name: string; master: string }
   | { op: 'delete-link'; name: string }
   | { op: 'add-address' | 'replace-address' | 'delete-address'; link: string; address: Cidr; nodad?: boolean }
-  | { op: 'add-route'; link: string; dst: Cidr; via?: IP; metric?: number; table?: number; scope?: number; mtu?: number; advmss?: number };
+  | ({ op: 'add-route' } & RouteFields)
+  | ({ op: 'replace-route' } & RouteFields)
+  | { op: 'delete-route'; dst: Cidr; link?: string }
+  | NeighbourRequest;
 
 /** What GETLINK answers with (and a dump of links lists). */
 export const RTM_NEWLINK = 16;
@@ -42,6 +59,7 @@ export const RTM_NEWADDR = 20;
 const RTM_DELADDR = 21;
 const RTM_GETADDR = 22;
 const RTM_NEWROUTE = 24;
+const RTM_DELROUTE = 25;
 
 const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
@@ -74,7 +92,10 @@ const RT_TABLE_MAIN = 254;
 const RTPROT_BOOT = 3;
 const RT_SCOPE_UNIVERSE = 0;
 const RT_SCOPE_LINK = 253;
+const RT_SCOPE_NOWHERE = 255;
+const RTN_UNSPEC = 0;
 const RTN_UNICAST = 1;
+const RTNH_F_ONLINK = 4;
 
 export const IFF_UP = 0x1;
 export const IFF_PROMISC = 0x100;
@@ -94,10 +115,17 @@ function ifaddrmsg(address: Cidr, index: number, flags: number): Uint8Array {
 }
 
 /** As `ip route add`: main table, protocol boot, link scope for an IPv4 route without a gateway. */
-function rtmsg(request: Extract<LinkRequest, { op: 'add-route' }>): Uint8Array {
+function rtmsg(request: Extract<LinkRequest, { op: 'add-route' | 'replace-route' }>): Uint8Array {
   const table = request.table ?? RT_TABLE_MAIN;
   const scope = request.scope ?? (request.via === undefined && request.dst.ip.family === 4 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE);
-  return Uint8Array.of(addressFamily(request.dst.ip.family), request.dst.prefix, 0, 0, table < 256 ? table : 0, RTPROT_BOOT, scope, RTN_UNICAST, 0, 0, 0, 0);
+  return Uint8Array.of(addressFamily(request.dst.ip.family), request.dst.prefix, 0, 0, table < 256 ? table : 0, RTPROT_BOOT, scope, RTN_UNICAST, ...u32(request.onlink ? RTNH_F_ONLINK : 0));
+}
+
+/** As `ip route del`: any protocol, scope and type of route to dst in the main table (on the link when named). */
+function deleteRouteMessage(request: Extract<LinkRequest, { op: 'delete-route' }>, context: EncodeContext): Uint8Array {
+  const fixed = Uint8Array.of(addressFamily(request.dst.ip.family), request.dst.prefix, 0, 0, RT_TABLE_MAIN, 0, RT_SCOPE_NOWHERE, RTN_UNSPEC, 0, 0, 0, 0);
+  const attrs: Attr[] = [{ type: RTA_DST, value: ipBytes(request.dst.ip) }, ...(request.link !== undefined ? [{ type: RTA_OIF, value: u32(context.index(request.link)) }] : [])];
+  return message(RTM_DELROUTE, NLM_F_ACK, body(fixed, attrs));
 }
 
 export function encodeLinkRequest(request: LinkRequest, context: EncodeContext): Uint8Array {
@@ -140,7 +168,8 @@ export function encodeLinkRequest(request: LinkRequest, context: EncodeContext):
       const attrs: Attr[] = [{ type: IFA_LOCAL, value: local }, { type: IFA_ADDRESS, value: local }];
       return message(type, flags, body(ifaddrmsg(request.address, context.index(request.link), request.nodad ? IFA_F_NODAD : 0), attrs));
     }
-    case 'add-route': {
+    case 'add-route':
+    case 'replace-route': {
       const metrics: Attr[] = [...(request.mtu !== undefined ? [{ type: RTAX_MTU, value: u32(request.mtu) }] : []), ...(request.advmss !== undefined ? [{ type: RTAX_ADVMSS, value: u32(request.advmss) }] : [])];
       const attrs: Attr[] = [
         { type: RTA_DST, value: ipBytes(request.dst.ip) },
@@ -150,8 +179,12 @@ export function encodeLinkRequest(request: LinkRequest, context: EncodeContext):
         ...((request.table ?? RT_TABLE_MAIN) >= 256 ? [{ type: RTA_TABLE, value: u32(request.table!) }] : []),
         ...(metrics.length ? [{ type: RTA_METRICS, value: metrics }] : []),
       ];
-      return message(RTM_NEWROUTE, create, body(rtmsg(request), attrs));
+      return message(RTM_NEWROUTE, request.op === 'add-route' ? create : NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, body(rtmsg(request), attrs));
     }
+    case 'delete-route':
+      return deleteRouteMessage(request, context);
+    default:
+      return encodeNeighbourRequest(request, context.index(request.link));
   }
 }
 
@@ -176,7 +209,12 @@ export function describeLinkRequest(request: LinkRequest): string {
     case 'delete-address':
       return `delete address ${formatCidr(request.address)} from "${request.link}"`;
     case 'add-route':
-      return `add route to ${formatCidr(request.dst)}${request.via ? ` via ${formatIp(request.via)}` : ''} on "${request.link}"`;
+    case 'replace-route':
+      return `${request.op === 'add-route' ? 'add' : 'set'} route to ${formatCidr(request.dst)}${request.via ? ` via ${formatIp(request.via)}` : ''} on "${request.link}"`;
+    case 'delete-route':
+      return `delete route to ${formatCidr(request.dst)}${request.link !== undefined ? ` on "${request.link}"` : ''}`;
+    default:
+      return describeNeighbourRequest(request);
   }
 }
 

@@ -131,6 +131,26 @@ export class RouteSocket {
     };
   }
 
+  /** Applies every request in order, whatever the kernel says of the others; the ones it refused. */
+  applyEach(requests: readonly LinkRequest[]): LinkRequestError[] {
+    const context = this.encodeContext(new Map());
+    const refused: LinkRequestError[] = [];
+    for (const [i, request] of requests.entries()) {
+      try {
+        this.exchange(encodeLinkRequest(request, context), describeLinkRequest(request));
+      } catch (error) {
+        if (!(error instanceof NetlinkError)) throw error;
+        refused.push(new LinkRequestError(i + 1, request, error));
+      }
+    }
+    return refused;
+  }
+
+  /** Looks the link's index up again at its next use (it was made anew under the same name). */
+  forget(name: string): void {
+    this.indexes.delete(name);
+  }
+
   /** Applies the requests in order, stopping at the first the kernel refuses (LinkRequestError). */
   apply(requests: readonly LinkRequest[], netnsFds: ReadonlyMap<string, number> = new Map()): void {
     const context = this.encodeContext(netnsFds);

@@ -97,6 +97,43 @@ describe('RouteSocket', () => {
     expect(() => socket.apply([{ op: 'delete-link', name: 'rs-missing' }])).toThrow(expect.objectContaining({ missing: true }));
   });
 
+  it('sets and deletes a VXLAN device\'s FDB entry, permanent neighbour and onlink route as bridge and ip list them; applyEach tries every request', async () => {
+    await node.exec('ip', ['link', 'add', 'rsvx0', 'type', 'vxlan', 'id', '7', 'dstport', '8472', 'nolearning']);
+    await node.exec('ip', ['link', 'set', 'rsvx0', 'up']);
+    const { socket } = open(node);
+    const subnet = parseCidr('10.97.2.0/24')!;
+    const gateway = parseIp('10.97.2.0')!;
+    const underlay = parseIp('172.30.66.2')!;
+    const mac = '0e:00:00:00:66:02';
+    expect(socket.applyEach([
+      { op: 'replace-fdb', link: 'rsvx0', mac, dst: underlay },
+      { op: 'replace-neighbour', link: 'rsvx0', address: gateway, mac },
+      { op: 'replace-route', link: 'rsvx0', dst: subnet, via: gateway, onlink: true },
+      // Replacing is idempotent: the same entries again change nothing and are not refused.
+      { op: 'replace-fdb', link: 'rsvx0', mac, dst: underlay },
+      { op: 'replace-route', link: 'rsvx0', dst: subnet, via: gateway, onlink: true },
+    ])).toEqual([]);
+    const fdb = JSON.parse(await node.exec('bridge', ['-json', 'fdb', 'show', 'dev', 'rsvx0']));
+    expect(fdb).toContainEqual(expect.objectContaining({ mac, dst: '172.30.66.2', state: 'permanent' }));
+    expect(await node.exec('ip', ['neigh', 'show', 'dev', 'rsvx0'])).toContain(`10.97.2.0 lladdr ${mac} PERMANENT`);
+    expect(await node.exec('ip', ['route', 'show', 'dev', 'rsvx0'])).toContain('10.97.2.0/24 via 10.97.2.0 onlink');
+
+    const removals = [
+      { op: 'delete-route', dst: subnet },
+      { op: 'delete-neighbour', link: 'rsvx0', address: gateway },
+      { op: 'delete-fdb', link: 'rsvx0', mac, dst: underlay },
+    ] as const;
+    expect(socket.applyEach(removals)).toEqual([]);
+    expect(JSON.parse(await node.exec('bridge', ['-json', 'fdb', 'show', 'dev', 'rsvx0']))).not.toContainEqual(expect.objectContaining({ mac }));
+    expect(await node.exec('ip', ['neigh', 'show', 'dev', 'rsvx0'])).not.toContain('10.97.2.0');
+    expect(await node.exec('ip', ['route', 'show', 'dev', 'rsvx0'])).not.toContain('10.97.2.0/24');
+    // Each removal of an entry already gone is refused as missing, and the ones after it still run.
+    const again = socket.applyEach([...removals, { op: 'replace-neighbour', link: 'rsvx0', address: gateway, mac }]);
+    expect(again.map((e) => [e.position, e.missing])).toEqual([[1, true], [2, true], [3, true]]);
+    expect(await node.exec('ip', ['neigh', 'show', 'dev', 'rsvx0'])).toContain('10.97.2.0');
+    await node.exec('ip', ['link', 'del', 'rsvx0']);
+  });
+
   it('deletes a link off the calling thread, its veth peer with it, and takes one already gone as done', async () => {
     const { socket } = open(node);
     await socket.deleteLink('rsv0');

@@ -1,5 +1,5 @@
 import { formatIpv4, formatIpv4Cidr, parseIpv4Cidr, type Ipv4Cidr } from '../../lib/ip.ts';
-import { deviceName, planPeers, type FabricSpec, type Peer, type Uplink } from '../../weftd/fabric/fabric-plan.ts';
+import { deviceName, fabricCommandLine, planPeers, type FabricSpec, type Peer, type Uplink } from '../../weftd/fabric/fabric-plan.ts';
 import { planStalePrune, type KernelFabric } from '../../weftd/fabric/fabric-prune.ts';
 import { leaseId, type Lease } from '../../weftd/subnet/lease.ts';
 import { VXLAN_OVERHEAD } from '../../weftd/fabric/vxlan-device.ts';
@@ -104,10 +104,10 @@ export function checkPeers(state: NodeState): CheckResult {
   const wanted = planPeers(spec, leases.leases);
   const missing = [...wanted.values()].flatMap((peer) => peerProblems(kernel, dev, uplink.name, peer).map((p) => `node ${peer.publicIp} (${formatIpv4Cidr(peer.subnet)}): ${p}`));
   const stale = planStalePrune(spec, leases.network.network, wanted, kernelFabric(kernel, dev, uplink.name));
-  const leftovers = [...stale.ipRemove, ...stale.bridgeRemove];
+  const leftovers = stale.remove.map(fabricCommandLine);
   const evidence = [`${wanted.size} other node(s): ${[...wanted.values()].map((p) => `${formatIpv4Cidr(p.subnet)} at ${p.publicIp}`).join(', ') || 'none'}`, ...missing, ...leftovers.map((l) => `stale: ${l}`)];
   if (missing.length > 0) return check('peers', 'error', `${missing.length} fabric entr${missing.length === 1 ? 'y is' : 'ies are'} missing or wrong`, { evidence, fix: 'restart weftd, which reprograms every peer (or add the entries the evidence names)' });
-  if (leftovers.length > 0) return check('peers', 'warn', `${leftovers.length} stale fabric entr${leftovers.length === 1 ? 'y' : 'ies'} for nodes that hold no lease`, { evidence, fix: leftovers.map((l) => (l.startsWith('fdb') ? `bridge ${l}` : `ip ${l}`)).join('; ') });
+  if (leftovers.length > 0) return check('peers', 'warn', `${leftovers.length} stale fabric entr${leftovers.length === 1 ? 'y' : 'ies'} for nodes that hold no lease`, { evidence, fix: leftovers.join('; ') });
   return check('peers', 'ok', `every other node's route, neighbour and FDB entry is in place`, { evidence });
 }
 

@@ -1,12 +1,14 @@
 import { localMacFromDigest } from '../../lib/mac.ts';
 import { sha256 } from '../../lib/sha256.ts';
-import { ipv4CidrContains, formatIpv4Cidr, formatIpv4, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
+import { ipv4CidrContains, formatCidr, formatIp, parseIpv4, type IP, type Ipv4Cidr } from '../../lib/ip.ts';
+import type { LinkRequest } from '../../lib/netlink/link-requests.ts';
 import { leaseId, type Lease } from '../subnet/lease.ts';
 
-// What the kernel must hold for the other nodes' leases, and the commands that move it from one
-// lease set to the next. Per remote node either the VXLAN triple (flannel's order: FDB entry,
-// permanent neighbour, onlink route) or, with DirectRouting and a peer on the uplink's L2 subnet,
-// one plain route via the peer's public IP.
+// What the kernel must hold for the other nodes' leases, and the rtnetlink requests that move it from
+// one lease set to the next. Per remote node either the VXLAN triple (flannel's order: FDB entry,
+// permanent neighbour, onlink route, so a route never points at a VTEP its packets cannot be
+// encapsulated to) or, with DirectRouting and a peer on the uplink's L2 subnet, one plain route via
+// the peer's public IP.
 
 export interface Uplink {
   name: string;
@@ -32,24 +34,53 @@ export interface Peer {
   direct: boolean;
 }
 
+/** The requests a fabric change is made of. */
+export type FabricRequest = Extract<LinkRequest, { op: 'replace-route' | 'delete-route' | 'replace-neighbour' | 'delete-neighbour' | 'replace-fdb' | 'delete-fdb' }>;
+
 export interface FabricCommands {
-  /** `ip -batch` lines removing routes and neighbours of peers that went away or changed. */
-  ipRemove: string[];
-  /** `bridge -batch` lines removing FDB entries. */
-  bridgeRemove: string[];
-  bridgeAdd: string[];
-  ipAdd: string[];
-  /**
-   * A known peer changed (its VTEP, public IP or path): the FDB program runs before the ip program,
-   * so its route never points at a VTEP without an FDB entry. With new and removed peers only, the two
-   * run at once: a subnet that just appeared carries no traffic yet.
-   */
-  fdbFirst: boolean;
+  /** Routes, neighbours and FDB entries of peers that went away or changed: an entry already gone is the goal reached. */
+  remove: FabricRequest[];
+  /** Each new or changed peer's entries, in flannel's order. */
+  add: FabricRequest[];
 }
 
 /** Nothing to do. */
 export function noFabricCommands(): FabricCommands {
-  return { ipRemove: [], bridgeRemove: [], bridgeAdd: [], ipAdd: [], fdbFirst: false };
+  return { remove: [], add: [] };
+}
+
+const ipv4 = (value: number): IP => ({ family: 4, value: BigInt(value) });
+const cidr = (subnet: Ipv4Cidr) => ({ ip: ipv4(subnet.network), prefix: subnet.prefix });
+
+/** The routes to a subnet: on a device, or any (a peer that went away). */
+export function routeRemoval(subnet: Ipv4Cidr, link?: string): FabricRequest {
+  return { op: 'delete-route', dst: cidr(subnet), ...(link !== undefined ? { link } : {}) };
+}
+
+export function neighbourRemoval(device: string, address: number): FabricRequest {
+  return { op: 'delete-neighbour', link: device, address: ipv4(address) };
+}
+
+export function fdbRemoval(device: string, mac: string, dst: number): FabricRequest {
+  return { op: 'delete-fdb', link: device, mac, dst: ipv4(dst) };
+}
+
+/** The request as the ip or bridge command that makes the same change, for a person to read or run. */
+export function fabricCommandLine(request: FabricRequest): string {
+  switch (request.op) {
+    case 'replace-route':
+      return `ip route replace ${formatCidr(request.dst)} via ${formatIp(request.via!)} dev ${request.link}${request.onlink ? ' onlink' : ''}`;
+    case 'delete-route':
+      return `ip route del ${formatCidr(request.dst)}${request.link !== undefined ? ` dev ${request.link}` : ''}`;
+    case 'replace-neighbour':
+      return `ip neigh replace ${formatIp(request.address)} lladdr ${request.mac} dev ${request.link} nud permanent`;
+    case 'delete-neighbour':
+      return `ip neigh del ${formatIp(request.address)} dev ${request.link}`;
+    case 'replace-fdb':
+      return `bridge fdb replace ${request.mac} dev ${request.link} dst ${formatIp(request.dst)} self permanent`;
+    case 'delete-fdb':
+      return `bridge fdb del ${request.mac} dev ${request.link} dst ${formatIp(request.dst)} self`;
+  }
 }
 
 /** The VXLAN device's name: "weft." + VNI (at most 13 of the 15 characters an interface name may use). */
@@ -75,48 +106,37 @@ export function planPeers(spec: FabricSpec, leases: Iterable<Lease>): Map<string
   return peers;
 }
 
-/**
- * Removes the permanent neighbour of a peer. `ip neigh del` of an entry already gone ends the whole
- * `ip -batch` process (iproute2 exits on that netlink error even with -force); a flush removes the
- * entry or nothing, and never fails.
- */
-export function neighbourRemoval(device: string, address: string): string {
-  return `neigh flush to ${address} dev ${device} nud all`;
-}
-
 function samePeer(a: Peer, b: Peer): boolean {
   return a.publicIp === b.publicIp && a.vtepMac === b.vtepMac && a.direct === b.direct;
 }
 
-function routeLine(spec: FabricSpec, peer: Peer): string {
-  const dst = formatIpv4Cidr(peer.subnet);
+function routeRequest(spec: FabricSpec, peer: Peer): FabricRequest {
+  const dst = cidr(peer.subnet);
   return peer.direct
-    ? `route replace ${dst} via ${peer.publicIp} dev ${spec.uplink.name}`
-    : `route replace ${dst} via ${formatIpv4(peer.subnet.network)} dev ${spec.device} onlink`;
+    ? { op: 'replace-route', dst, via: ipv4(parseIpv4(peer.publicIp)!), link: spec.uplink.name }
+    : { op: 'replace-route', dst, via: ipv4(peer.subnet.network), link: spec.device, onlink: true };
 }
 
-/** Commands taking the kernel from the `before` peers to the `after` peers; unchanged peers produce none. */
+/** Requests taking the kernel from the `before` peers to the `after` peers; unchanged peers produce none. */
 export function planFabricChange(spec: FabricSpec, before: ReadonlyMap<string, Peer>, after: ReadonlyMap<string, Peer>): FabricCommands {
   const commands = noFabricCommands();
   for (const [id, old] of before) {
     const next = after.get(id);
     if (next && samePeer(old, next)) continue;
     // A changed peer whose route just moves is replaced below; only drop the route when the subnet is gone.
-    if (!next) commands.ipRemove.push(`route del ${formatIpv4Cidr(old.subnet)}`);
-    if (!old.direct) {
-      commands.ipRemove.push(neighbourRemoval(spec.device, formatIpv4(old.subnet.network)));
-      commands.bridgeRemove.push(`fdb del ${old.vtepMac} dev ${spec.device} dst ${old.publicIp} self`);
-    }
+    if (!next) commands.remove.push(routeRemoval(old.subnet));
+    if (!old.direct) commands.remove.push(neighbourRemoval(spec.device, old.subnet.network), fdbRemoval(spec.device, old.vtepMac, parseIpv4(old.publicIp)!));
   }
   for (const [id, peer] of after) {
     const old = before.get(id);
     if (old && samePeer(old, peer)) continue;
-    if (old) commands.fdbFirst = true;
     if (!peer.direct) {
-      commands.bridgeAdd.push(`fdb replace ${peer.vtepMac} dev ${spec.device} dst ${peer.publicIp} self permanent`);
-      commands.ipAdd.push(`neigh replace ${formatIpv4(peer.subnet.network)} lladdr ${peer.vtepMac} dev ${spec.device} nud permanent`);
+      commands.add.push(
+        { op: 'replace-fdb', link: spec.device, mac: peer.vtepMac, dst: ipv4(parseIpv4(peer.publicIp)!) },
+        { op: 'replace-neighbour', link: spec.device, address: ipv4(peer.subnet.network), mac: peer.vtepMac },
+      );
     }
-    commands.ipAdd.push(routeLine(spec, peer));
+    commands.add.push(routeRequest(spec, peer));
   }
   return commands;
 }

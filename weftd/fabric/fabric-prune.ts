@@ -1,5 +1,5 @@
 import { ipv4CidrContains, formatIpv4Cidr, formatIpv4, parseIpv4Cidr, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
-import { neighbourRemoval, noFabricCommands, type FabricCommands, type FabricSpec, type Peer } from './fabric-plan.ts';
+import { fdbRemoval, neighbourRemoval, noFabricCommands, routeRemoval, type FabricCommands, type FabricSpec, type Peer } from './fabric-plan.ts';
 
 // After a restart weftd does not know what its previous run programmed, and leases may have expired
 // meanwhile. The first sync therefore also removes what the kernel holds for peers no longer wanted.
@@ -24,13 +24,15 @@ export function planStalePrune(spec: FabricSpec, network: Ipv4Cidr, wanted: Read
     const viaDevice = route.dev === spec.device;
     // On the uplink only routes whose gateway is an underlay neighbour are ours (DirectRouting).
     const viaUplink = route.dev === spec.uplink.name && ipv4CidrContains(spec.uplink.subnet, parseIpv4(route.gateway) ?? 0);
-    if (viaDevice || viaUplink) commands.ipRemove.push(`route del ${formatIpv4Cidr(dst)} dev ${route.dev}`);
+    if (viaDevice || viaUplink) commands.remove.push(routeRemoval(dst, route.dev));
   }
   for (const neighbour of kernel.neighbours) {
-    if (!wantedNeighbours.has(neighbour.dst)) commands.ipRemove.push(neighbourRemoval(spec.device, neighbour.dst));
+    const address = parseIpv4(neighbour.dst);
+    if (address !== undefined && !wantedNeighbours.has(neighbour.dst)) commands.remove.push(neighbourRemoval(spec.device, address));
   }
   for (const entry of kernel.fdb) {
-    if (entry.dst && !wantedFdb.has(`${entry.mac}>${entry.dst}`)) commands.bridgeRemove.push(`fdb del ${entry.mac} dev ${spec.device} dst ${entry.dst} self`);
+    const dst = entry.dst === undefined ? undefined : parseIpv4(entry.dst);
+    if (dst !== undefined && !wantedFdb.has(`${entry.mac}>${entry.dst}`)) commands.remove.push(fdbRemoval(spec.device, entry.mac, dst));
   }
   return commands;
 }

@@ -1,116 +1,96 @@
 import { describe, expect, it } from 'vitest';
-import type { LineFailure } from '../../../lib/batch-session.ts';
-import { IpBatchError } from '../../../lib/ip-batch.ts';
-import { FabricWriter, type LineRunner } from '../../../weftd/fabric/fabric-writer.ts';
+import { describeLinkRequest } from '../../../lib/netlink/link-requests.ts';
+import { LinkRequestError } from '../../../lib/netlink/route-socket.ts';
+import { NetlinkError } from '../../../lib/netlink/socket.ts';
+import { fabricCommandLine, planFabricChange, planPeers, type FabricCommands, type FabricRequest } from '../../../weftd/fabric/fabric-plan.ts';
+import { FabricWriter, type RequestApplier } from '../../../weftd/fabric/fabric-writer.ts';
+import { parseIpv4Cidr } from '../../../lib/ip.ts';
+import { spec } from './fabric-fixtures.ts';
 
-/** A batch program that fails the lines given, with the message given, and records what it ran. */
-function fakeRunner(failing: Record<string, string> = {}): LineRunner & { ran: string[][]; closed: number } {
-  const ran: string[][] = [];
-  return {
-    ran,
-    closed: 0,
-    started: false,
-    start() {
-      this.started = true;
-    },
-    get used() {
-      return ran.length > 0;
-    },
-    run: async (lines) => {
-      // As BatchSession: no lines, nothing written.
-      if (lines.length > 0) ran.push([...lines]);
-      return lines.flatMap((line, index): LineFailure[] => (failing[line] ? [{ index, line, message: failing[line]! }] : []));
-    },
-    async close() {
-      this.closed += 1;
-    },
-  } as LineRunner & { ran: string[][]; closed: number; started: boolean };
-}
+const ENOENT = 2;
+const EPERM = 1;
+const ENODEV = 19;
 
-const commands = {
-  ipRemove: ['route del 10.244.3.0/24', 'neigh flush to 10.244.3.0 dev weft.1 nud all'],
-  bridgeRemove: ['fdb del 0e:00:00:00:00:03 dev weft.1 dst 172.30.0.3 self'],
-  bridgeAdd: ['fdb replace 0e:00:00:00:00:02 dev weft.1 dst 172.30.0.2 self permanent'],
-  ipAdd: ['neigh replace 10.244.2.0 lladdr 0e:00:00:00:00:02 dev weft.1 nud permanent', 'route replace 10.244.2.0/24 via 10.244.2.0 dev weft.1 onlink'],
-  fdbFirst: true,
-};
-
-/** A batch program that answers only when told to, and says when each request started. */
-function heldRunner(name: string, events: string[]): LineRunner & { answer: () => void } {
-  let answer = () => {};
-  return {
-    answer: () => answer(),
-    start: () => {},
-    used: false,
-    run: () => {
-      events.push(`${name} started`);
-      return new Promise<LineFailure[]>((resolve) => {
-        answer = () => {
-          events.push(`${name} answered`);
-          resolve([]);
-        };
+/** A socket that refuses the requests named (by their command line) with the errno given, and records what it was sent. */
+function fakeSocket(refusing: Record<string, number> = {}) {
+  const sent: string[][] = [];
+  const forgotten: string[] = [];
+  let closed = 0;
+  const socket: RequestApplier = {
+    applyEach: (requests: readonly FabricRequest[]) => {
+      sent.push(requests.map(fabricCommandLine));
+      return requests.flatMap((request, i) => {
+        const errno = refusing[fabricCommandLine(request)];
+        return errno === undefined ? [] : [new LinkRequestError(i + 1, request, new NetlinkError(describeLinkRequest(request), errno))];
       });
     },
-    close: async () => {},
+    forget: (link) => void forgotten.push(link),
+    close: () => void (closed += 1),
   };
+  return { socket, sent, forgotten, closed: () => closed };
 }
 
+const lease = (subnet: string, publicIp: string, vtepMac: string) => ({ subnet: parseIpv4Cidr(subnet)!, publicIp, vtepMac, vni: 1 });
+/** Node 3 went away, node 2 came. */
+const commands: FabricCommands = planFabricChange(
+  spec,
+  planPeers(spec, [lease('10.244.3.0/24', '172.30.0.3', '0e:00:00:00:00:03')]),
+  planPeers(spec, [lease('10.244.2.0/24', '172.30.0.2', '0e:00:00:00:00:02')]),
+);
+const [fdb, neighbour, route] = commands.add.map(fabricCommandLine);
+
 describe('FabricWriter', () => {
-  it('sends removals before additions, the FDB program first', async () => {
-    const bridge = fakeRunner();
-    const ip = fakeRunner();
-    expect(await new FabricWriter({ bridge, ip }).apply(commands)).toEqual({ removalErrors: [] });
-    expect(bridge.ran).toEqual([[...commands.bridgeRemove, ...commands.bridgeAdd]]);
-    expect(ip.ran).toEqual([[...commands.ipRemove, ...commands.ipAdd]]);
+  it('sends removals before additions, on one socket opened once', () => {
+    const fake = fakeSocket();
+    let opened = 0;
+    const writer = new FabricWriter(() => (opened++, fake.socket));
+    expect(writer.apply(commands)).toEqual({ removalErrors: [] });
+    writer.apply(commands);
+    expect(opened).toBe(1);
+    expect(fake.sent.slice(0, 2)).toEqual([commands.remove.map(fabricCommandLine), [fdb, neighbour, route]]);
   });
 
-  it('starts the ip program only once the FDB program answered when a peer changed', async () => {
-    const events: string[] = [];
-    const bridge = heldRunner('bridge', events);
-    const ip = heldRunner('ip', events);
-    const applied = new FabricWriter({ bridge, ip }).apply(commands);
-    await new Promise((r) => setImmediate(r));
-    expect(events).toEqual(['bridge started']);
-    bridge.answer();
-    await new Promise((r) => setImmediate(r));
-    ip.answer();
-    await applied;
-    expect(events).toEqual(['bridge started', 'bridge answered', 'ip started', 'ip answered']);
+  it('opens the socket at once when asked, so a missing addon fails at start', () => {
+    const writer = new FabricWriter(() => {
+      throw new Error('cannot load "weft-netlink.node"');
+    });
+    expect(() => writer.open()).toThrow(/weft-netlink\.node/);
   });
 
-  it('runs both programs at once when peers only came or went', async () => {
-    const events: string[] = [];
-    const bridge = heldRunner('bridge', events);
-    const ip = heldRunner('ip', events);
-    const applied = new FabricWriter({ bridge, ip }).apply({ ...commands, fdbFirst: false });
-    await new Promise((r) => setImmediate(r));
-    expect(events).toEqual(['bridge started', 'ip started']);
-    ip.answer();
-    bridge.answer();
-    await applied;
+  it('has the device looked up again when it was made anew, and opens a new socket after close', () => {
+    const fake = fakeSocket();
+    let opened = 0;
+    const writer = new FabricWriter(() => (opened++, fake.socket));
+    writer.deviceMade('weft.1'); // no socket yet: nothing to forget
+    writer.open();
+    writer.deviceMade('weft.1');
+    expect(fake.forgotten).toEqual(['weft.1']);
+    writer.close();
+    writer.close();
+    expect(fake.closed()).toBe(1);
+    writer.apply(commands);
+    expect(opened).toBe(2);
   });
 
-  it('ends only a program that ran lines when the device was made anew', async () => {
-    const bridge = fakeRunner();
-    const ip = fakeRunner();
-    const writer = new FabricWriter({ bridge, ip });
-    await writer.apply({ ...commands, bridgeRemove: [], bridgeAdd: [] });
-    await writer.deviceMade();
-    expect([bridge.closed, ip.closed]).toEqual([0, 1]);
+  it('takes a removal of an entry already gone as done, and reports other removal failures', () => {
+    const [routeRemoval, neighbourRemoval, fdbRemoval] = commands.remove.map(fabricCommandLine);
+    const fake = fakeSocket({ [routeRemoval!]: 3 /* ESRCH */, [neighbourRemoval!]: ENOENT, [fdbRemoval!]: EPERM });
+    const { removalErrors } = new FabricWriter(() => fake.socket).apply(commands);
+    expect(removalErrors).toHaveLength(1);
+    expect(removalErrors[0]).toMatch(/^cannot delete FDB entry 0e:00:00:00:00:03 to 172\.30\.0\.3 on "weft\.1": .*\(EPERM\)$/);
   });
 
-  it('takes a removal of an entry already gone as done, and reports other removal failures', async () => {
-    const ip = fakeRunner({ 'route del 10.244.3.0/24': 'RTNETLINK answers: No such process' });
-    const bridge = fakeRunner({ [commands.bridgeRemove[0]!]: 'RTNETLINK answers: Operation not permitted' });
-    const { removalErrors } = await new FabricWriter({ bridge, ip }).apply(commands);
-    expect(removalErrors).toEqual([`bridge ${commands.bridgeRemove[0]}: RTNETLINK answers: Operation not permitted`]);
-  });
-
-  it('throws the first failed addition naming its line, and the others in its detail', async () => {
-    const ip = fakeRunner({ [commands.ipAdd[0]!]: 'Cannot find device "weft.1"', [commands.ipAdd[1]!]: 'Cannot find device "weft.1"' });
-    const error = await new FabricWriter({ bridge: fakeRunner(), ip }).apply(commands).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(IpBatchError);
-    expect((error as IpBatchError).line).toBe(1);
-    expect((error as IpBatchError).message).toBe(`cannot apply "ip ${commands.ipAdd[0]}": Cannot find device "weft.1" (and 1 more: ${commands.ipAdd[1]})`);
+  it('tries every addition and throws the first refused, naming the others', () => {
+    const fake = fakeSocket({ [neighbour!]: ENODEV, [route!]: ENODEV });
+    let error: unknown;
+    try {
+      new FabricWriter(() => fake.socket).apply(commands);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(fake.sent[1]).toEqual([fdb, neighbour, route]);
+    expect(error).toBeInstanceOf(LinkRequestError);
+    expect((error as LinkRequestError).position).toBe(2);
+    expect((error as Error).message).toMatch(/^cannot set neighbour 10\.244\.2\.0 to 0e:00:00:00:00:02 on "weft\.1": .*\(ENODEV\) \(and 1 more: cannot set route to 10\.244\.2\.0\/24 via 10\.244\.2\.0 on "weft\.1": .*\(ENODEV\)\)$/);
   });
 });

@@ -84,9 +84,41 @@ describe('encodeLinkRequest', () => {
     expect(decode({ op: 'add-route', link: 'eth0', dst: parseCidr('10.9.0.0/16')!, table: 100 }).fixed[4]).toBe(100);
   });
 
+  it('replaces a route, onlink when asked, and deletes one as `ip route del` does (any protocol, scope and type)', () => {
+    const replace = decode({ op: 'replace-route', link: 'eth0', dst: parseCidr('10.244.2.0/24')!, via: parseIp('10.244.2.0')!, onlink: true });
+    expect([replace.type, replace.flags & 0x700]).toEqual([24, 0x500]);
+    expect([...replace.fixed]).toEqual([2, 24, 0, 0, 254, 3, 0, 1, 4, 0, 0, 0]);
+    expect(attrIpText(replace.attrs.get(5))).toBe('10.244.2.0');
+    expect(decode({ op: 'replace-route', link: 'eth0', dst: parseCidr('10.244.2.0/24')!, via: parseIp('172.30.0.2')! }).fixed[8]).toBe(0);
+    const anywhere = decode({ op: 'delete-route', dst: parseCidr('10.244.3.0/24')! });
+    expect([anywhere.type, anywhere.flags]).toEqual([25, 0x1 | 0x4]);
+    expect([...anywhere.fixed]).toEqual([2, 24, 0, 0, 254, 0, 255, 0, 0, 0, 0, 0]);
+    expect([attrIpText(anywhere.attrs.get(1)), anywhere.attrs.has(4)]).toEqual(['10.244.3.0', false]);
+    expect(u32At(decode({ op: 'delete-route', dst: parseCidr('10.244.3.0/24')!, link: 'br0' }).attrs.get(4))).toBe(3);
+  });
+
+  it('replaces and deletes a permanent neighbour, and an FDB entry of the device itself (bridge family, NTF_SELF)', () => {
+    const neighbour = decode({ op: 'replace-neighbour', link: 'br0', address: parseIp('10.244.2.0')!, mac: '0e:00:00:00:00:02' });
+    expect([neighbour.type, neighbour.flags]).toEqual([28, 0x1 | 0x4 | 0x400 | 0x100]);
+    // ndmsg: family, padding, ifindex, state NUD_PERMANENT, flags, type
+    expect([...neighbour.fixed]).toEqual([2, 0, 0, 0, 3, 0, 0, 0, 0x80, 0, 0, 0]);
+    expect(attrIpText(neighbour.attrs.get(1))).toBe('10.244.2.0');
+    expect([...neighbour.attrs.get(2)!]).toEqual([...macBytes('0e:00:00:00:00:02')]);
+    const gone = decode({ op: 'delete-neighbour', link: 'br0', address: parseIp('10.244.2.0')! });
+    expect([gone.type, gone.flags, gone.attrs.has(2)]).toEqual([29, 0x1 | 0x4, false]);
+    const fdb = decode({ op: 'replace-fdb', link: 'veth1', mac: '0e:00:00:00:00:02', dst: parseIp('172.30.0.2')! });
+    expect([fdb.type, fdb.flags]).toEqual([28, 0x1 | 0x4 | 0x400 | 0x100]);
+    expect([...fdb.fixed]).toEqual([7, 0, 0, 0, 9, 0, 0, 0, 0x80, 0, 0x02, 0]);
+    expect([attrIpText(fdb.attrs.get(1)), [...fdb.attrs.get(2)!]]).toEqual(['172.30.0.2', [...macBytes('0e:00:00:00:00:02')]]);
+    const fdbGone = decode({ op: 'delete-fdb', link: 'veth1', mac: '0e:00:00:00:00:02', dst: parseIp('172.30.0.2')! });
+    expect([fdbGone.type, fdbGone.fixed[0], fdbGone.fixed[10], attrIpText(fdbGone.attrs.get(1))]).toEqual([29, 7, 0x02, '172.30.0.2']);
+  });
+
   it('names each request in words for errors', () => {
     expect(describeLinkRequest({ op: 'add-route', link: 'eth0', dst: parseCidr('0.0.0.0/0')!, via: parseIp('10.1.0.1')! })).toBe('add route to 0.0.0.0/0 via 10.1.0.1 on "eth0"');
     expect(describeLinkRequest({ op: 'set-master', name: 'veth1', master: 'br0' })).toBe('attach "veth1" to "br0"');
+    expect(describeLinkRequest({ op: 'delete-route', dst: parseCidr('10.244.3.0/24')! })).toBe('delete route to 10.244.3.0/24');
+    expect(describeLinkRequest({ op: 'replace-fdb', link: 'weft.1', mac: '0e:00:00:00:00:02', dst: parseIp('172.30.0.2')! })).toBe('set FDB entry 0e:00:00:00:00:02 to 172.30.0.2 on "weft.1"');
   });
 });
 
