@@ -85,7 +85,7 @@ export function parseIp(text: string): IP | undefined {
     return value === undefined ? undefined : { family: 6, value };
   }
   const value = parseIpv4(text);
-  return value === undefined ? undefined : { family: 4, value: BigInt(value) };
+  return value === undefined ? undefined : ipFromIpv4(value);
 }
 
 /** Parses "address/prefix"; undefined when it is not one, or with strict when host bits are set. */
@@ -172,6 +172,15 @@ export function offsetIp(ip: IP, delta: bigint): IP {
 export interface Ipv4Cidr {
   readonly network: number;
   readonly prefix: number;
+}
+
+/** The IPv4 number view as the family-generic address. */
+export function ipFromIpv4(value: number): IP {
+  return { family: 4, value: BigInt(value) };
+}
+
+export function cidrFromIpv4(cidr: Ipv4Cidr): Cidr {
+  return { ip: ipFromIpv4(cidr.network), prefix: cidr.prefix };
 }
 
 export function formatIpv4(value: number): string {

@@ -1,5 +1,5 @@
 import { closeSync, read, readSync, write, writeSync } from 'node:fs';
-import { describeLinkRequest, dumpAddressesMessage, encodeLinkRequest, getLinkMessage, parseAddress, parseLink, RTM_NEWADDR, RTM_NEWLINK, type AddressInfo, type LinkInfo, type LinkRequest } from './link-requests.ts';
+import { describeLinkRequest, dumpAddressesMessage, encodeLinkRequest, getLinkMessage, parseAddress, parseLink, RTM_NEWADDR, RTM_NEWLINK, type AddressInfo, type EncodeContext, type LinkInfo, type LinkRequest } from './link-requests.ts';
 import { NETLINK_ROUTE, NetlinkError, openNetlinkSocket } from './socket.ts';
 import { NLMSG_DONE, NLMSG_ERROR, parseError, splitReplies, type Reply } from './wire.ts';
 
@@ -131,16 +131,27 @@ export class RouteSocket {
     };
   }
 
+  /** Sends one request of a list; a refusal names its position (1-based) in the list. */
+  private applyOne(request: LinkRequest, position: number, context: EncodeContext): void {
+    try {
+      this.exchange(encodeLinkRequest(request, context), describeLinkRequest(request));
+    } catch (error) {
+      if (error instanceof NetlinkError) throw new LinkRequestError(position, request, error);
+      throw error;
+    }
+    if (request.op === 'delete-link') this.indexes.delete(request.name);
+  }
+
   /** Applies every request in order, whatever the kernel says of the others; the ones it refused. */
   applyEach(requests: readonly LinkRequest[]): LinkRequestError[] {
     const context = this.encodeContext(new Map());
     const refused: LinkRequestError[] = [];
     for (const [i, request] of requests.entries()) {
       try {
-        this.exchange(encodeLinkRequest(request, context), describeLinkRequest(request));
+        this.applyOne(request, i + 1, context);
       } catch (error) {
-        if (!(error instanceof NetlinkError)) throw error;
-        refused.push(new LinkRequestError(i + 1, request, error));
+        if (!(error instanceof LinkRequestError)) throw error;
+        refused.push(error);
       }
     }
     return refused;
@@ -154,14 +165,6 @@ export class RouteSocket {
   /** Applies the requests in order, stopping at the first the kernel refuses (LinkRequestError). */
   apply(requests: readonly LinkRequest[], netnsFds: ReadonlyMap<string, number> = new Map()): void {
     const context = this.encodeContext(netnsFds);
-    for (const [i, request] of requests.entries()) {
-      try {
-        this.exchange(encodeLinkRequest(request, context), describeLinkRequest(request));
-      } catch (error) {
-        if (error instanceof NetlinkError) throw new LinkRequestError(i + 1, request, error);
-        throw error;
-      }
-      if (request.op === 'delete-link') this.indexes.delete(request.name);
-    }
+    for (const [i, request] of requests.entries()) this.applyOne(request, i + 1, context);
   }
 }

@@ -1,6 +1,6 @@
 import { localMacFromDigest } from '../../lib/mac.ts';
 import { sha256 } from '../../lib/sha256.ts';
-import { ipv4CidrContains, formatCidr, formatIp, parseIpv4, type IP, type Ipv4Cidr } from '../../lib/ip.ts';
+import { cidrFromIpv4, ipFromIpv4, ipv4CidrContains, formatCidr, formatIp, parseIp, parseIpv4, type Ipv4Cidr } from '../../lib/ip.ts';
 import type { LinkRequest } from '../../lib/netlink/link-requests.ts';
 import { leaseId, type Lease } from '../subnet/lease.ts';
 
@@ -49,20 +49,17 @@ export function noFabricCommands(): FabricCommands {
   return { remove: [], add: [] };
 }
 
-const ipv4 = (value: number): IP => ({ family: 4, value: BigInt(value) });
-const cidr = (subnet: Ipv4Cidr) => ({ ip: ipv4(subnet.network), prefix: subnet.prefix });
-
 /** The routes to a subnet: on a device, or any (a peer that went away). */
 export function routeRemoval(subnet: Ipv4Cidr, link?: string): FabricRequest {
-  return { op: 'delete-route', dst: cidr(subnet), ...(link !== undefined ? { link } : {}) };
+  return { op: 'delete-route', dst: cidrFromIpv4(subnet), ...(link !== undefined ? { link } : {}) };
 }
 
 export function neighbourRemoval(device: string, address: number): FabricRequest {
-  return { op: 'delete-neighbour', link: device, address: ipv4(address) };
+  return { op: 'delete-neighbour', link: device, address: ipFromIpv4(address) };
 }
 
 export function fdbRemoval(device: string, mac: string, dst: number): FabricRequest {
-  return { op: 'delete-fdb', link: device, mac, dst: ipv4(dst) };
+  return { op: 'delete-fdb', link: device, mac, dst: ipFromIpv4(dst) };
 }
 
 /** The request as the ip or bridge command that makes the same change, for a person to read or run. */
@@ -111,10 +108,10 @@ function samePeer(a: Peer, b: Peer): boolean {
 }
 
 function routeRequest(spec: FabricSpec, peer: Peer): FabricRequest {
-  const dst = cidr(peer.subnet);
+  const dst = cidrFromIpv4(peer.subnet);
   return peer.direct
-    ? { op: 'replace-route', dst, via: ipv4(parseIpv4(peer.publicIp)!), link: spec.uplink.name }
-    : { op: 'replace-route', dst, via: ipv4(peer.subnet.network), link: spec.device, onlink: true };
+    ? { op: 'replace-route', dst, via: parseIp(peer.publicIp)!, link: spec.uplink.name }
+    : { op: 'replace-route', dst, via: ipFromIpv4(peer.subnet.network), link: spec.device, onlink: true };
 }
 
 /** Requests taking the kernel from the `before` peers to the `after` peers; unchanged peers produce none. */
@@ -132,8 +129,8 @@ export function planFabricChange(spec: FabricSpec, before: ReadonlyMap<string, P
     if (old && samePeer(old, peer)) continue;
     if (!peer.direct) {
       commands.add.push(
-        { op: 'replace-fdb', link: spec.device, mac: peer.vtepMac, dst: ipv4(parseIpv4(peer.publicIp)!) },
-        { op: 'replace-neighbour', link: spec.device, address: ipv4(peer.subnet.network), mac: peer.vtepMac },
+        { op: 'replace-fdb', link: spec.device, mac: peer.vtepMac, dst: parseIp(peer.publicIp)! },
+        { op: 'replace-neighbour', link: spec.device, address: ipFromIpv4(peer.subnet.network), mac: peer.vtepMac },
       );
     }
     commands.add.push(routeRequest(spec, peer));
